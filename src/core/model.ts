@@ -1,0 +1,52 @@
+import type { PartitionMapping } from './mappings/mapping.ts';
+import type { PartitionsDefinition } from './partitions/definition.ts';
+
+/** A position in a definition file (1-based). */
+export interface SourceLocation {
+  file: string;
+  line: number;
+  column: number;
+}
+
+export interface AssetDependency {
+  asset: string;
+  mapping: PartitionMapping;
+  /** Where the dependency is written. */
+  location: SourceLocation;
+}
+
+export interface CheckSpec {
+  name: string;
+  run: string;
+  blocking: boolean;
+}
+
+export interface BackfillStrategy {
+  strategy: 'per_partition' | 'single_run';
+  max_partitions_per_run?: number;
+}
+
+/** One asset as defined in a `*.assets.yaml` file. */
+export interface AssetDefinition {
+  name: string;
+  /** Position of the asset's name key. */
+  location: SourceLocation;
+  group: string;
+  description?: string;
+  partitions: PartitionsDefinition;
+  /** Name of the workspace partition set used, when `partitions:` named one. */
+  partitionsRef?: string;
+  deps: AssetDependency[];
+  run?: string;
+  code_version?: string;
+  source?: string[];
+  output?: string;
+  cwd?: string;
+  env?: Record<string, string>;
+  pool?: string;
+  retries?: number;
+  /** Seconds. */
+  timeout?: number;
+  backfill?: BackfillStrategy;
+  checks?: CheckSpec[];
+}
