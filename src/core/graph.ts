@@ -154,7 +154,7 @@ export class AssetGraph {
         path.unshift(v);
         v = prev.get(v)!;
       }
-      this.cycles.push([start, ...path.reverse()]);
+      this.cycles.push([start, ...path]);
     }
   }
 

@@ -103,7 +103,6 @@ export function checkStaticKey(key: string, path: Path): void {
   if (key.length === 0) throw new SpecError('a partition key cannot be empty', path);
   if (key.includes('|')) throw new SpecError(`partition key "${key}" contains "|", which separates the keys of multi partitions`, path);
   if (key.includes('...')) throw new SpecError(`partition key "${key}" contains "...", which denotes key ranges`, path);
-  // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(key)) throw new SpecError(`partition key ${JSON.stringify(key)} contains a control character`, path);
 }
 
