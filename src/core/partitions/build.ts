@@ -5,7 +5,7 @@ import { didYouMean } from '../suggest.ts';
 import { StaticPartitionsDefinition, type PartitionsDefinition } from './definition.ts';
 import { MultiPartitionsDefinition, type Dimension } from './multi.ts';
 import { StrftimeFormat } from './strftime.ts';
-import { TimeWindowPartitionsDefinition, wallToEpoch, type TimeKind } from './time.ts';
+import { TimeWindowPartitionsDefinition, ZoneOffsets, wallToEpoch, type TimeKind } from './time.ts';
 
 export const MAX_PARTITIONS = 100_000;
 
@@ -136,7 +136,7 @@ function buildTime(kind: TimeKind, body: unknown, now: number, path: Path, warni
   }
 
   const timezone = body['timezone'] === undefined ? 'UTC' : str(body['timezone'], [...path, 'timezone']);
-  if (!IANAZone.isValidZone(timezone)) {
+  if (!isValidZone(timezone)) {
     throw new SpecError(`unknown time zone "${timezone}": use an IANA name such as UTC, Europe/Paris or America/Los_Angeles`, [...path, 'timezone']);
   }
 
@@ -219,18 +219,30 @@ function isSubDaily(schedule: string): boolean {
 
 /** `2024-01-01`, `2024-01-01 06:00`, `2024-01-01T06:00:00Z`, or a key in the definition's fmt. */
 function parseInstant(text: string, timezone: string, format: StrftimeFormat, path: Path): number {
-  const iso = DateTime.fromISO(text.replace(' ', 'T'), { zone: timezone });
-  if (iso.isValid) return iso.toMillis();
+  // Read the wall time with Luxon in UTC (no time zone lookups), then place it in the zone.
+  const iso = DateTime.fromISO(text.replace(' ', 'T'), { zone: 'UTC', setZone: true });
+  if (iso.isValid) {
+    const hasOffset = /(?:[zZ]|[+-]\d\d(?::?\d\d)?)$/.test(text) && text.length > 10;
+    return hasOffset ? iso.toMillis() : wallToEpoch(ZoneOffsets.for(timezone), iso.toMillis());
+  }
   const f = format.parse(text);
   if (f && f.year !== undefined) {
     const wall = Date.UTC(f.year, (f.month ?? 1) - 1, f.day ?? 1, f.hour ?? 0, f.minute ?? 0, f.second ?? 0);
     const check = new Date(wall);
     if (check.getUTCMonth() + 1 === (f.month ?? 1) && check.getUTCDate() === (f.day ?? 1)) {
-      return f.offset !== undefined ? wall - f.offset * 60_000 : wallToEpoch(IANAZone.create(timezone), wall);
+      return f.offset !== undefined ? wall - f.offset * 60_000 : wallToEpoch(ZoneOffsets.for(timezone), wall);
     }
   }
   const why = iso.invalidExplanation ? ` (${iso.invalidExplanation})` : '';
   throw new SpecError(`invalid date "${text}"${why}: write YYYY-MM-DD or YYYY-MM-DDTHH:MM`, path);
+}
+
+const zoneValidity = new Map<string, boolean>();
+/** Luxon builds an Intl formatter on every check: remember the answer per name. */
+function isValidZone(name: string): boolean {
+  let ok = zoneValidity.get(name);
+  if (ok === undefined) zoneValidity.set(name, (ok = IANAZone.isValidZone(name)));
+  return ok;
 }
 
 function scalarText(v: unknown, path: Path): string {

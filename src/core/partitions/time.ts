@@ -20,8 +20,63 @@ interface TickGrid {
   floorIndex(t: number): number;
 }
 
+/**
+ * UTC offsets of one IANA zone, cached per UTC day: Luxon asks Intl for each offset, which costs
+ * tens of microseconds, and partition keys need one per window. A day holds at most one
+ * transition, found to the minute by bisection.
+ */
+export class ZoneOffsets {
+  private static readonly zones = new Map<string, ZoneOffsets>();
+  private readonly days = new Map<number, [number, number, number]>();
+  private readonly fixed: number | null;
+
+  static for(name: string): ZoneOffsets {
+    let z = ZoneOffsets.zones.get(name);
+    if (!z) ZoneOffsets.zones.set(name, (z = new ZoneOffsets(IANAZone.create(name))));
+    return z;
+  }
+
+  private constructor(private readonly zone: IANAZone) {
+    const utc = ['UTC', 'Etc/UTC', 'GMT', 'Etc/GMT', 'Etc/Universal', 'Universal', 'Zulu', 'Etc/Zulu'];
+    this.fixed = utc.includes(zone.name) ? 0 : null;
+  }
+
+  get isFixed(): boolean {
+    return this.fixed !== null;
+  }
+
+  /** Offset in minutes at epoch ms t. */
+  offset(t: number): number {
+    if (this.fixed !== null) return this.fixed;
+    const day = Math.floor(t / DAY);
+    let e = this.days.get(day);
+    if (!e) {
+      e = this.compute(day);
+      if (this.days.size > 200_000) this.days.clear();
+      this.days.set(day, e);
+    }
+    return t < e[2] ? e[0] : e[1];
+  }
+
+  private compute(day: number): [number, number, number] {
+    const start = day * DAY;
+    const a = this.zone.offset(start);
+    const b = this.zone.offset(start + DAY - 1);
+    if (a === b) return [a, a, Infinity];
+    let lo = 0; // minutes after start with offset a
+    let hi = 1439; // minutes after start with offset b
+    while (hi - lo > 1) {
+      const mid = (lo + hi) >> 1;
+      if (this.zone.offset(start + mid * 60_000) === a) lo = mid;
+      else hi = mid;
+    }
+    return [a, b, start + hi * 60_000];
+  }
+}
+
 /** A wall-clock instant in a zone, resolved the way cron does: the first of a repeated time, and a time in a spring-forward gap moved forward. */
-export function wallToEpoch(zone: IANAZone, wallMs: number): number {
+export function wallToEpoch(zone: ZoneOffsets, wallMs: number): number {
+  if (zone.isFixed) return wallMs - zone.offset(wallMs) * 60_000;
   const before = zone.offset(wallMs - DAY);
   const after = zone.offset(wallMs + DAY);
   const a = wallMs - before * 60_000;
@@ -56,7 +111,7 @@ class CalendarGrid implements TickGrid {
    * @param origin local date of tick 0 as days since 1970-01-01 (days/weeks) or months since 1970-01 (months)
    */
   constructor(
-    private readonly zone: IANAZone,
+    private readonly zone: ZoneOffsets,
     private readonly unit: 0 | 1 | 7,
     private readonly origin: number,
     private readonly hour: number,
@@ -167,7 +222,7 @@ export interface TimeWindow {
 /** Partitions that are time windows between consecutive ticks of a schedule, as in Dagster. */
 export class TimeWindowPartitionsDefinition implements PartitionsDefinition {
   readonly kind: TimeKind;
-  readonly zone: IANAZone;
+  readonly zone: ZoneOffsets;
   readonly format: StrftimeFormat;
   readonly size: number;
   private readonly grid: TickGrid;
@@ -176,10 +231,10 @@ export class TimeWindowPartitionsDefinition implements PartitionsDefinition {
 
   constructor(readonly options: TimeWindowOptions) {
     this.kind = options.kind;
-    this.zone = IANAZone.create(options.timezone);
+    this.zone = ZoneOffsets.for(options.timezone);
     this.format = new StrftimeFormat(options.fmt);
     this.grid = makeGrid(options, this.zone);
-    this.dstSuffix = this.format.hasTimeOfDay && !this.format.has('z') && !this.zone.isUniversal;
+    this.dstSuffix = this.format.hasTimeOfDay && !this.format.has('z') && !this.zone.isFixed;
     this.size = this.computeSize();
   }
 
@@ -320,14 +375,14 @@ function wallFields(t: number, offset: number): WallFields {
 }
 
 /** True when the wall-clock time at t occurred once before, earlier the same night (DST fall-back). */
-function isSecondOfRepeatedTime(zone: IANAZone, t: number, offset: number): boolean {
+function isSecondOfRepeatedTime(zone: ZoneOffsets, t: number, offset: number): boolean {
   const before = zone.offset(t - 3 * HOUR);
   if (before <= offset) return false;
   const earlier = t - (before - offset) * 60_000;
   return zone.offset(earlier) === before;
 }
 
-function makeGrid(o: TimeWindowOptions, zone: IANAZone): TickGrid {
+function makeGrid(o: TimeWindowOptions, zone: ZoneOffsets): TickGrid {
   const startOffset = zone.offset(o.start);
   const startWall = new Date(o.start + startOffset * 60_000);
   switch (o.kind) {
