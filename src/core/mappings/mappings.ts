@@ -118,6 +118,17 @@ export class TimeWindowMapping extends BaseMapping {
     return this.self && this.endOffset < 0;
   }
 
+  /**
+   * When both sides have the same windows (same schedule and zone), the upstream index of
+   * downstream window d is d + shift: mappings then reduce to index arithmetic.
+   */
+  indexShift(): number | null {
+    if (this.up.schedule !== this.down.schedule || this.up.timezone !== this.down.timezone) return null;
+    const start = this.down.window(0).start;
+    const shift = this.up.indexAt(start);
+    return this.up.window(shift).start === start ? shift : null;
+  }
+
   /** Upstream window index range [lo, hi) required by downstream indexes [s, e) (possibly outside the upstream's range). */
   private required(s: number, e: number): [number, number] {
     const start = this.down.window(s + this.startOffset).start;

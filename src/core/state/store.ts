@@ -1,0 +1,493 @@
+import { mkdirSync, existsSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { UserError } from '../diagnostics.ts';
+import { AssetSnapshot, F, STATUS_CODES } from './snapshot.ts';
+
+export type AttemptStatus = 'running' | 'success' | 'failed' | 'canceled';
+
+/** Data versions of the upstream partitions an attempt read: asset → partition key → version. */
+export type InputVersions = Record<string, Record<string, string>>;
+
+export interface AttemptInput {
+  asset: string;
+  /** '' for an unpartitioned asset. */
+  partition: string;
+  runId?: string | null;
+  startedAt: number;
+  endedAt?: number | null;
+  status: AttemptStatus;
+  exitCode?: number | null;
+  codeVersion?: string | null;
+  dataVersion?: string | null;
+  inputs?: InputVersions | null;
+  /** The dependency set (upstream asset names) when it ran. */
+  deps?: string[] | null;
+  metadata?: Record<string, unknown> | null;
+}
+
+export interface Attempt {
+  id: number;
+  asset: string;
+  partition: string;
+  runId: string | null;
+  startedAt: number;
+  endedAt: number | null;
+  status: AttemptStatus;
+  exitCode: number | null;
+  durationMs: number | null;
+  codeVersion: string | null;
+  dataVersion: string | null;
+  inputs: InputVersions | null;
+  deps: string[] | null;
+  metadata: Record<string, unknown> | null;
+  /** Store sequence when it started / ended: a partition ended after another started iff endSeq > startSeq. */
+  startSeq: number;
+  endSeq: number | null;
+}
+
+/** The cheap-to-read summary of one partition: its latest attempt and latest success. */
+export interface PartitionState {
+  partition: string;
+  lastAttemptId: number;
+  lastStatus: AttemptStatus;
+  lastStartedAt: number;
+  lastEndedAt: number | null;
+  successId: number | null;
+  successStartSeq: number | null;
+  successEndSeq: number | null;
+  successEndedAt: number | null;
+  successCodeVersion: string | null;
+  successDataVersion: string | null;
+  /** Sorted upstream asset names joined with '\n'. */
+  successDeps: string | null;
+}
+
+const SCHEMA_VERSION = 1;
+
+/** Each entry brings the schema from version i to i+1. */
+const MIGRATIONS: string[] = [
+  `
+  CREATE TABLE attempts (
+    id INTEGER PRIMARY KEY,
+    asset TEXT NOT NULL,
+    partition TEXT NOT NULL,
+    run_id TEXT,
+    started_at INTEGER NOT NULL,
+    ended_at INTEGER,
+    status TEXT NOT NULL CHECK (status IN ('running', 'success', 'failed', 'canceled')),
+    exit_code INTEGER,
+    duration_ms INTEGER,
+    code_version TEXT,
+    data_version TEXT,
+    inputs TEXT,
+    deps TEXT,
+    metadata TEXT,
+    start_seq INTEGER NOT NULL,
+    end_seq INTEGER
+  );
+  CREATE INDEX attempts_by_partition ON attempts (asset, partition, id);
+  CREATE INDEX attempts_by_run ON attempts (run_id);
+  -- The latest attempt and latest success of every partition of an asset, packed per asset
+  -- (see snapshot.ts) so that reading the state of 10^6 partitions is 10^3 rows, not 10^6.
+  CREATE TABLE asset_state (
+    asset TEXT PRIMARY KEY,
+    partitions TEXT NOT NULL,
+    records BLOB NOT NULL,
+    strings TEXT NOT NULL
+  ) WITHOUT ROWID;
+  CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+  INSERT INTO counters VALUES ('seq', 0);
+  `,
+];
+
+export interface OpenOptions {
+  /** How long to wait for another process's write lock before failing (ms). */
+  busyTimeoutMs?: number;
+}
+
+/**
+ * The state database: every materialization attempt per (asset, partition), with history,
+ * and a per-partition summary maintained in the same transaction. SQLite in WAL mode so that
+ * editor windows and CLI processes can read while one writes.
+ */
+export class StateStore {
+  private readonly db: Database.Database;
+  private readonly stmts: ReturnType<StateStore['prepare']>;
+
+  private constructor(
+    readonly path: string,
+    db: Database.Database,
+  ) {
+    this.db = db;
+    this.stmts = this.prepare();
+  }
+
+  static open(path: string, options: OpenOptions = {}): StateStore {
+    const fresh = !existsSync(path);
+    if (fresh) {
+      const dir = dirname(path);
+      mkdirSync(dir, { recursive: true });
+      const ignore = `${dir}/.gitignore`;
+      if (!existsSync(ignore)) writeFileSync(ignore, '# Backfill state: local to this machine\n*\n');
+    }
+    let db: Database.Database;
+    try {
+      db = new Database(path, { timeout: options.busyTimeoutMs ?? 10_000 });
+    } catch (e) {
+      throw new UserError(`cannot open the state database ${path}: ${(e as Error).message}`);
+    }
+    try {
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      db.pragma('foreign_keys = ON');
+      migrate(db, path);
+    } catch (e) {
+      db.close();
+      throw explain(e, path);
+    }
+    return new StateStore(path, db);
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  private prepare() {
+    const db = this.db;
+    return {
+      saveSeq: db.prepare(`UPDATE counters SET value = ? WHERE name = 'seq'`),
+      currentSeq: db.prepare(`SELECT value FROM counters WHERE name = 'seq'`).pluck(),
+      insert: db.prepare(`
+        INSERT INTO attempts (asset, partition, run_id, started_at, ended_at, status, exit_code, duration_ms,
+          code_version, data_version, inputs, deps, metadata, start_seq, end_seq)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      finish: db.prepare(`
+        UPDATE attempts SET status = @status, ended_at = @endedAt, exit_code = @exitCode, duration_ms = @durationMs,
+          data_version = COALESCE(@dataVersion, data_version), inputs = COALESCE(@inputs, inputs),
+          metadata = COALESCE(@metadata, metadata), end_seq = @endSeq
+        WHERE id = @id AND status = 'running' RETURNING *`),
+      loadSnapshot: db.prepare(`SELECT partitions, records, strings FROM asset_state WHERE asset = ?`).raw(),
+      saveSnapshot: db.prepare(`INSERT OR REPLACE INTO asset_state (asset, partitions, records, strings) VALUES (?, ?, ?, ?)`),
+      assets: db.prepare(`SELECT asset FROM asset_state ORDER BY asset`).pluck(),
+      byId: db.prepare(`SELECT * FROM attempts WHERE id = ?`),
+    };
+  }
+
+  /** Current store sequence; grows with every started or finished attempt. */
+  get sequence(): number {
+    return this.stmts.currentSeq.get() as number;
+  }
+
+  /**
+   * SQLite's data_version: changes whenever another connection commits. Poll it (cheaply)
+   * to notice writes by other processes.
+   */
+  get dataVersion(): number {
+    return this.db.pragma('data_version', { simple: true }) as number;
+  }
+
+  /** Records an attempt that has started; returns its id. */
+  startAttempt(input: Omit<AttemptInput, 'status' | 'endedAt'>): number {
+    return this.write(() => this.insert({ ...input, status: 'running' }));
+  }
+
+  /** Completes a running attempt. Returns the finished attempt, or null if it was not running. */
+  finishAttempt(
+    id: number,
+    result: { status: Exclude<AttemptStatus, 'running'>; endedAt: number; exitCode?: number | null; dataVersion?: string | null; inputs?: InputVersions | null; metadata?: Record<string, unknown> | null },
+  ): Attempt | null {
+    return this.write(() => {
+      const before = this.stmts.byId.get(id) as Row | undefined;
+      if (!before) return null;
+      const endSeq = this.nextSeq();
+      const row = this.stmts.finish.get({
+        id,
+        status: result.status,
+        endedAt: result.endedAt,
+        exitCode: result.exitCode ?? null,
+        durationMs: Math.max(0, result.endedAt - before.started_at),
+        dataVersion: result.dataVersion ?? null,
+        inputs: result.inputs ? JSON.stringify(result.inputs) : null,
+        metadata: result.metadata ? JSON.stringify(result.metadata) : null,
+        endSeq,
+      }) as Row | undefined;
+      if (!row) return null;
+      const attempt = fromRow(row);
+      this.updateState(attempt);
+      return attempt;
+    });
+  }
+
+  /** Records finished (or running) attempts in one transaction, e.g. `backfill record`. Returns their ids. */
+  record(inputs: readonly AttemptInput[]): number[] {
+    return this.write(() => inputs.map((i) => this.insert(i)));
+  }
+
+  private insert(input: AttemptInput): number {
+    const startSeq = this.nextSeq();
+    const done = input.status !== 'running';
+    const endSeq = done ? this.nextSeq() : null;
+    const endedAt = done ? (input.endedAt ?? input.startedAt) : null;
+    const deps = input.deps ? [...input.deps].sort() : null;
+    const params = {
+      asset: input.asset,
+      partition: input.partition,
+      runId: input.runId ?? null,
+      startedAt: input.startedAt,
+      endedAt,
+      status: input.status,
+      exitCode: input.exitCode ?? null,
+      durationMs: endedAt === null ? null : Math.max(0, endedAt - input.startedAt),
+      codeVersion: input.codeVersion ?? null,
+      dataVersion: input.dataVersion ?? null,
+      inputs: input.inputs ? JSON.stringify(input.inputs) : null,
+      deps: deps ? JSON.stringify(deps) : null,
+      metadata: input.metadata ? JSON.stringify(input.metadata) : null,
+      startSeq,
+      endSeq,
+    };
+    const p = params;
+    const id = Number(
+      this.stmts.insert.run(p.asset, p.partition, p.runId, p.startedAt, p.endedAt, p.status, p.exitCode, p.durationMs,
+        p.codeVersion, p.dataVersion, p.inputs, p.deps, p.metadata, p.startSeq, p.endSeq).lastInsertRowid,
+    );
+    this.updateState({
+      id,
+      asset: input.asset,
+      partition: input.partition,
+      runId: params.runId,
+      startedAt: input.startedAt,
+      endedAt,
+      status: input.status,
+      exitCode: params.exitCode,
+      durationMs: params.durationMs,
+      codeVersion: params.codeVersion,
+      dataVersion: params.dataVersion,
+      inputs: input.inputs ?? null,
+      deps,
+      metadata: input.metadata ?? null,
+      startSeq,
+      endSeq,
+    });
+    return id;
+  }
+
+  /** Snapshots changed in the current write transaction, saved when it commits. */
+  private pending: Map<string, AssetSnapshot> | null = null;
+  /** The sequence counter during a write transaction (saved when it commits). */
+  private seq = 0;
+
+  private nextSeq(): number {
+    return ++this.seq;
+  }
+
+  /** Runs `fn` in one write transaction, saving the snapshots it changed before committing. */
+  private write<T>(fn: () => T): T {
+    return this.db.transaction(() => {
+      const outer = this.pending === null;
+      if (outer) {
+        this.pending = new Map();
+        this.seq = this.stmts.currentSeq.get() as number;
+      }
+      try {
+        const result = fn();
+        if (outer) {
+          this.stmts.saveSeq.run(this.seq);
+          for (const [asset, snap] of this.pending!) {
+            const e = snap.encode();
+            this.stmts.saveSnapshot.run(asset, e.partitions, e.records, e.strings);
+          }
+        }
+        return result;
+      } finally {
+        if (outer) this.pending = null;
+      }
+    }).immediate();
+  }
+
+  private loadSnapshot(asset: string): AssetSnapshot {
+    const row = this.stmts.loadSnapshot.get(asset) as [string, Buffer, string] | undefined;
+    return row ? AssetSnapshot.decode(row[0], row[1], row[2]) : AssetSnapshot.empty();
+  }
+
+  private updateState(a: Attempt): void {
+    let snap = this.pending!.get(a.asset);
+    if (!snap) this.pending!.set(a.asset, (snap = this.loadSnapshot(a.asset)));
+    const r = snap.row(a.partition);
+    const last = snap.get(r, F.lastAttemptId);
+    if (!(a.id < last)) {
+      snap.set(r, F.lastAttemptId, a.id);
+      snap.set(r, F.lastStatus, STATUS_CODES.indexOf(a.status));
+      snap.set(r, F.lastStartedAt, a.startedAt);
+      snap.set(r, F.lastEndedAt, a.endedAt);
+    }
+    if (a.status === 'success' && !(a.id < snap.get(r, F.successId))) {
+      snap.set(r, F.successId, a.id);
+      snap.set(r, F.successStartSeq, a.startSeq);
+      snap.set(r, F.successEndSeq, a.endSeq);
+      snap.set(r, F.successEndedAt, a.endedAt);
+      snap.setString(r, F.successCodeVersion, a.codeVersion);
+      snap.setString(r, F.successDeps, a.deps ? a.deps.join('\n') : null);
+      snap.setString(r, F.successDataVersion, a.dataVersion);
+    }
+  }
+
+  /** The latest state of every recorded partition of an asset, packed (one row read). */
+  snapshot(asset: string): AssetSnapshot {
+    return this.loadSnapshot(asset);
+  }
+
+  /** The per-partition summaries of one asset. */
+  partitionStates(asset: string): PartitionState[] {
+    const snap = this.loadSnapshot(asset);
+    const num = (r: number, f: number): number | null => {
+      const v = snap.get(r, f);
+      return Number.isNaN(v) ? null : v;
+    };
+    return snap.keys.map((partition, r) => ({
+      partition,
+      lastAttemptId: snap.get(r, F.lastAttemptId),
+      lastStatus: STATUS_CODES[snap.get(r, F.lastStatus)]!,
+      lastStartedAt: snap.get(r, F.lastStartedAt),
+      lastEndedAt: num(r, F.lastEndedAt),
+      successId: num(r, F.successId),
+      successStartSeq: num(r, F.successStartSeq),
+      successEndSeq: num(r, F.successEndSeq),
+      successEndedAt: num(r, F.successEndedAt),
+      successCodeVersion: snap.string(r, F.successCodeVersion),
+      successDataVersion: snap.string(r, F.successDataVersion),
+      successDeps: snap.string(r, F.successDeps),
+    }));
+  }
+
+  /** Assets that have any record (also ones no longer defined). */
+  recordedAssets(): string[] {
+    return this.stmts.assets.all() as string[];
+  }
+
+  attempt(id: number): Attempt | null {
+    const row = this.stmts.byId.get(id) as Row | undefined;
+    return row ? fromRow(row) : null;
+  }
+
+  /** Past attempts, newest first. */
+  history(filter: { asset?: string; partition?: string; runId?: string; limit?: number } = {}): Attempt[] {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (filter.asset !== undefined) (where.push('asset = ?'), params.push(filter.asset));
+    if (filter.partition !== undefined) (where.push('partition = ?'), params.push(filter.partition));
+    if (filter.runId !== undefined) (where.push('run_id = ?'), params.push(filter.runId));
+    const sql = `SELECT * FROM attempts ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT ?`;
+    params.push(filter.limit ?? 100);
+    return (this.db.prepare(sql).all(...params) as Row[]).map(fromRow);
+  }
+
+  /** Median duration (ms) of the asset's finished attempts, over the last `sample` of them; null without history. */
+  medianDurationMs(asset: string, sample = 200): number | null {
+    const rows = this.db
+      .prepare(`SELECT duration_ms FROM attempts WHERE asset = ? AND status IN ('success', 'failed') AND duration_ms IS NOT NULL ORDER BY id DESC LIMIT ?`)
+      .pluck()
+      .all(asset, sample) as number[];
+    if (rows.length === 0) return null;
+    rows.sort((a, b) => a - b);
+    const mid = rows.length >> 1;
+    return rows.length % 2 ? rows[mid]! : (rows[mid - 1]! + rows[mid]!) / 2;
+  }
+
+  /** Runs a function in one write transaction. */
+  transaction<T>(fn: () => T): T {
+    return this.write(fn);
+  }
+}
+
+interface Row {
+  id: number;
+  asset: string;
+  partition: string;
+  run_id: string | null;
+  started_at: number;
+  ended_at: number | null;
+  status: AttemptStatus;
+  exit_code: number | null;
+  duration_ms: number | null;
+  code_version: string | null;
+  data_version: string | null;
+  inputs: string | null;
+  deps: string | null;
+  metadata: string | null;
+  start_seq: number;
+  end_seq: number | null;
+}
+
+function fromRow(r: Row): Attempt {
+  return {
+    id: r.id,
+    asset: r.asset,
+    partition: r.partition,
+    runId: r.run_id,
+    startedAt: r.started_at,
+    endedAt: r.ended_at,
+    status: r.status,
+    exitCode: r.exit_code,
+    durationMs: r.duration_ms,
+    codeVersion: r.code_version,
+    dataVersion: r.data_version,
+    inputs: r.inputs ? (JSON.parse(r.inputs) as InputVersions) : null,
+    deps: r.deps ? (JSON.parse(r.deps) as string[]) : null,
+    metadata: r.metadata ? (JSON.parse(r.metadata) as Record<string, unknown>) : null,
+    startSeq: r.start_seq,
+    endSeq: r.end_seq,
+  };
+}
+
+function migrate(db: Database.Database, path: string): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version > SCHEMA_VERSION) {
+    throw new UserError(
+      `the state database ${path} has schema version ${version}, newer than this Backfill understands (${SCHEMA_VERSION}): upgrade Backfill, or point --state at another file`,
+    );
+  }
+  if (version === 0) {
+    // A file that is not empty but has no version is not ours.
+    const tables = db.prepare(`SELECT count(*) FROM sqlite_master WHERE type = 'table'`).pluck().get() as number;
+    if (tables > 0) {
+      throw new UserError(`${path} is an SQLite database but not a Backfill state database: point --state at another file`);
+    }
+  }
+  for (let v = version; v < SCHEMA_VERSION; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v]!);
+      db.pragma(`user_version = ${v + 1}`);
+    }).immediate();
+  }
+}
+
+/** Turns SQLite errors into messages that name the file and the fix. */
+function explain(e: unknown, path: string): Error {
+  if (e instanceof UserError) return e;
+  const err = e as { code?: string; message?: string };
+  switch (err.code) {
+    case 'SQLITE_NOTADB':
+    case 'SQLITE_CORRUPT':
+      return new UserError(
+        `the state database ${path} is corrupt (${err.message}). Nothing was changed: move it aside (mv "${path}" "${path}.broken") to start a new history, or restore it from a backup`,
+      );
+    case 'SQLITE_BUSY':
+    case 'SQLITE_LOCKED':
+      return new UserError(
+        `the state database ${path} stayed locked by another process: close the other Backfill process (an editor window or a CLI run) or wait for it, then retry`,
+      );
+    case 'SQLITE_READONLY':
+    case 'SQLITE_CANTOPEN':
+    case 'SQLITE_PERM':
+      return new UserError(`cannot write the state database ${path} (${err.message}): check the folder's permissions or use --state`);
+    default:
+      return new UserError(`state database ${path}: ${err.message ?? String(e)}`);
+  }
+}
+
+/** Wraps a store operation so that SQLite errors name the file and the fix. */
+export function explainStoreError(e: unknown, path: string): Error {
+  return explain(e, path);
+}
