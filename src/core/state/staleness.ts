@@ -141,8 +141,12 @@ export class StatusEngine {
     const snap = this.inputs.store.snapshot(asset.name);
     const st = new AssetStatus(asset, snap);
     const def = asset.partitions;
+    let guess = 0;
     for (let r = 0; r < snap.size; r++) {
-      const i = def.indexOf(snap.keys[r]!);
+      const key = snap.keys[r]!;
+      // Rows are mostly recorded in partition order: try the next index before parsing the key.
+      const i = guess < def.size && def.keyAt(guess) === key ? guess : def.indexOf(key);
+      guess = i + 1;
       if (i < 0) continue; // a partition that no longer exists
       st.rowOf[i] = r;
       st.endSeq[i] = snap.get(r, F.successEndSeq);
