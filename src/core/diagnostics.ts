@@ -14,11 +14,15 @@ export interface Diagnostic {
 
 /** An error raised by a builder, pointing into the value it was given (`['daily', 'start']`). */
 export class SpecError extends Error {
+  /** True when the last path element is a key that is itself wrong (underline the key, not its value). */
+  readonly onKey: boolean;
   constructor(
     message: string,
     readonly path: ReadonlyArray<string | number> = [],
+    options: { onKey?: boolean } = {},
   ) {
     super(message);
+    this.onKey = options.onKey ?? false;
     this.name = 'SpecError';
   }
 }

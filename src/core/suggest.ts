@@ -12,7 +12,8 @@ export function closest(word: string, candidates: Iterable<string>): string | un
       bestDistance = d;
     }
   }
-  return bestDistance <= limit ? best : undefined;
+  // A suggestion that shares nothing with the word ("c" → "a") is noise.
+  return bestDistance <= limit && bestDistance < word.length ? best : undefined;
 }
 
 /** ` — did you mean "x"?` or the empty string. */

@@ -76,7 +76,7 @@ function build(raw: unknown, up: PartitionsDefinition, down: PartitionsDefinitio
   const spec = raw as Record<string, unknown>;
   const keys = Object.keys(spec);
   for (const k of keys) {
-    if (!FORMS.includes(k)) throw new SpecError(`unknown mapping key "${k}"${didYouMean(k, FORMS)} (one of ${FORMS_HELP})`, [...path, k]);
+    if (!FORMS.includes(k)) throw new SpecError(`unknown mapping key "${k}"${didYouMean(k, FORMS)} (one of ${FORMS_HELP})`, [...path, k], { onKey: true });
   }
 
   if ('static' in spec) {
@@ -205,8 +205,8 @@ function multiMapping(raw: unknown, up: PartitionsDefinition, down: PartitionsDe
   const spec = raw as Record<string, unknown>;
   const upNames = up.dimensions.map((d) => d.name);
   for (const name of Object.keys(spec)) {
-    if (!upNames.includes(name)) throw new SpecError(`no dimension "${name}" in ${ctx.upstreamName}${didYouMean(name, upNames)}`, [...path, name]);
-    if (down.dimension(name) < 0) throw new SpecError(`dimension "${name}" is not a dimension of this asset`, [...path, name]);
+    if (!upNames.includes(name)) throw new SpecError(`no dimension "${name}" in ${ctx.upstreamName}${didYouMean(name, upNames)}`, [...path, name], { onKey: true });
+    if (down.dimension(name) < 0) throw new SpecError(`dimension "${name}" is not a dimension of this asset`, [...path, name], { onKey: true });
   }
   const perDimension = up.dimensions.map((d) => {
     const downDim = down.dimension(d.name);
@@ -223,7 +223,7 @@ function staticMapping(raw: unknown, up: PartitionsDefinition, down: PartitionsD
   }
   const pairs: Record<string, string[]> = {};
   for (const [u, v] of Object.entries(raw as Record<string, unknown>)) {
-    if (up.indexOf(u) < 0) throw new SpecError(`"${u}" is not a partition of the upstream asset${didYouMean(u, sampleKeys(up))}`, [...path, u]);
+    if (up.indexOf(u) < 0) throw new SpecError(`"${u}" is not a partition of the upstream asset${didYouMean(u, sampleKeys(up))}`, [...path, u], { onKey: true });
     const list = Array.isArray(v) ? v : [v];
     pairs[u] = list.map((d, i) => {
       const key = keyText(d, Array.isArray(v) ? [...path, u, i] : [...path, u]);

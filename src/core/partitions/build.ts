@@ -77,7 +77,7 @@ function build(raw: unknown, now: number, path: Path, warnings: SpecError[], inM
       if (inMulti) throw new SpecError('a multi dimension cannot itself be multi', at);
       return buildMulti(body, now, at, warnings);
     default:
-      throw new SpecError(`unknown partition kind "${kind}"${didYouMean(kind, KINDS)} (one of ${KINDS.join(', ')})`, at);
+      throw new SpecError(`unknown partition kind "${kind}"${didYouMean(kind, KINDS)} (one of ${KINDS.join(', ')})`, at, { onKey: true });
   }
 }
 
@@ -131,7 +131,7 @@ function buildTime(kind: TimeKind, body: unknown, now: number, path: Path, warni
   for (const k of Object.keys(body)) {
     if (!allowed.includes(k)) {
       const hint = kind === 'cron' && TIME_KEYS.includes(k) ? ' (offsets are part of the cron schedule)' : didYouMean(k, allowed);
-      warnings.push(new SpecError(`unknown key "${k}" in ${kind} partitions${hint}`, [...path, k]));
+      warnings.push(new SpecError(`unknown key "${k}" in ${kind} partitions${hint}`, [...path, k], { onKey: true }));
     }
   }
 

@@ -119,17 +119,30 @@ class CalendarGrid implements TickGrid {
     private readonly dayOfMonth: number,
   ) {}
 
+  /** The wall-clock time of tick i (as if UTC), before any time zone lookup. */
+  wall(i: number): number {
+    if (this.unit === 0) {
+      const m = this.origin + i;
+      return Date.UTC(Math.floor(m / 12), ((m % 12) + 12) % 12, this.dayOfMonth, this.hour, this.minute);
+    }
+    return (this.origin + i * this.unit) * DAY + this.hour * HOUR + this.minute * 60_000;
+  }
+
+  /** The tick whose wall-clock date is that of `wall`, if any. */
+  indexOfWallDate(wall: number): number | null {
+    const d = new Date(wall);
+    if (this.unit === 0) {
+      if (d.getUTCDate() !== this.dayOfMonth) return null;
+      return d.getUTCFullYear() * 12 + d.getUTCMonth() - this.origin;
+    }
+    const offset = Math.floor(wall / DAY) - this.origin;
+    return offset % this.unit === 0 ? offset / this.unit : null;
+  }
+
   tick(i: number): number {
     let t = this.cache.get(i);
     if (t === undefined) {
-      let wall: number;
-      if (this.unit === 0) {
-        const m = this.origin + i;
-        wall = Date.UTC(Math.floor(m / 12), ((m % 12) + 12) % 12, this.dayOfMonth, this.hour, this.minute);
-      } else {
-        wall = (this.origin + i * this.unit) * DAY + this.hour * HOUR + this.minute * 60_000;
-      }
-      t = wallToEpoch(this.zone, wall);
+      t = wallToEpoch(this.zone, this.wall(i));
       if (this.cache.size > 4096) this.cache.clear();
       this.cache.set(i, t);
     }
@@ -236,7 +249,15 @@ export class TimeWindowPartitionsDefinition implements PartitionsDefinition {
     this.grid = makeGrid(options, this.zone);
     this.dstSuffix = this.format.hasTimeOfDay && !this.format.has('z') && !this.zone.isFixed;
     this.size = this.computeSize();
+    if (this.grid instanceof CalendarGrid && !['H', 'M', 'S', 'z', 'j', 'a', 'A', 'w'].some((d) => this.format.has(d))) {
+      this.dateOnlyGrid = this.grid;
+      this.isoDateFormat = options.fmt === '%Y-%m-%d';
+    }
   }
+
+  /** Set when keys show only the calendar date of a daily/weekly/monthly window (the fast path). */
+  private readonly dateOnlyGrid: CalendarGrid | null = null;
+  private readonly isoDateFormat: boolean = false;
 
   private computeSize(): number {
     const { now, end, endOffset } = this.options;
@@ -275,6 +296,11 @@ export class TimeWindowPartitionsDefinition implements PartitionsDefinition {
   }
 
   keyAt(index: number): string {
+    // Keys that show only the date of a daily/weekly/monthly window need no time zone lookup.
+    if (this.dateOnlyGrid) {
+      const wall = this.dateOnlyGrid.wall(index);
+      return this.isoDateFormat ? isoDate(wall) : this.format.format(wallFields(wall, 0));
+    }
     return this.keyOfTick(this.grid.tick(index));
   }
 
@@ -287,6 +313,18 @@ export class TimeWindowPartitionsDefinition implements PartitionsDefinition {
   }
 
   indexOf(key: string): number {
+    if (this.dateOnlyGrid) {
+      let wall: number;
+      if (this.isoDateFormat) {
+        wall = parseIsoDate(key);
+      } else {
+        const f = this.format.parse(key);
+        if (!f || f.year === undefined) return -1;
+        wall = Date.UTC(f.year, (f.month ?? 1) - 1, f.day ?? 1);
+      }
+      const i = Number.isNaN(wall) ? null : this.dateOnlyGrid.indexOfWallDate(wall);
+      return i !== null && i >= 0 && i < this.size && this.keyAt(i) === key ? i : -1;
+    }
     const i = this.locate(key);
     return i !== null && i >= 0 && i < this.size ? i : -1;
   }
@@ -356,6 +394,23 @@ export class TimeWindowPartitionsDefinition implements PartitionsDefinition {
       other.options.fmt === this.options.fmt
     );
   }
+}
+
+/** `YYYY-MM-DD` of a wall time: the default key of daily, weekly and monthly partitions. */
+function isoDate(wall: number): string {
+  const d = new Date(wall);
+  const m = d.getUTCMonth() + 1;
+  const day = d.getUTCDate();
+  return `${d.getUTCFullYear()}-${m < 10 ? '0' : ''}${m}-${day < 10 ? '0' : ''}${day}`;
+}
+
+/** Wall time of a `YYYY-MM-DD` text, NaN when it is not one. */
+function parseIsoDate(key: string): number {
+  if (key.length !== 10 || key.charCodeAt(4) !== 45 || key.charCodeAt(7) !== 45) return NaN;
+  const y = Number(key.slice(0, 4));
+  const m = Number(key.slice(5, 7));
+  const d = Number(key.slice(8, 10));
+  return Number.isInteger(y) && Number.isInteger(m) && Number.isInteger(d) ? Date.UTC(y, m - 1, d) : NaN;
 }
 
 function wallFields(t: number, offset: number): WallFields {

@@ -1,0 +1,348 @@
+import { isMap, isScalar, isSeq } from 'yaml';
+import type { AssetDefinition, BackfillStrategy, CheckSpec } from '../model.ts';
+import { didYouMean } from '../suggest.ts';
+import { describeValue, short, type Reporter } from './report.ts';
+import type { YamlFile, YNode } from './yaml.ts';
+
+export const ASSET_KEYS = [
+  'description',
+  'group',
+  'partitions',
+  'deps',
+  'run',
+  'code_version',
+  'source',
+  'output',
+  'cwd',
+  'env',
+  'pool',
+  'retries',
+  'timeout',
+  'backfill',
+  'checks',
+] as const;
+const DEP_KEYS = ['asset', 'mapping'];
+const BACKFILL_KEYS = ['strategy', 'max_partitions_per_run'];
+const STRATEGIES = ['per_partition', 'single_run'];
+const CHECK_KEYS = ['name', 'run', 'blocking'];
+
+export const DEFAULT_GROUP = 'default';
+
+/** Asset and partition set names. */
+export const NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
+
+/** A dependency as written, before the upstream is known. */
+export interface RawDependency {
+  asset: string;
+  /** The whole dependency (the string, or the `{asset, mapping}` mapping). */
+  node: YNode;
+  /** The upstream's name as written: where problems with the dependency are shown. */
+  nameNode: YNode;
+  /** The `mapping:` value, when given (and not empty). */
+  mappingNode: YNode | undefined;
+}
+
+/** The fields of an asset that need nothing but its own text. */
+export type AssetFields = Omit<AssetDefinition, 'name' | 'location' | 'partitions' | 'partitionsRef' | 'deps'>;
+
+export interface AssetSpec {
+  fields: AssetFields;
+  /** The `partitions:` value, when given (and not empty). */
+  partitionsNode: YNode | undefined;
+  deps: RawDependency[];
+  /** The `pool:` value node, when a pool is named. */
+  poolNode: YNode | undefined;
+}
+
+/**
+ * Reads the fields of one asset. Invalid fields are reported and left out; the asset itself is
+ * only refused (null) when its value is not a mapping.
+ */
+export function readAsset(file: YamlFile, name: string, keyNode: YNode, valueNode: YNode | null, report: Reporter): AssetSpec | null {
+  const spec: AssetSpec = { fields: { group: DEFAULT_GROUP }, partitionsNode: undefined, deps: [], poolNode: undefined };
+  const map = file.resolve(valueNode);
+  if (isNull(file, map)) return spec;
+  if (!isMap(map)) {
+    report.error(file, valueNode ?? keyNode, 'invalid-value', `asset "${name}" must be a mapping of settings (run, deps, partitions...), got ${kindOf(file, valueNode)}`);
+    return null;
+  }
+  const r = new FieldReader(file, report, `in asset "${name}"`);
+  const f = spec.fields;
+  for (const { key, keyNode: k, valueNode: v } of file.entries(map)) {
+    if (!(ASSET_KEYS as readonly string[]).includes(key)) {
+      report.warning(file, k, 'unknown-key', `unknown key "${short(key)}" in asset "${name}"${didYouMean(key, ASSET_KEYS)}`);
+      continue;
+    }
+    if (isNull(file, v)) continue; // `key:` with nothing after it: as if not written
+    switch (key) {
+      case 'description':
+        set(f, 'description', r.string(key, v));
+        break;
+      case 'group':
+        set(f, 'group', r.string(key, v, true));
+        break;
+      case 'run':
+        set(f, 'run', r.string(key, v, true));
+        break;
+      case 'output':
+        set(f, 'output', r.string(key, v, true));
+        break;
+      case 'cwd':
+        set(f, 'cwd', r.string(key, v, true));
+        break;
+      case 'code_version':
+        set(f, 'code_version', r.scalarText(key, v, 'a string such as "3"'));
+        break;
+      case 'source':
+        set(f, 'source', r.stringList(key, v));
+        break;
+      case 'env':
+        set(f, 'env', r.env(key, v));
+        break;
+      case 'pool': {
+        const pool = r.string(key, v, true);
+        if (pool !== undefined) {
+          f.pool = pool;
+          spec.poolNode = v ?? undefined;
+        }
+        break;
+      }
+      case 'retries':
+        set(f, 'retries', r.integer(key, v, 0, 'a whole number ≥ 0'));
+        break;
+      case 'timeout':
+        set(f, 'timeout', r.positiveNumber(key, v));
+        break;
+      case 'backfill':
+        set(f, 'backfill', r.backfill(key, v));
+        break;
+      case 'checks':
+        set(f, 'checks', r.checks(key, v));
+        break;
+      case 'partitions':
+        spec.partitionsNode = v ?? undefined;
+        break;
+      case 'deps':
+        spec.deps = r.deps(key, v);
+        break;
+    }
+  }
+  return spec;
+}
+
+function set<K extends keyof AssetFields>(target: AssetFields, key: K, value: AssetFields[K] | undefined): void {
+  if (value !== undefined) target[key] = value;
+}
+
+/** An absent or empty value (`key:` or `key: null`). */
+export function isNull(file: YamlFile, node: YNode | null | undefined): boolean {
+  if (node === null || node === undefined) return true;
+  const n = file.resolve(node);
+  return isScalar(n) && n.value === null;
+}
+
+/** How a node is described in "expected X, got Y" messages. */
+export function kindOf(file: YamlFile, node: YNode | null | undefined): string {
+  const n = file.resolve(node);
+  if (isMap(n)) return 'a mapping';
+  if (isSeq(n)) return 'a list';
+  if (isScalar(n)) return describeValue(n.value);
+  return 'nothing';
+}
+
+/** Reads typed values, reporting bad ones (as errors) and returning undefined for them. */
+class FieldReader {
+  constructor(
+    private readonly file: YamlFile,
+    private readonly report: Reporter,
+    /** `in asset "x"`: where the key is, for messages. */
+    private readonly where: string,
+  ) {}
+
+  private bad(node: YNode | null, key: string, expected: string): undefined {
+    this.report.error(this.file, node, 'invalid-value', `"${key}" ${this.where} must be ${expected}, got ${kindOf(this.file, node)}`);
+    return undefined;
+  }
+
+  string(key: string, node: YNode | null, nonEmpty = false): string | undefined {
+    const s = this.file.scalar(node);
+    if (!s || typeof s.value !== 'string') return this.bad(node, key, 'a string');
+    if (nonEmpty && s.value.trim() === '') return this.bad(node, key, 'a non-empty string');
+    return s.value;
+  }
+
+  /** A string, or a number or boolean taken as written (`3.10` stays "3.10"). */
+  scalarText(key: string, node: YNode | null, expected: string): string | undefined {
+    const s = this.file.scalar(node);
+    if (s && typeof s.value === 'string') return s.value;
+    if (s && (typeof s.value === 'number' || typeof s.value === 'boolean' || typeof s.value === 'bigint')) return s.source;
+    return this.bad(node, key, expected);
+  }
+
+  integer(key: string, node: YNode | null, min: number, expected: string): number | undefined {
+    const s = this.file.scalar(node);
+    if (!s || typeof s.value !== 'number' || !Number.isSafeInteger(s.value) || s.value < min) return this.bad(node, key, expected);
+    return s.value;
+  }
+
+  positiveNumber(key: string, node: YNode | null): number | undefined {
+    const s = this.file.scalar(node);
+    if (!s || typeof s.value !== 'number' || !Number.isFinite(s.value) || s.value <= 0) return this.bad(node, key, 'a number of seconds > 0');
+    return s.value;
+  }
+
+  stringList(key: string, node: YNode | null): string[] | undefined {
+    const n = this.file.resolve(node);
+    if (isScalar(n) && typeof n.value === 'string') return [n.value];
+    if (!isSeq(n)) return this.bad(node, key, 'a list of glob patterns');
+    const out: string[] = [];
+    for (const item of n.items as YNode[]) {
+      const s = this.file.scalar(item);
+      if (!s || typeof s.value !== 'string' || s.value === '') {
+        this.bad(item, key, 'a list of glob patterns (strings)');
+        continue;
+      }
+      out.push(s.value);
+    }
+    return out;
+  }
+
+  env(key: string, node: YNode | null): Record<string, string> | undefined {
+    const n = this.file.resolve(node);
+    if (!isMap(n)) return this.bad(node, key, 'a mapping of variable names to values');
+    const out: Record<string, string> = {};
+    for (const e of this.file.entries(n)) {
+      if (e.key === '' || e.key.includes('=') || e.key.includes('\0')) {
+        this.report.error(this.file, e.keyNode, 'invalid-value', `invalid environment variable name "${short(e.key)}" ${this.where}`);
+        continue;
+      }
+      const value = this.scalarText(`env.${short(e.key)}`, e.valueNode, 'a string, number or true/false');
+      if (value !== undefined) Object.defineProperty(out, e.key, { value, enumerable: true, writable: true, configurable: true });
+    }
+    return out;
+  }
+
+  backfill(key: string, node: YNode | null): BackfillStrategy | undefined {
+    const n = this.file.resolve(node);
+    if (!isMap(n)) return this.bad(node, key, `a mapping such as {strategy: single_run, max_partitions_per_run: 30}`);
+    let strategy: BackfillStrategy['strategy'] | undefined;
+    let max: number | undefined;
+    let maxNode: YNode | null = null;
+    for (const e of this.file.entries(n)) {
+      if (!BACKFILL_KEYS.includes(e.key)) {
+        this.report.warning(this.file, e.keyNode, 'unknown-key', `unknown key "${short(e.key)}" in backfill${didYouMean(e.key, BACKFILL_KEYS)}`);
+      } else if (e.key === 'strategy') {
+        const s = this.file.scalar(e.valueNode);
+        if (s && (s.value === 'per_partition' || s.value === 'single_run')) strategy = s.value;
+        else {
+          const hint = s && typeof s.value === 'string' ? didYouMean(s.value, STRATEGIES) : '';
+          this.report.error(this.file, e.valueNode ?? e.keyNode, 'invalid-value', `"backfill.strategy" ${this.where} must be per_partition or single_run, got ${kindOf(this.file, e.valueNode)}${hint}`);
+          return undefined;
+        }
+      } else if (!isNull(this.file, e.valueNode)) {
+        max = this.integer('backfill.max_partitions_per_run', e.valueNode, 1, 'a whole number ≥ 1');
+        if (max === undefined) return undefined;
+        maxNode = e.valueNode;
+      }
+    }
+    if (strategy === undefined) {
+      this.report.error(this.file, node, 'invalid-value', `"backfill" ${this.where} needs a strategy: per_partition or single_run`);
+      return undefined;
+    }
+    if (max !== undefined && strategy !== 'single_run') {
+      this.report.warning(this.file, maxNode, 'invalid-value', 'max_partitions_per_run only applies to strategy: single_run');
+    }
+    return max === undefined ? { strategy } : { strategy, max_partitions_per_run: max };
+  }
+
+  checks(key: string, node: YNode | null): CheckSpec[] | undefined {
+    const n = this.file.resolve(node);
+    if (!isSeq(n)) return this.bad(node, key, 'a list of {name, run, blocking?}');
+    const out: CheckSpec[] = [];
+    const seen = new Map<string, YNode>();
+    for (const item of n.items as YNode[]) {
+      const m = this.file.resolve(item);
+      if (!isMap(m)) {
+        this.bad(item, 'checks', 'a list of {name, run, blocking?}');
+        continue;
+      }
+      let name: string | undefined;
+      let run: string | undefined;
+      let blocking = true;
+      let ok = true;
+      let nameNode: YNode | null = null;
+      for (const e of this.file.entries(m)) {
+        if (!CHECK_KEYS.includes(e.key)) {
+          this.report.warning(this.file, e.keyNode, 'unknown-key', `unknown key "${short(e.key)}" in check${didYouMean(e.key, CHECK_KEYS)}`);
+        } else if (e.key === 'blocking') {
+          const s = this.file.scalar(e.valueNode);
+          if (s && typeof s.value === 'boolean') blocking = s.value;
+          else {
+            this.bad(e.valueNode, 'checks.blocking', 'true or false');
+            ok = false;
+          }
+        } else {
+          const v = this.string(`checks.${e.key}`, e.valueNode, true);
+          if (v === undefined) ok = false;
+          else if (e.key === 'name') {
+            name = v;
+            nameNode = e.valueNode;
+          } else run = v;
+        }
+      }
+      if (!ok) continue;
+      if (name === undefined || run === undefined) {
+        this.report.error(this.file, item, 'invalid-value', `a check ${this.where} needs a name and a run command`);
+        continue;
+      }
+      const first = seen.get(name);
+      if (first) {
+        this.report.error(this.file, nameNode, 'invalid-value', `duplicate check "${name}" ${this.where} (first at line ${this.file.position(first).line})`);
+        continue;
+      }
+      seen.set(name, nameNode ?? item);
+      out.push({ name, run, blocking });
+    }
+    return out;
+  }
+
+  deps(key: string, node: YNode | null): RawDependency[] {
+    const n = this.file.resolve(node);
+    if (!isSeq(n)) return this.bad(node, key, 'a list of asset names or {asset, mapping}') ?? [];
+    const out: RawDependency[] = [];
+    for (const item of n.items as YNode[]) {
+      const resolved = this.file.resolve(item);
+      const s = this.file.scalar(item);
+      if (s && typeof s.value === 'string' && s.value !== '') {
+        out.push({ asset: s.value, node: item, nameNode: item, mappingNode: undefined });
+        continue;
+      }
+      if (!isMap(resolved)) {
+        this.bad(item, 'deps', 'a list of asset names or {asset, mapping}');
+        continue;
+      }
+      let asset: string | undefined;
+      let nameNode: YNode | null = null;
+      let mappingNode: YNode | undefined;
+      let ok = true;
+      for (const e of this.file.entries(resolved)) {
+        if (!DEP_KEYS.includes(e.key)) {
+          this.report.warning(this.file, e.keyNode, 'unknown-key', `unknown key "${short(e.key)}" in dependency${didYouMean(e.key, DEP_KEYS)}`);
+        } else if (e.key === 'asset') {
+          asset = this.string('deps.asset', e.valueNode, true);
+          nameNode = e.valueNode;
+          if (asset === undefined) ok = false;
+        } else if (!isNull(this.file, e.valueNode)) {
+          mappingNode = e.valueNode ?? undefined;
+        }
+      }
+      if (!ok) continue;
+      if (asset === undefined || nameNode === null) {
+        this.report.error(this.file, item, 'invalid-value', `a dependency ${this.where} needs the name of an asset: {asset: NAME, mapping: ...}`);
+        continue;
+      }
+      out.push({ asset, node: item, nameNode, mappingNode });
+    }
+    return out;
+  }
+}
