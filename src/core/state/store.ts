@@ -287,6 +287,14 @@ export class StateStore {
 
   /** Runs `fn` in one write transaction, saving the snapshots it changed before committing. */
   private write<T>(fn: () => T): T {
+    try {
+      return this.writeTransaction(fn);
+    } catch (e) {
+      throw (e as { code?: string }).code?.startsWith('SQLITE_') ? explain(e, this.path) : e;
+    }
+  }
+
+  private writeTransaction<T>(fn: () => T): T {
     return this.db.transaction(() => {
       const outer = this.pending === null;
       if (outer) {

@@ -1,0 +1,131 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { after, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import { UserError } from '../../src/core/diagnostics.ts';
+import { StateStore } from '../../src/core/state/store.ts';
+
+const dirs: string[] = [];
+after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+function tempDb(): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'backfill-store-'));
+  dirs.push(dir);
+  return path.join(dir, '.backfill', 'state.db');
+}
+function openError(file: string): UserError {
+  try {
+    StateStore.open(file, { busyTimeoutMs: 200 }).close();
+  } catch (e) {
+    assert.ok(e instanceof UserError, String(e));
+    return e;
+  }
+  assert.fail('expected the store to refuse the file');
+}
+
+describe('StateStore', () => {
+  it('creates the folder with its own .gitignore and keeps history with latest state', () => {
+    const file = tempDb();
+    const s = StateStore.open(file);
+    assert.match(readFileSync(path.join(path.dirname(file), '.gitignore'), 'utf8'), /^\*$/m);
+    const id = s.startAttempt({ asset: 'a', partition: 'x', startedAt: 1000, runId: 'r1', codeVersion: 'c1' });
+    assert.equal(s.partitionStates('a')[0]!.lastStatus, 'running');
+    s.finishAttempt(id, { status: 'failed', endedAt: 1500, exitCode: 3 });
+    s.record([{ asset: 'a', partition: 'x', startedAt: 2000, endedAt: 2600, status: 'success', dataVersion: 'v2', metadata: { rows: 12 } }]);
+    const [state] = s.partitionStates('a');
+    assert.equal(state!.lastStatus, 'success');
+    assert.equal(state!.successDataVersion, 'v2');
+    const history = s.history({ asset: 'a' });
+    assert.deepEqual(
+      history.map((h) => [h.status, h.durationMs, h.exitCode]),
+      [
+        ['success', 600, null],
+        ['failed', 500, 3],
+      ],
+    );
+    assert.deepEqual(history[0]!.metadata, { rows: 12 });
+    assert.equal(s.medianDurationMs('a'), 550);
+    s.close();
+  });
+
+  it('an older attempt finishing after a newer one keeps the newer one as latest', () => {
+    const s = StateStore.open(tempDb());
+    const older = s.startAttempt({ asset: 'a', partition: 'x', startedAt: 1 });
+    const newer = s.startAttempt({ asset: 'a', partition: 'x', startedAt: 2 });
+    s.finishAttempt(newer, { status: 'failed', endedAt: 3 });
+    s.finishAttempt(older, { status: 'success', endedAt: 4, dataVersion: 'old' });
+    const [state] = s.partitionStates('a');
+    assert.equal(state!.lastStatus, 'failed');
+    assert.equal(state!.successDataVersion, 'old');
+    s.close();
+  });
+
+  it('two processes writing at once lose nothing and never fail on SQLITE_BUSY', async () => {
+    const file = tempDb();
+    StateStore.open(file).close();
+    const worker = path.join(import.meta.dirname, '..', 'fixtures', 'record-worker.ts');
+    const run = (asset: string): Promise<number> =>
+      new Promise((resolve) => {
+        const child = spawn(process.execPath, ['--import', 'tsx', worker, file, asset, '300'], { stdio: ['ignore', 'ignore', 'inherit'] });
+        child.on('exit', (code) => resolve(code ?? -1));
+      });
+    assert.deepEqual(await Promise.all([run('left'), run('right')]), [0, 0]);
+    const s = StateStore.open(file);
+    assert.equal(s.partitionStates('left').length, 300);
+    assert.equal(s.partitionStates('right').length, 300);
+    assert.equal(s.history({ limit: 10_000 }).length, 600);
+    s.close();
+  });
+
+  it('a corrupt database is refused with the file and the fix, and left untouched', () => {
+    const file = tempDb();
+    StateStore.open(file).close();
+    const garbage = Buffer.alloc(8192, 0x5a);
+    writeFileSync(file, garbage);
+    const e = openError(file);
+    assert.match(e.message, /state\.db/);
+    assert.match(e.message, /corrupt|not a database/i);
+    assert.match(e.message, /mv /);
+    assert.deepEqual(readFileSync(file), garbage);
+  });
+
+  it('a database from a newer Backfill is refused', () => {
+    const file = tempDb();
+    StateStore.open(file).close();
+    const db = new Database(file);
+    db.pragma('user_version = 99');
+    db.close();
+    assert.match(openError(file).message, /schema version 99, newer than this Backfill understands/);
+  });
+
+  it('another SQLite file is not taken for a state database', () => {
+    const file = tempDb();
+    StateStore.open(file).close();
+    const other = path.join(path.dirname(file), 'other.db');
+    const db = new Database(other);
+    db.exec('CREATE TABLE t (x)');
+    db.close();
+    assert.match(openError(other).message, /not a Backfill state database/);
+  });
+
+  it('a database locked by another writer for longer than the timeout gives a clear error', () => {
+    const file = tempDb();
+    const s = StateStore.open(file);
+    const locker = new Database(file);
+    locker.exec('BEGIN EXCLUSIVE');
+    try {
+      const waiting = StateStore.open(file, { busyTimeoutMs: 100 });
+      assert.throws(
+        () => waiting.record([{ asset: 'a', partition: 'x', startedAt: 1, endedAt: 2, status: 'success' }]),
+        (e: Error) => /locked by another process/.test(e.message) && e.message.includes(file),
+      );
+      waiting.close();
+    } finally {
+      locker.exec('ROLLBACK');
+      locker.close();
+      s.close();
+    }
+  });
+});
