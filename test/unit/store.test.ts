@@ -65,7 +65,7 @@ describe('StateStore', () => {
   it('two processes writing at once lose nothing and never fail on SQLITE_BUSY', async () => {
     const file = tempDb();
     StateStore.open(file).close();
-    const worker = path.join(import.meta.dirname, '..', 'fixtures', 'record-worker.ts');
+    const worker = path.join(__dirname, '..', 'fixtures', 'record-worker.ts');
     const run = (asset: string): Promise<number> =>
       new Promise((resolve) => {
         const child = spawn(process.execPath, ['--import', 'tsx', worker, file, asset, '300'], { stdio: ['ignore', 'ignore', 'inherit'] });

@@ -1,0 +1,99 @@
+import { statSync } from 'node:fs';
+import * as path from 'node:path';
+import type { Command } from 'commander';
+import { DateTime } from 'luxon';
+import { UserError } from '../core/diagnostics.ts';
+import { loadWorkspace, type Workspace } from '../core/workspace.ts';
+import { plural, styleFor, type Style } from './output.ts';
+
+/** The options every command accepts, before or after its name. */
+export interface GlobalOptions {
+  workspace?: string;
+  now?: string;
+  json?: boolean;
+}
+
+/** What a command's action receives: the parsed global options and the means to act on them. */
+export class CliContext {
+  readonly root: string;
+  readonly now: Date;
+  readonly json: boolean;
+  /** Colours for stdout (off when piped or with NO_COLOR). */
+  readonly style: Style;
+  /** Colours for stderr. */
+  readonly errStyle: Style;
+
+  constructor(options: GlobalOptions, cwd = process.cwd()) {
+    this.root = path.resolve(cwd, options.workspace ?? '.');
+    this.now = options.now === undefined ? new Date() : parseNow(options.now);
+    this.json = options.json === true;
+    this.style = styleFor(process.stdout);
+    this.errStyle = styleFor(process.stderr);
+  }
+
+  /** Lines on stdout. */
+  print(...lines: string[]): void {
+    if (lines.length > 0) process.stdout.write(lines.join('\n') + '\n');
+  }
+
+  /** A one-line warning on stderr. */
+  warn(message: string): void {
+    process.stderr.write(`${this.errStyle.yellow('warning:')} ${message}\n`);
+  }
+
+  /**
+   * Loads the workspace as of `now`. Definition errors are announced with one line on stderr
+   * (unless the command reports them itself): the command goes on with the valid assets.
+   */
+  async workspace(options: { announceErrors?: boolean } = {}): Promise<Workspace> {
+    let isDir = false;
+    try {
+      isDir = statSync(this.root).isDirectory();
+    } catch {
+      isDir = false;
+    }
+    if (!isDir) throw new UserError(`workspace ${this.root} is not a directory`);
+    const ws = await loadWorkspace(this.root, { now: this.now });
+    if (options.announceErrors !== false) {
+      const errors = ws.diagnostics.filter((d) => d.severity === 'error').length;
+      if (errors > 0) this.warn(`${plural(errors, 'definition error')} (run backfill validate)`);
+    }
+    if (ws.files.length === 0) this.warn(`no *.assets.yaml files in ${this.root}`);
+    return ws;
+  }
+}
+
+/**
+ * `--now`: an ISO-8601 date or date-time, with or without an offset. Without one it is UTC,
+ * so that a fixed `--now` means the same instant on every machine.
+ */
+export function parseNow(text: string): Date {
+  const trimmed = text.trim();
+  // Also accept a space between date and time, as people type it.
+  const iso = /^\d{4}-\d{2}-\d{2} \d/.test(trimmed) ? trimmed.replace(' ', 'T') : trimmed;
+  const dt = DateTime.fromISO(iso, { zone: 'utc', setZone: true });
+  if (!dt.isValid || !/^\d{4}/.test(iso)) {
+    const why = dt.invalidExplanation ? ` (${dt.invalidExplanation})` : '';
+    throw new UserError(`invalid --now "${text}"${why}: expected an ISO-8601 date or date-time such as 2024-06-01 or 2024-06-01T12:00:00Z`);
+  }
+  return dt.toJSDate();
+}
+
+/** The exit code a command's action returns (undefined: success). */
+export type ActionResult = number | void;
+
+/**
+ * Wraps a command's handler: builds the context from the global options (wherever they were
+ * written) and records the exit code. Errors propagate to `run` in main.ts, which prints them.
+ */
+export function action<A extends unknown[]>(
+  handler: (ctx: CliContext, ...args: A) => Promise<ActionResult> | ActionResult,
+): (...args: unknown[]) => Promise<void> {
+  return async (...args: unknown[]) => {
+    // commander calls the action with (...arguments, options, command).
+    const command = args[args.length - 1] as Command;
+    const ctx = new CliContext(command.optsWithGlobals<GlobalOptions>());
+    const code = await handler(ctx, ...(args.slice(0, command.registeredArguments.length) as A));
+    if (typeof code === 'number' && code !== 0) process.exitCode = code;
+  };
+}
