@@ -783,3 +783,25 @@ describe('scale', () => {
     assert.equal(cache.size, 1, 'deleted files are forgotten');
   });
 });
+
+describe('named sets as multi dimensions', () => {
+  it('a multi dimension may name a partition set of another file', () => {
+    const ws = load({
+      'sets.assets.yaml': yaml('partitions:', '  days: { daily: { start: 2025-12-29 } }'),
+      'a.assets.yaml': yaml('assets:', '  by_region:', '    partitions: { multi: { region: { static: [eu, us] }, date: days } }'),
+    });
+    assert.deepEqual(ws.diagnostics, []);
+    const def = ws.assets.get('by_region')!.partitions;
+    assert.equal(def.size, 6);
+    assert.equal(def.keyAt(0), '2025-12-29|eu');
+  });
+  it('an unknown set named as a dimension is an error at the dimension, with a suggestion', () => {
+    const ws = load({
+      'a.assets.yaml': yaml('partitions:', '  days: { daily: { start: 2025-12-29 } }', 'assets:', '  x:', '    partitions: { multi: { region: { static: [eu] }, date: dayz } }'),
+    });
+    const d = only(ws, 'invalid-partitions');
+    assert.match(d.message, /unknown partition set "dayz" — did you mean "days"\?/);
+    assert.equal(d.line, 5);
+    assert.equal(ws.assets.has('x'), false);
+  });
+});

@@ -277,13 +277,36 @@ class Loader {
 
   // ---- Phases 2-4, once every file is read. ----
 
-  finish(): { assets: Map<string, AssetDefinition>; graph: AssetGraph } {
-    for (const site of this.setSites.values()) {
-      this.guard(site.file, site.keyNode, () => {
-        const node = site.valueNode === null || isNull(site.file, site.valueNode) ? site.keyNode : site.valueNode;
-        this.sets.set(site.name, this.partitions(site.file, node, false));
-      });
+  /** Sets being built, to catch a set whose dimensions name itself. */
+  private readonly building = new Set<string>();
+
+  /** Builds a named set once (on first use: a multi set may name other sets as dimensions). */
+  private buildSet(name: string): PartitionsDefinition | null {
+    if (this.sets.has(name)) return this.sets.get(name)!;
+    const site = this.setSites.get(name)!;
+    this.building.add(name);
+    this.guard(site.file, site.keyNode, () => {
+      const node = site.valueNode === null || isNull(site.file, site.valueNode) ? site.keyNode : site.valueNode;
+      this.sets.set(site.name, this.partitions(site.file, node, false));
+    });
+    this.building.delete(name);
+    if (!this.sets.has(name)) this.sets.set(name, null);
+    return this.sets.get(name)!;
+  }
+
+  /** Resolves a set named as a multi dimension. */
+  private readonly resolveSet = (name: string): PartitionsDefinition => {
+    if (!this.setSites.has(name)) {
+      throw new Error(`unknown partition set "${name}"${didYouMean(name, this.knownSets)}`);
     }
+    if (this.building.has(name)) throw new Error(`partition set "${name}" uses itself as a dimension`);
+    const def = this.buildSet(name);
+    if (!def) throw new Error(`partition set "${name}" is invalid (see its definition)`);
+    return def;
+  };
+
+  finish(): { assets: Map<string, AssetDefinition>; graph: AssetGraph } {
+    for (const site of this.setSites.values()) this.buildSet(site.name);
 
     const loaded: LoadedAsset[] = [];
     for (const site of this.assetSites.values()) {
@@ -413,7 +436,7 @@ class Loader {
     let result = key === undefined ? undefined : this.inlineCache.get(key);
     if (result === undefined) {
       try {
-        result = buildPartitionsDefinition(raw, this.now);
+        result = buildPartitionsDefinition(raw, this.now, this.resolveSet);
       } catch (e) {
         result = e instanceof Error ? e : new Error(String(e));
       }

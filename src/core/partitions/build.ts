@@ -17,6 +17,9 @@ export interface Built<T> {
 
 type Path = Array<string | number>;
 
+/** Looks up a named partition set (for multi dimensions written as a set's name); throws with a message when there is none. */
+export type SetResolver = (name: string) => PartitionsDefinition;
+
 const TIME_KINDS = ['hourly', 'daily', 'weekly', 'monthly'] as const;
 const KINDS = [...TIME_KINDS, 'cron', 'static', 'multi'] as const;
 const TIME_KEYS = ['start', 'end', 'timezone', 'end_offset', 'minute_offset', 'hour_offset', 'day_offset', 'fmt'];
@@ -36,9 +39,9 @@ const SUB_DAILY_FMT = '%Y-%m-%d-%H:%M';
  * (after YAML parsing; named sets already resolved by the caller).
  * Throws SpecError (with a path into `raw`) when the definition is invalid.
  */
-export function buildPartitionsDefinition(raw: unknown, now: Date): Built<PartitionsDefinition> {
+export function buildPartitionsDefinition(raw: unknown, now: Date, resolveSet?: SetResolver): Built<PartitionsDefinition> {
   const warnings: SpecError[] = [];
-  const value = build(raw, now.getTime(), [], warnings, false);
+  const value = build(raw, now.getTime(), [], warnings, false, resolveSet);
   if (value.size > MAX_PARTITIONS) {
     throw new SpecError(
       `${value.size.toLocaleString('en-US')} partitions: more than ${MAX_PARTITIONS.toLocaleString('en-US')} on one asset. Use a coarser granularity or a later start`,
@@ -47,7 +50,14 @@ export function buildPartitionsDefinition(raw: unknown, now: Date): Built<Partit
   return { value, warnings };
 }
 
-function build(raw: unknown, now: number, path: Path, warnings: SpecError[], inMulti: boolean): PartitionsDefinition {
+function build(raw: unknown, now: number, path: Path, warnings: SpecError[], inMulti: boolean, resolveSet?: SetResolver): PartitionsDefinition {
+  if (inMulti && typeof raw === 'string' && resolveSet) {
+    try {
+      return resolveSet(raw);
+    } catch (e) {
+      throw new SpecError((e as Error).message, path);
+    }
+  }
   if (!isRecord(raw)) {
     throw new SpecError(`a partitions definition must be a mapping with one of: ${KINDS.join(', ')}`, path);
   }
@@ -75,7 +85,7 @@ function build(raw: unknown, now: number, path: Path, warnings: SpecError[], inM
       return buildStatic(body, at);
     case 'multi':
       if (inMulti) throw new SpecError('a multi dimension cannot itself be multi', at);
-      return buildMulti(body, now, at, warnings);
+      return buildMulti(body, now, at, warnings, resolveSet);
     default:
       throw new SpecError(`unknown partition kind "${kind}"${didYouMean(kind, KINDS)} (one of ${KINDS.join(', ')})`, at, { onKey: true });
   }
@@ -106,14 +116,15 @@ export function checkStaticKey(key: string, path: Path): void {
   if (/[\u0000-\u001f\u007f]/.test(key)) throw new SpecError(`partition key ${JSON.stringify(key)} contains a control character`, path);
 }
 
-function buildMulti(body: unknown, now: number, path: Path, warnings: SpecError[]): MultiPartitionsDefinition {
+function buildMulti(body: unknown, now: number, path: Path, warnings: SpecError[], resolveSet?: SetResolver): MultiPartitionsDefinition {
   if (!isRecord(body)) throw new SpecError('multi partitions are a mapping of dimension name to definition, e.g. multi: { region: { static: [us, eu] }, date: { daily: { start: 2024-01-01 } } }', path);
   const names = Object.keys(body);
   if (names.length < 2) throw new SpecError('multi partitions need two or more dimensions', path);
   const dims: Dimension[] = [];
   for (const name of names) {
     if (name.includes('|')) throw new SpecError(`dimension name "${name}" cannot contain "|"`, [...path, name]);
-    const def = build(body[name], now, [...path, name], warnings, true);
+    const def = build(body[name], now, [...path, name], warnings, true, resolveSet);
+    if (def instanceof MultiPartitionsDefinition) throw new SpecError('a multi dimension cannot itself be multi', [...path, name]);
     dims.push({ name, def });
   }
   const timeDims = dims.filter((d) => d.def instanceof TimeWindowPartitionsDefinition);
