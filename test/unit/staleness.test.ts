@@ -6,6 +6,7 @@ import { after, describe, it } from 'node:test';
 import { keysOf } from '../../src/core/partitions/definition.ts';
 import { PartitionSubset } from '../../src/core/partitions/subset.ts';
 import { ObservedOutputs } from '../../src/core/state/observed.ts';
+import { indexStoreFor } from '../../src/core/state/record.ts';
 import { StatusEngine, type AssetStatus } from '../../src/core/state/staleness.ts';
 import { StateStore } from '../../src/core/state/store.ts';
 import { codeVersions, dependencySet } from '../../src/core/state/versions.ts';
@@ -191,6 +192,20 @@ assets:
     writeFileSync(path.join(f.root, 'data', 'raw', '2024-01-08.json'), '[]');
     await f.materialize('raw', ['2024-01-09']);
     assert.deepEqual(summary((await f.statuses()).get('raw')!), { 'fresh(observed)': ['2024-01-08'], missing: ['2024-01-09', '2024-01-10'] });
+  });
+
+  it('statuses are the same whether the store keeps partition indexes or readers parse keys', async () => {
+    const f = await fixture(PIPELINE);
+    await f.materialize('raw', ['2024-01-10', '2024-01-08']);
+    const parsed = summary((await f.statuses()).get('raw')!);
+    indexStoreFor(f.ws, f.store);
+    await f.materialize('clean', ['2024-01-09']);
+    await f.materialize('raw', ['2024-01-09']);
+    assert.equal(f.store.snapshot('raw').fingerprint, f.ws.assets.get('raw')!.partitions.fingerprint());
+    assert.deepEqual([...f.store.snapshot('raw').indexes], [2, 0, 1]);
+    assert.deepEqual(parsed, { fresh: ['2024-01-08', '2024-01-10'], missing: ['2024-01-09'] });
+    assert.deepEqual(summary((await f.statuses()).get('raw')!), { fresh: ['2024-01-08', '2024-01-09', '2024-01-10'] });
+    assert.deepEqual(summary((await f.statuses()).get('clean')!), { 'stale(upstream)': ['2024-01-09'], missing: ['2024-01-08', '2024-01-10'] });
   });
 
   it('incremental refresh after one materialization matches a full recompute', async () => {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { PartitionSubset } from './subset.ts';
 
 export type PartitionKind = 'unpartitioned' | 'static' | 'hourly' | 'daily' | 'weekly' | 'monthly' | 'cron' | 'multi';
@@ -34,6 +35,11 @@ export interface PartitionsDefinition {
   summary(): PartitionsSummary | null;
   /** Same partitions (same keys in the same order, same windows). */
   equals(other: PartitionsDefinition): boolean;
+  /**
+   * Names the index space: two definitions with the same fingerprint give every key the same
+   * index (the state store keeps indexes under it so that readers need not parse keys).
+   */
+  fingerprint(): string;
 }
 
 export function allPartitions(def: PartitionsDefinition): PartitionSubset {
@@ -61,6 +67,9 @@ export class UnpartitionedDefinition implements PartitionsDefinition {
   summary(): null {
     return null;
   }
+  fingerprint(): string {
+    return 'unpartitioned';
+  }
   equals(other: PartitionsDefinition): boolean {
     return other.kind === 'unpartitioned';
   }
@@ -69,6 +78,10 @@ export class UnpartitionedDefinition implements PartitionsDefinition {
 export class StaticPartitionsDefinition implements PartitionsDefinition {
   readonly kind = 'static' as const;
   private readonly index: Map<string, number>;
+  private print?: string;
+  fingerprint(): string {
+    return (this.print ??= 'static:' + createHash('sha256').update(this.keys.join('\n')).digest('hex').slice(0, 16));
+  }
   constructor(readonly keys: readonly string[]) {
     this.index = new Map(keys.map((k, i) => [k, i]));
   }

@@ -108,6 +108,11 @@ export class MultiPartitionsDefinition implements PartitionsDefinition {
     };
   }
 
+  /** Flat indexes depend on every dimension's size too (they grow as time passes). */
+  fingerprint(): string {
+    return `multi(${this.dimensions.map((d) => `${d.name}=${d.def.fingerprint()}#${d.def.size}`).join(';')})`;
+  }
+
   equals(other: PartitionsDefinition): boolean {
     return (
       other instanceof MultiPartitionsDefinition &&

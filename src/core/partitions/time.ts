@@ -377,6 +377,10 @@ export class TimeWindowPartitionsDefinition implements PartitionsDefinition {
     };
   }
 
+  fingerprint(): string {
+    return `time|${this.options.schedule}|${this.options.timezone}|${this.grid.tick(0)}|${this.options.fmt}`;
+  }
+
   /** Same schedule, zone and start tick: windows line up index for index. */
   sameGrid(other: TimeWindowPartitionsDefinition): boolean {
     return (

@@ -68,3 +68,11 @@ export async function recordMaterializations(ws: Workspace, store: StateStore, a
   });
   return store.record(attempts);
 }
+
+/** Lets the store keep partition indexes for the workspace's definitions (see StateStore.setIndexer). */
+export function indexStoreFor(ws: Workspace, store: StateStore): void {
+  store.setIndexer((name) => {
+    const def = ws.assets.get(name)?.partitions;
+    return def ? { fingerprint: def.fingerprint(), indexOf: (key) => def.indexOf(key) } : undefined;
+  });
+}

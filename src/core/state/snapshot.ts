@@ -1,11 +1,12 @@
 /**
  * The latest state of every recorded partition of one asset, stored as one row per asset:
- * the keys joined by newlines, a Float64Array of fixed-size records, and a small table of
- * the strings the records refer to (code versions, dependency sets, data versions).
+ * the keys joined by newlines, a Float64Array of fixed-size records, a small table of the
+ * strings the records refer to (code versions, dependency sets, data versions), and each row's
+ * partition index under the asset's partitions definition (named by a fingerprint), so that
+ * readers with the same definition never parse a key.
  * Partition keys never contain newlines (control characters are rejected in keys).
  */
 
-export type AttemptStatusCode = 0 | 1 | 2 | 3;
 export const STATUS_CODES = ['running', 'success', 'failed', 'canceled'] as const;
 
 /** Field offsets within a record. */
@@ -24,43 +25,75 @@ export const F = {
 } as const;
 export const FIELDS = 11;
 
+/** Maps a partition key to its index under a definition; the fingerprint names that index space. */
+export interface PartitionIndexer {
+  fingerprint: string;
+  indexOf(key: string): number;
+}
+
+export interface EncodedSnapshot {
+  partitions: string;
+  records: Buffer;
+  strings: string;
+  fingerprint: string;
+  indexes: Buffer;
+}
+
 export class AssetSnapshot {
+  private keyList: string[] | null;
   private keyIndex: Map<string, number> | null = null;
+  private rowCount: number;
+
   private constructor(
-    readonly keys: string[],
+    private partitionsText: string,
+    keys: string[] | null,
     public records: Float64Array,
     readonly strings: string[],
     private readonly stringIndex: Map<string, number>,
-  ) {}
-
-  /** Row of each key (built on first use: readers that scan rows never need it). */
-  get index(): Map<string, number> {
-    return (this.keyIndex ??= new Map(this.keys.map((k, i) => [k, i])));
+    public fingerprint: string,
+    public indexes: Int32Array,
+    rows: number,
+  ) {
+    this.keyList = keys;
+    this.rowCount = rows;
   }
 
   static empty(): AssetSnapshot {
-    return new AssetSnapshot([], new Float64Array(0), [], new Map());
+    return new AssetSnapshot('', [], new Float64Array(0), [], new Map(), '', new Int32Array(0), 0);
   }
 
-  static decode(partitions: string, records: Buffer, strings: string): AssetSnapshot {
-    const keys = partitions.length === 0 && records.length === 0 ? [] : partitions.split('\n');
-    // Copy: SQLite's buffer need not be 8-byte aligned.
-    const copy = new Float64Array(records.length / 8);
-    new Uint8Array(copy.buffer).set(records);
-    const table = JSON.parse(strings) as string[];
-    return new AssetSnapshot(keys, copy, table, new Map(table.map((s, i) => [s, i])));
+  static decode(e: { partitions: string; records: Buffer; strings: string; fingerprint: string; indexes: Buffer }): AssetSnapshot {
+    const rows = e.records.length / (8 * FIELDS);
+    // better-sqlite3 gives each blob its own buffer: view it in place when aligned, else copy.
+    const records = view(e.records, Float64Array, rows * FIELDS);
+    const indexes = e.indexes.length === rows * 4 ? view(e.indexes, Int32Array, rows) : new Int32Array(rows).fill(-1);
+    const table = JSON.parse(e.strings) as string[];
+    return new AssetSnapshot(e.partitions, null, records, table, new Map(table.map((s, i) => [s, i])), e.fingerprint, indexes, rows);
   }
 
-  encode(): { partitions: string; records: Buffer; strings: string } {
+  encode(): EncodedSnapshot {
     return {
-      partitions: this.keys.join('\n'),
-      records: Buffer.from(this.records.buffer, this.records.byteOffset, this.keys.length * FIELDS * 8),
+      partitions: this.keyList ? this.keyList.join('\n') : this.partitionsText,
+      records: Buffer.from(this.records.buffer, this.records.byteOffset, this.rowCount * FIELDS * 8),
       strings: JSON.stringify(this.strings),
+      fingerprint: this.fingerprint,
+      indexes: Buffer.from(this.indexes.buffer, this.indexes.byteOffset, this.rowCount * 4),
     };
   }
 
   get size(): number {
-    return this.keys.length;
+    return this.rowCount;
+  }
+
+  /** The partition key of each row (split on first use: readers with a matching fingerprint never need them). */
+  get keys(): readonly string[] {
+    if (!this.keyList) this.keyList = this.rowCount === 0 ? [] : this.partitionsText.split('\n');
+    return this.keyList;
+  }
+
+  /** Row of each key. */
+  get index(): Map<string, number> {
+    return (this.keyIndex ??= new Map(this.keys.map((k, i) => [k, i])));
   }
 
   get(row: number, field: number): number {
@@ -76,15 +109,19 @@ export class AssetSnapshot {
   row(key: string): number {
     let r = this.index.get(key);
     if (r === undefined) {
-      r = this.keys.length;
-      this.keys.push(key);
+      r = this.rowCount++;
+      (this.keys as string[]).push(key);
       this.index.set(key, r);
-      if ((r + 1) * FIELDS > this.records.length) {
+      if (this.rowCount * FIELDS > this.records.length) {
         const grown = new Float64Array(Math.max(FIELDS * 16, this.records.length * 2));
         grown.set(this.records);
         this.records = grown;
+        const idx = new Int32Array(grown.length / FIELDS).fill(-1);
+        idx.set(this.indexes.subarray(0, r));
+        this.indexes = idx;
       }
       this.records.fill(NaN, r * FIELDS, (r + 1) * FIELDS);
+      this.indexes[r] = -1;
     }
     return r;
   }
@@ -103,4 +140,21 @@ export class AssetSnapshot {
     }
     this.set(row, field, i);
   }
+
+  /** Brings the stored partition indexes up to date for `indexer` (all rows when its fingerprint changed). */
+  reindex(indexer: PartitionIndexer): void {
+    const all = indexer.fingerprint !== this.fingerprint;
+    this.fingerprint = indexer.fingerprint;
+    const keys = this.keys;
+    for (let r = 0; r < this.rowCount; r++) {
+      if (all || this.indexes[r] === -1) this.indexes[r] = indexer.indexOf(keys[r]!);
+    }
+  }
+}
+
+function view<T extends Float64Array | Int32Array>(buf: Buffer, Type: { new (b: ArrayBufferLike, offset: number, length: number): T; new (length: number): T; BYTES_PER_ELEMENT: number }, length: number): T {
+  if (buf.byteOffset % Type.BYTES_PER_ELEMENT === 0) return new Type(buf.buffer, buf.byteOffset, length);
+  const copy = new Type(length);
+  new Uint8Array(copy.buffer).set(buf.subarray(0, length * Type.BYTES_PER_ELEMENT));
+  return copy;
 }

@@ -3,7 +3,7 @@ import { TimeWindowMapping } from '../mappings/mappings.ts';
 import type { AssetDefinition, AssetDependency } from '../model.ts';
 import { PartitionSubset } from '../partitions/subset.ts';
 import type { ObservedOutputs } from './observed.ts';
-import { AssetSnapshot, F } from './snapshot.ts';
+import { AssetSnapshot, F, FIELDS } from './snapshot.ts';
 import type { StateStore } from './store.ts';
 
 export const STATUSES = ['fresh', 'stale', 'missing', 'failed', 'running'] as const;
@@ -141,15 +141,27 @@ export class StatusEngine {
     const snap = this.inputs.store.snapshot(asset.name);
     const st = new AssetStatus(asset, snap);
     const def = asset.partitions;
-    let guess = 0;
-    for (let r = 0; r < snap.size; r++) {
-      const key = snap.keys[r]!;
-      // Rows are mostly recorded in partition order: try the next index before parsing the key.
-      const i = guess < def.size && def.keyAt(guess) === key ? guess : def.indexOf(key);
-      guess = i + 1;
-      if (i < 0) continue; // a partition that no longer exists
-      st.rowOf[i] = r;
-      st.endSeq[i] = snap.get(r, F.successEndSeq);
+    if (snap.fingerprint === def.fingerprint()) {
+      // Indexes stored by a writer with the same definition: no key parsing at all.
+      const idx = snap.indexes;
+      for (let r = 0; r < snap.size; r++) {
+        const i = idx[r]!;
+        if (i < 0 || i >= def.size) continue;
+        st.rowOf[i] = r;
+        st.endSeq[i] = snap.records[r * FIELDS + F.successEndSeq]!;
+      }
+    } else {
+      const keys = snap.keys;
+      let guess = 0;
+      for (let r = 0; r < snap.size; r++) {
+        const key = keys[r]!;
+        // Rows are mostly recorded in partition order: try the next index before parsing the key.
+        const i = guess < def.size && def.keyAt(guess) === key ? guess : def.indexOf(key);
+        guess = i + 1;
+        if (i < 0) continue; // a partition that no longer exists
+        st.rowOf[i] = r;
+        st.endSeq[i] = snap.records[r * FIELDS + F.successEndSeq]!;
+      }
     }
     const observed = this.inputs.observed?.forAsset(asset);
     if (observed) {
@@ -171,20 +183,27 @@ export class StatusEngine {
     const upstream = asset.deps.map((d) => this.upstreamReader(asset, d));
     const observed = st.observedOutputs;
 
+    const rec = snap.records;
+    const strings = snap.strings;
+    const codeIndex = code === null ? -2 : strings.indexOf(code);
+    const depsIndex = strings.indexOf(depsNow);
     const visit = (i: number): void => {
       const r = st.rowOf[i]!;
       const seesOutput = observed ? observed.has(i) : true;
       let status = MISSING;
       let causes = 0;
-      if (r >= 0 && snap.get(r, F.lastStatus) === 0) {
+      const base = r * FIELDS;
+      const lastStatus = r >= 0 ? rec[base + F.lastStatus]! : -1;
+      if (lastStatus === 0) {
         status = RUNNING;
-      } else if (r >= 0 && !Number.isNaN(snap.get(r, F.successId)) && seesOutput) {
-        status = snap.get(r, F.lastStatus) === 2 ? FAILED : FRESH;
+      } else if (r >= 0 && !Number.isNaN(rec[base + F.successId]!) && seesOutput) {
+        status = lastStatus === 2 ? FAILED : FRESH;
         if (status === FRESH) {
-          const startSeq = snap.get(r, F.successStartSeq);
-          if (code !== null && snap.string(r, F.successCodeVersion) !== code) causes |= CAUSE_BITS.code;
-          const recordedDeps = snap.string(r, F.successDeps);
-          if (recordedDeps !== null && recordedDeps !== depsNow) causes |= CAUSE_BITS.dependencies;
+          const startSeq = rec[base + F.successStartSeq]!;
+          // Versions are compared as indexes into the snapshot's string table.
+          if (codeIndex !== -2 && rec[base + F.successCodeVersion] !== codeIndex) causes |= CAUSE_BITS.code;
+          const recordedDeps = rec[base + F.successDeps]!;
+          if (!Number.isNaN(recordedDeps) && recordedDeps !== depsIndex) causes |= CAUSE_BITS.dependencies;
           for (const read of upstream) {
             if (read && read(i) > startSeq) {
               causes |= CAUSE_BITS.upstream;
@@ -193,7 +212,7 @@ export class StatusEngine {
           }
           if (causes) status = STALE;
         }
-      } else if (r >= 0 && snap.get(r, F.lastStatus) === 2) {
+      } else if (lastStatus === 2) {
         status = FAILED;
       } else if (observed && observed.has(i)) {
         // Materialized outside Backfill: fresh unless its upstream changed since the file was written.

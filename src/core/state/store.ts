@@ -2,7 +2,7 @@ import { mkdirSync, existsSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { UserError } from '../diagnostics.ts';
-import { AssetSnapshot, F, STATUS_CODES } from './snapshot.ts';
+import { AssetSnapshot, F, STATUS_CODES, type EncodedSnapshot, type PartitionIndexer } from './snapshot.ts';
 
 export type AttemptStatus = 'running' | 'success' | 'failed' | 'canceled';
 
@@ -94,7 +94,9 @@ const MIGRATIONS: string[] = [
     asset TEXT PRIMARY KEY,
     partitions TEXT NOT NULL,
     records BLOB NOT NULL,
-    strings TEXT NOT NULL
+    strings TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    indexes BLOB NOT NULL
   ) WITHOUT ROWID;
   CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
   INSERT INTO counters VALUES ('seq', 0);
@@ -138,6 +140,9 @@ export class StateStore {
       throw new UserError(`cannot open the state database ${path}: ${(e as Error).message}`);
     }
     try {
+      // Before anything that writes (WAL mode changes the file's header): a database refused
+      // for being newer or not ours is left exactly as it was.
+      checkVersion(db, path);
       // Large pages: an asset's snapshot is one blob of ~90 bytes per partition, read in one go.
       if (fresh) db.pragma('page_size = 65536');
       db.pragma('journal_mode = WAL');
@@ -170,8 +175,10 @@ export class StateStore {
           data_version = COALESCE(@dataVersion, data_version), inputs = COALESCE(@inputs, inputs),
           metadata = COALESCE(@metadata, metadata), end_seq = @endSeq
         WHERE id = @id AND status = 'running' RETURNING *`),
-      loadSnapshot: db.prepare(`SELECT partitions, records, strings FROM asset_state WHERE asset = ?`).raw(),
-      saveSnapshot: db.prepare(`INSERT OR REPLACE INTO asset_state (asset, partitions, records, strings) VALUES (?, ?, ?, ?)`),
+      loadSnapshot: db.prepare(`SELECT partitions, records, strings, fingerprint, indexes FROM asset_state WHERE asset = ?`),
+      saveSnapshot: db.prepare(
+        `INSERT OR REPLACE INTO asset_state (asset, partitions, records, strings, fingerprint, indexes) VALUES (@asset, @partitions, @records, @strings, @fingerprint, @indexes)`,
+      ),
       assets: db.prepare(`SELECT asset FROM asset_state ORDER BY asset`).pluck(),
       byId: db.prepare(`SELECT * FROM attempts WHERE id = ?`),
     };
@@ -276,6 +283,16 @@ export class StateStore {
     return id;
   }
 
+  private indexer?: (asset: string) => PartitionIndexer | undefined;
+
+  /**
+   * Tells the store how the workspace indexes each asset's partitions: snapshots it writes then
+   * carry the indexes, and readers with the same definitions skip parsing keys.
+   */
+  setIndexer(indexer: (asset: string) => PartitionIndexer | undefined): void {
+    this.indexer = indexer;
+  }
+
   /** Snapshots changed in the current write transaction, saved when it commits. */
   private pending: Map<string, AssetSnapshot> | null = null;
   /** The sequence counter during a write transaction (saved when it commits). */
@@ -306,8 +323,9 @@ export class StateStore {
         if (outer) {
           this.stmts.saveSeq.run(this.seq);
           for (const [asset, snap] of this.pending!) {
-            const e = snap.encode();
-            this.stmts.saveSnapshot.run(asset, e.partitions, e.records, e.strings);
+            const indexer = this.indexer?.(asset);
+            if (indexer) snap.reindex(indexer);
+            this.stmts.saveSnapshot.run({ asset, ...snap.encode() });
           }
         }
         return result;
@@ -318,8 +336,8 @@ export class StateStore {
   }
 
   private loadSnapshot(asset: string): AssetSnapshot {
-    const row = this.stmts.loadSnapshot.get(asset) as [string, Buffer, string] | undefined;
-    return row ? AssetSnapshot.decode(row[0], row[1], row[2]) : AssetSnapshot.empty();
+    const row = this.stmts.loadSnapshot.get(asset) as EncodedSnapshot | undefined;
+    return row ? AssetSnapshot.decode(row) : AssetSnapshot.empty();
   }
 
   private updateState(a: Attempt): void {
@@ -459,6 +477,17 @@ function fromRow(r: Row): Attempt {
 }
 
 function migrate(db: Database.Database, path: string): void {
+  const version = checkVersion(db, path);
+  for (let v = version; v < SCHEMA_VERSION; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v]!);
+      db.pragma(`user_version = ${v + 1}`);
+    }).immediate();
+  }
+}
+
+/** The schema version of a database this Backfill can use (0: empty), or a UserError. Only reads. */
+function checkVersion(db: Database.Database, path: string): number {
   const version = db.pragma('user_version', { simple: true }) as number;
   if (version > SCHEMA_VERSION) {
     throw new UserError(
@@ -472,12 +501,7 @@ function migrate(db: Database.Database, path: string): void {
       throw new UserError(`${path} is an SQLite database but not a Backfill state database: point --state at another file`);
     }
   }
-  for (let v = version; v < SCHEMA_VERSION; v++) {
-    db.transaction(() => {
-      db.exec(MIGRATIONS[v]!);
-      db.pragma(`user_version = ${v + 1}`);
-    }).immediate();
-  }
+  return version;
 }
 
 /** Turns SQLite errors into messages that name the file and the fix. */

@@ -1,0 +1,112 @@
+// Benchmark of the state store and the staleness engine (numbers go in the README):
+//  1. statuses of 1,000 assets × 1,000 daily partitions (10^6 partitions), from a warm database;
+//  2. recording 100,000 materializations (one transaction);
+//  3. after one new materialization, the incremental refresh of what it changes.
+// Run: npm run bench:state. Writes bench/results/state.json.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { PartitionSubset } from '../src/core/partitions/subset.ts';
+import { indexStoreFor } from '../src/core/state/record.ts';
+import { StatusEngine } from '../src/core/state/staleness.ts';
+import { StateStore, type AttemptInput } from '../src/core/state/store.ts';
+import { loadWorkspaceFromSources } from '../src/core/workspace.ts';
+
+const ASSETS = 1000;
+const PARTITIONS = 1000;
+const NOW = new Date('2023-09-28T00:00:00Z'); // 2021-01-01 + 1,000 days
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[s.length >> 1]!;
+}
+function time(fn: () => void): number {
+  const t = performance.now();
+  fn();
+  return performance.now() - t;
+}
+
+const root = mkdtempSync(path.join(tmpdir(), 'backfill-bench-state-'));
+try {
+  // A binary-tree-shaped graph: asset i depends on asset ⌊i/2⌋ (default daily→daily mapping).
+  let yaml = 'assets:\n';
+  for (let i = 0; i < ASSETS; i++) {
+    yaml += `  a${i}:\n    partitions: { daily: { start: 2021-01-01 } }\n    code_version: "1"\n`;
+    if (i > 0) yaml += `    deps: [a${Math.floor((i - 1) / 2)}]\n`;
+  }
+  const file = path.join(root, 'bench.assets.yaml');
+  writeFileSync(file, yaml);
+  const ws = loadWorkspaceFromSources(root, [{ path: file, text: yaml }], { now: NOW });
+  if (ws.diagnostics.length) throw new Error(ws.diagnostics[0]!.message);
+  const codeVersions = new Map([...ws.assets.keys()].map((k) => [k, '1']));
+
+  const store = StateStore.open(path.join(root, '.backfill', 'state.db'));
+  indexStoreFor(ws, store);
+  const attemptsOf = (asset: string, deps: string[], keys: string[], at: number): AttemptInput[] =>
+    keys.map((k, i) => ({ asset, partition: k, startedAt: at + i, endedAt: at + i + 1, status: 'success', codeVersion: '1', dataVersion: `${asset}:${k}:${at}`, deps }));
+
+  process.stdout.write(`setting up ${ASSETS * PARTITIONS} recorded partitions… `);
+  const setup = time(() => {
+    for (const a of ws.graph.order) {
+      const keys = Array.from({ length: PARTITIONS }, (_, i) => a.partitions.keyAt(i));
+      store.record(attemptsOf(a.name, a.deps.map((d) => d.asset), keys, 0));
+    }
+  });
+  console.log(`${(setup / 1000).toFixed(1)} s`);
+  // Make 1% of the partitions stale: rematerialize some upstream days.
+  const roots = ws.graph.order.slice(0, 10);
+  for (const a of roots) store.record(attemptsOf(a.name, a.deps.map((d) => d.asset), [a.partitions.keyAt(500)], 1));
+
+  // 1. Full computation from the database (pages warm in the OS cache, engine cold).
+  const full: number[] = [];
+  let counts = { fresh: 0, stale: 0, missing: 0, failed: 0, running: 0 };
+  for (let r = 0; r < 5; r++) {
+    full.push(
+      time(() => {
+        const engine = new StatusEngine({ graph: ws.graph, store, codeVersions });
+        counts = { fresh: 0, stale: 0, missing: 0, failed: 0, running: 0 };
+        for (const st of engine.computeAll().values()) {
+          const c = st.counts();
+          for (const k of Object.keys(c) as Array<keyof typeof c>) counts[k] += c[k];
+        }
+      }),
+    );
+  }
+
+  // 2. Recording 100,000 materializations in one transaction (a fresh asset set, as a big backfill would).
+  const batch: AttemptInput[] = [];
+  for (let a = 0; a < 100; a++) {
+    const asset = ws.graph.order[a]!;
+    for (let i = 0; i < PARTITIONS; i++) batch.push(...attemptsOf(asset.name, [], [asset.partitions.keyAt(i)], 10 + i));
+  }
+  const record = time(() => store.record(batch));
+
+  // 3. Incremental: one new materialization, then refresh what it affects.
+  const engine = new StatusEngine({ graph: ws.graph, store, codeVersions });
+  engine.computeAll();
+  const target = ws.graph.order[3]!;
+  const incremental: number[] = [];
+  for (let r = 0; r < 20; r++) {
+    const idx = 100 + r;
+    store.record(attemptsOf(target.name, target.deps.map((d) => d.asset), [target.partitions.keyAt(idx)], 100 + r));
+    incremental.push(time(() => engine.refresh(target.name, PartitionSubset.of([idx]))));
+  }
+  store.close();
+
+  const cpu = cpus()[0]?.model ?? 'unknown CPU';
+  const rows = [
+    ['statuses of 1,000 assets × 1,000 partitions (10^6), warm database', median(full), 1000, `${counts.stale} stale, ${counts.fresh} fresh`],
+    ['record 100,000 materializations (one transaction)', record, 2000, ''],
+    ['incremental refresh after one materialization', median(incremental), 20, `asset ${target.name} + its downstream`],
+  ] as const;
+  console.log(`\nMachine: ${cpu} × ${cpus().length}, load average ${loadavg()[0]!.toFixed(1)}, Node ${process.version}.\n`);
+  console.log('| Measure | Median | Target |\n|---|---:|---|');
+  for (const [name, ms, target, note] of rows) console.log(`| ${name}${note ? ` (${note})` : ''} | ${ms.toFixed(1)} ms | < ${target} ms ${ms < target ? '✓' : '✗'} |`);
+  mkdirSync(path.join(__dirname, 'results'), { recursive: true });
+  writeFileSync(
+    path.join(__dirname, 'results', 'state.json'),
+    JSON.stringify({ machine: cpu, node: process.version, full, record, incremental, counts }, null, 2),
+  );
+} finally {
+  rmSync(root, { recursive: true, force: true });
+}
