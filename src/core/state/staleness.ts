@@ -142,10 +142,13 @@ export class StatusEngine {
     const st = new AssetStatus(asset, snap);
     const def = asset.partitions;
     if (snap.fingerprint === def.fingerprint()) {
-      // Indexes stored by a writer with the same definition: no key parsing at all.
+      // Indexes stored by a writer with the same definition: no key parsing, except for rows
+      // stored without one (-1): added by a writer without the indexer, or a key that did not
+      // exist yet as of the writer's clock. Those may well exist now.
       const idx = snap.indexes;
       for (let r = 0; r < snap.size; r++) {
-        const i = idx[r]!;
+        const stored = idx[r]!;
+        const i = stored === -1 ? def.indexOf(snap.keys[r]!) : stored;
         if (i < 0 || i >= def.size) continue;
         st.rowOf[i] = r;
         st.endSeq[i] = snap.records[r * FIELDS + F.successEndSeq]!;

@@ -63,7 +63,7 @@ export interface PartitionState {
   successDeps: string | null;
 }
 
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 
 /** Each entry brings the schema from version i to i+1. */
 const MIGRATIONS: string[] = [
@@ -101,6 +101,40 @@ const MIGRATIONS: string[] = [
   CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
   INSERT INTO counters VALUES ('seq', 0);
   `,
+  // 2: backfills and their tasks, so that a backfill survives its process and can be resumed.
+  `
+  CREATE TABLE backfills (
+    id TEXT PRIMARY KEY,
+    created_at INTEGER NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('running', 'paused', 'interrupted', 'succeeded', 'failed', 'canceled')),
+    description TEXT NOT NULL,
+    workspace TEXT NOT NULL,
+    options TEXT NOT NULL,
+    pid INTEGER,
+    heartbeat_at INTEGER,
+    ended_at INTEGER
+  ) WITHOUT ROWID;
+  CREATE TABLE backfill_tasks (
+    backfill_id TEXT NOT NULL REFERENCES backfills (id) ON DELETE CASCADE,
+    task_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    asset TEXT NOT NULL,
+    partitions TEXT NOT NULL,
+    command TEXT NOT NULL,
+    cwd TEXT NOT NULL,
+    env TEXT NOT NULL,
+    after TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'running', 'succeeded', 'failed', 'skipped', 'canceled')),
+    tries INTEGER NOT NULL DEFAULT 0,
+    started_at INTEGER,
+    ended_at INTEGER,
+    exit_code INTEGER,
+    message TEXT,
+    attempt_ids TEXT,
+    pid INTEGER,
+    PRIMARY KEY (backfill_id, task_id)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 export interface OpenOptions {
@@ -114,7 +148,8 @@ export interface OpenOptions {
  * editor windows and CLI processes can read while one writes.
  */
 export class StateStore {
-  private readonly db: Database.Database;
+  /** The connection; for the modules of src/core/state only (backfills.ts). */
+  readonly db: Database.Database;
   private readonly stmts: ReturnType<StateStore['prepare']>;
 
   private constructor(

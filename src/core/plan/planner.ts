@@ -1,0 +1,231 @@
+import { UserError } from '../diagnostics.ts';
+import type { AssetGraph } from '../graph.ts';
+import type { AssetDefinition } from '../model.ts';
+import { keysOf } from '../partitions/definition.ts';
+import { PartitionSubset } from '../partitions/subset.ts';
+import type { PartitionStatus, StatusEngine } from '../state/staleness.ts';
+import { formatKeyList } from '../mappings/format.ts';
+import { renderCommand } from './command.ts';
+
+/** What the user asked for: partitions of some assets, maybe with everything downstream of them. */
+export interface Selection {
+  roots: Array<{ asset: string; partitions: PartitionSubset }>;
+  /** Add every downstream partition that depends on the selected ones. */
+  downstream: boolean;
+  /** Keep only the selected partitions with these statuses (downstream partitions of kept ones are always added). */
+  only?: ReadonlySet<PartitionStatus>;
+}
+
+export interface PlannedTask {
+  id: string;
+  asset: string;
+  /** Partition indexes of the asset. */
+  indexes: PartitionSubset;
+  /** Partition keys ([] for an unpartitioned asset). */
+  partitions: string[];
+  command: string;
+  cwd: string;
+  env: Record<string, string>;
+  /** Tasks that must succeed first: those materializing upstream partitions this task reads. */
+  after: string[];
+}
+
+export interface PlannedAsset {
+  asset: string;
+  partitions: PartitionSubset;
+  /** `selected`: asked for; `downstream`: added because it depends on the selection. */
+  reason: 'selected' | 'downstream';
+}
+
+export interface BackfillPlan {
+  runId: string;
+  tasks: PlannedTask[];
+  assets: PlannedAsset[];
+  summary: {
+    tasks: number;
+    partitions: number;
+    assets: number;
+    estimated_seconds: number | null;
+    /** Assets without a duration history (their tasks count as 0 s in the estimate). */
+    no_history: string[];
+  };
+  warnings: string[];
+}
+
+export interface PlanOptions {
+  runId: string;
+  /** Used for the time estimate: how many tasks run at once. */
+  concurrency: number;
+  /** Median past duration (ms) of one task of an asset, or null without history. */
+  medianDurationMs?: (asset: string) => number | null;
+  /** Statuses, for `only` filters and warnings about upstream partitions that are not materialized. */
+  statuses?: StatusEngine;
+}
+
+/** A plan this large gets a warning suggesting a sample run first. */
+export const LARGE_PLAN = 1000;
+
+/**
+ * Turns a selection into a DAG of tasks: per asset, one task per partition or one per contiguous
+ * chunk (single_run); a task waits only for the planned tasks of the upstream partitions it reads.
+ */
+export function planBackfill(graph: AssetGraph, selection: Selection, options: PlanOptions): BackfillPlan {
+  const warnings: string[] = [];
+  const wanted = new Map<string, { subset: PartitionSubset; reason: PlannedAsset['reason'] }>();
+
+  for (const root of selection.roots) {
+    const asset = graph.get(root.asset);
+    if (!asset) throw new UserError(`unknown asset "${root.asset}"`);
+    let subset = root.partitions.clamp(asset.partitions.size);
+    if (selection.only && options.statuses) {
+      const st = options.statuses.get(asset.name);
+      if (st) {
+        let keep = PartitionSubset.EMPTY;
+        for (const status of selection.only) keep = keep.union(st.subset(status));
+        subset = subset.intersect(keep);
+      }
+    }
+    const before = wanted.get(asset.name);
+    wanted.set(asset.name, { subset: before ? before.subset.union(subset) : subset, reason: 'selected' });
+  }
+  if (selection.downstream) {
+    for (const [name, { subset }] of [...wanted]) {
+      if (subset.isEmpty) continue;
+      for (const { asset, partitions } of graph.impact(name, subset)) {
+        const before = wanted.get(asset.name);
+        if (before) {
+          wanted.set(asset.name, { subset: before.subset.union(partitions), reason: before.reason });
+        } else {
+          wanted.set(asset.name, { subset: partitions, reason: 'downstream' });
+        }
+      }
+    }
+  }
+
+  const ordered = graph.order.filter((a) => !(wanted.get(a.name)?.subset.isEmpty ?? true));
+  if (ordered.length === 0) {
+    const names = selection.roots.map((r) => r.asset).join(', ');
+    const filter = selection.only ? ` with status ${[...selection.only].join(' or ')}` : '';
+    throw new UserError(`nothing to backfill: no partitions of ${names || 'the selection'}${filter}`);
+  }
+
+  // Tasks per asset, and which task materializes each partition index.
+  const tasks: PlannedTask[] = [];
+  const taskOf = new Map<string, Int32Array>();
+  let seq = 0;
+  for (const asset of ordered) {
+    const subset = wanted.get(asset.name)!.subset;
+    const owner = new Int32Array(asset.partitions.size).fill(-1);
+    taskOf.set(asset.name, owner);
+    for (const chunk of chunks(asset, subset)) {
+      const id = `t${++seq}`;
+      const rendered = renderCommand(asset, chunk, options.runId);
+      for (const i of chunk) owner[i] = tasks.length;
+      tasks.push({
+        id,
+        asset: asset.name,
+        indexes: chunk,
+        partitions: keysOf(asset.partitions, chunk).filter((k) => k !== '' || asset.partitions.kind !== 'unpartitioned'),
+        ...rendered,
+        after: [],
+      });
+    }
+  }
+
+  // Edges, and required upstream partitions that do not exist.
+  const missingByDep = new Map<string, string[]>();
+  const notMaterialized = new Map<string, PartitionSubset>();
+  for (const task of tasks) {
+    const asset = graph.get(task.asset)!;
+    const after = new Set<number>();
+    for (const dep of asset.deps) {
+      const { partitions: read, missing } = dep.mapping.upstreamFor(task.indexes);
+      if (missing.length > 0) {
+        const k = `${asset.name} ← ${dep.asset}`;
+        missingByDep.set(k, [...(missingByDep.get(k) ?? []), ...missing]);
+      }
+      const owner = taskOf.get(dep.asset);
+      let outside = read;
+      if (owner) {
+        const planned: number[] = [];
+        for (const u of read) {
+          const t = owner[u]!;
+          if (t >= 0 && tasks[t] !== task) {
+            after.add(t);
+            planned.push(u);
+          }
+        }
+        outside = read.minus(PartitionSubset.of(planned));
+        if (dep.asset === asset.name) outside = outside.minus(task.indexes);
+      }
+      const st = options.statuses?.get(dep.asset);
+      if (st && !outside.isEmpty) {
+        const absent = outside.intersect(st.subset('missing').union(st.subset('failed')));
+        if (!absent.isEmpty) notMaterialized.set(dep.asset, (notMaterialized.get(dep.asset) ?? PartitionSubset.EMPTY).union(absent));
+      }
+    }
+    task.after = [...after].sort((a, b) => a - b).map((t) => tasks[t]!.id);
+  }
+  if (missingByDep.size > 0) {
+    const lines = [...missingByDep].map(([dep, keys]) => `${dep}: ${formatKeyList([...new Set(keys)])}`);
+    throw new UserError(
+      `the selection reads upstream partitions that do not exist:\n  ${lines.join('\n  ')}\nnarrow the partitions, or set allow_nonexistent: true on the mapping if that is expected`,
+    );
+  }
+  for (const [name, subset] of notMaterialized) {
+    const def = graph.get(name)!.partitions;
+    warnings.push(`${subset.size} upstream partition${subset.size === 1 ? '' : 's'} of ${name} not in this backfill ${subset.size === 1 ? 'is' : 'are'} missing or failed (${formatKeyList(keysOf(def, subset))}): the tasks reading ${subset.size === 1 ? 'it' : 'them'} may fail — add ${name} to the selection`);
+  }
+
+  const partitions = tasks.reduce((n, t) => n + t.indexes.size, 0);
+  if (partitions >= LARGE_PLAN) warnings.push(`large backfill: ${partitions} partitions — consider starting small with --sample N`);
+  const estimate = estimateSeconds(tasks, ordered, options);
+  return {
+    runId: options.runId,
+    tasks,
+    assets: ordered.map((a) => ({ asset: a.name, partitions: wanted.get(a.name)!.subset, reason: wanted.get(a.name)!.reason })),
+    summary: { tasks: tasks.length, partitions, assets: ordered.length, estimated_seconds: estimate.seconds, no_history: estimate.noHistory },
+    warnings,
+  };
+}
+
+/** The task chunks of one asset: one partition each, or contiguous runs for single_run. */
+function chunks(asset: AssetDefinition, subset: PartitionSubset): PartitionSubset[] {
+  const out: PartitionSubset[] = [];
+  const strategy = asset.backfill?.strategy ?? 'per_partition';
+  if (strategy === 'per_partition' || asset.partitions.kind === 'unpartitioned') {
+    for (const i of subset) out.push(PartitionSubset.range(i, i + 1));
+    return out;
+  }
+  const max = asset.backfill?.max_partitions_per_run ?? Infinity;
+  for (const [s, e] of subset.ranges()) {
+    for (let a = s; a < e; a += max) out.push(PartitionSubset.range(a, Math.min(e, a + max)));
+  }
+  return out;
+}
+
+/**
+ * The makespan of the plan with `concurrency` workers (list scheduling in plan order, each task
+ * taking the median duration of its asset's past attempts), or null when no asset has a history.
+ */
+function estimateSeconds(tasks: PlannedTask[], assets: AssetDefinition[], options: PlanOptions): { seconds: number | null; noHistory: string[] } {
+  const median = new Map<string, number | null>(assets.map((a) => [a.name, options.medianDurationMs?.(a.name) ?? null]));
+  const noHistory = [...median].filter(([, m]) => m === null).map(([a]) => a);
+  if (noHistory.length === assets.length) return { seconds: null, noHistory };
+  const index = new Map(tasks.map((t, i) => [t.id, i]));
+  const finish = new Float64Array(tasks.length);
+  const workers = new Float64Array(Math.max(1, options.concurrency));
+  for (let i = 0; i < tasks.length; i++) {
+    const t = tasks[i]!;
+    let ready = 0;
+    for (const a of t.after) ready = Math.max(ready, finish[index.get(a)!]!);
+    let w = 0;
+    for (let k = 1; k < workers.length; k++) if (workers[k]! < workers[w]!) w = k;
+    const start = Math.max(ready, workers[w]!);
+    finish[i] = start + (median.get(t.asset) ?? 0);
+    workers[w] = finish[i]!;
+  }
+  let end = 0;
+  for (const f of finish) end = Math.max(end, f);
+  return { seconds: Math.round(end / 1000), noHistory };
+}

@@ -1,0 +1,65 @@
+import type { Readable } from 'node:stream';
+
+/** Longest line kept whole; longer output without a newline is cut into pieces of this size. */
+export const MAX_LINE = 64 * 1024;
+
+/**
+ * Splits a stream into lines without ever holding more than one line in memory (a command
+ * that prints 100 MB costs the runner nothing but time).
+ */
+export function forEachLine(stream: Readable, onLine: (line: string) => void): Promise<void> {
+  return new Promise((resolve) => {
+    let pending = '';
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk: string) => {
+      let text = pending + chunk;
+      let nl: number;
+      while ((nl = text.indexOf('\n')) >= 0) {
+        onLine(text.endsWith('\r', nl) ? text.slice(0, nl - 1) : text.slice(0, nl));
+        text = text.slice(nl + 1);
+      }
+      while (text.length > MAX_LINE) {
+        onLine(text.slice(0, MAX_LINE));
+        text = text.slice(MAX_LINE);
+      }
+      pending = text;
+    });
+    stream.on('end', () => {
+      if (pending) onLine(pending);
+      resolve();
+    });
+    stream.on('error', () => resolve());
+  });
+}
+
+export interface Reported {
+  dataVersion?: string;
+  metadata: Record<string, unknown>;
+}
+
+/**
+ * Reads a `::backfill data_version=<v>` or `::backfill metadata <key>=<json>` line into
+ * `into`. Returns false for ordinary output.
+ */
+export function parseReportLine(line: string, into: Reported): boolean {
+  if (!line.startsWith('::backfill ')) return false;
+  const rest = line.slice('::backfill '.length).trim();
+  const dv = /^data_version=(.+)$/.exec(rest);
+  if (dv) {
+    into.dataVersion = dv[1]!.trim();
+    return true;
+  }
+  const md = /^metadata\s+([^=\s]+)=(.*)$/.exec(rest);
+  if (md) {
+    const raw = md[2]!.trim();
+    let value: unknown = raw;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      // not JSON: keep the text
+    }
+    into.metadata[md[1]!] = value;
+    return true;
+  }
+  return false;
+}

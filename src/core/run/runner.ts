@@ -1,0 +1,425 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import * as path from 'node:path';
+import type { AssetDefinition } from '../model.ts';
+import { PartitionSubset } from '../partitions/subset.ts';
+import { renderCommand } from '../plan/command.ts';
+import { BackfillStore, processIsAlive, type BackfillStatus, type StoredTask, type TaskStatus } from '../state/backfills.ts';
+import { inputVersions } from '../state/record.ts';
+import type { InputVersions, StateStore } from '../state/store.ts';
+import { codeVersions, defaultDataVersion, dependencySet } from '../state/versions.ts';
+import type { Workspace } from '../workspace.ts';
+import { forEachLine, parseReportLine, type Reported } from './output.ts';
+
+export type RunnerEvent =
+  | { type: 'output'; task: StoredTask; stream: 'stdout' | 'stderr'; line: string }
+  | { type: 'task'; task: StoredTask; status: TaskStatus; message?: string; retryInMs?: number }
+  | { type: 'warning'; task: StoredTask; message: string };
+
+export interface RunOptions {
+  /** Tasks running at once (default: the number of CPU cores). */
+  concurrency: number;
+  /** Run only a sample of this many partitions per asset (with what they need), then pause. */
+  sample?: number;
+  onEvent?: (event: RunnerEvent) => void;
+  /** Aborting cancels the backfill: running commands are killed, nothing new starts. */
+  signal?: AbortSignal;
+  /** First retry delay; doubles per try, at most 60 s (default 1 s). */
+  retryDelayMs?: number;
+  /** How long a killed command gets between SIGTERM and SIGKILL (default 2 s). */
+  killGraceMs?: number;
+  /** Folder for the tasks' output logs (default: `<state folder>/logs`). */
+  logDir?: string;
+}
+
+export interface BackfillReport {
+  id: string;
+  status: BackfillStatus;
+  counts: Record<TaskStatus, number>;
+  failed: Array<{ task: string; asset: string; partitions: string[]; message: string | null; log: string }>;
+  durationMs: number;
+}
+
+interface Running {
+  task: StoredTask;
+  child: ChildProcess;
+  killed?: 'cancel' | 'timeout';
+}
+
+const BACKOFF_MAX_MS = 60_000;
+
+/**
+ * Runs (or resumes) a stored backfill: child processes with a global concurrency limit and named
+ * pools, retries with backoff, timeouts, checks, and skip-downstream-on-failure. Each task's
+ * state is written to the store before the runner acts on it, so the backfill can be resumed
+ * after the runner dies.
+ */
+export class BackfillRunner {
+  private readonly backfills: BackfillStore;
+  private readonly tasks: StoredTask[];
+  private readonly byId: Map<string, StoredTask>;
+  private readonly dependents = new Map<string, StoredTask[]>();
+  private readonly running = new Map<string, Running>();
+  private readonly poolUse = new Map<string, number>();
+  private readonly waiting = new Set<string>(); // retry timers pending
+  /** Tasks whose upstream tasks all succeeded, queued per pool ('' = no pool), in plan order. */
+  private readonly ready = new Map<string, StoredTask[]>();
+  /** Upstream tasks of each pending task that have not succeeded yet. */
+  private readonly unmet = new Map<string, number>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private codes = new Map<string, string>();
+  private canceled = false;
+  private selected: Set<string> | null = null;
+  private wake: (() => void) | null = null;
+  private readonly logDir: string;
+
+  constructor(
+    private readonly ws: Workspace,
+    private readonly store: StateStore,
+    private readonly backfillId: string,
+    private readonly options: RunOptions,
+  ) {
+    this.backfills = new BackfillStore(store);
+    this.tasks = this.backfills.tasks(backfillId);
+    this.byId = new Map(this.tasks.map((t) => [t.id, t]));
+    for (const t of this.tasks) for (const a of t.after) (this.dependents.get(a) ?? this.dependents.set(a, []).get(a)!).push(t);
+    this.logDir = options.logDir ?? path.join(path.dirname(store.path), 'logs', backfillId);
+  }
+
+  /** Path of a task's output log. */
+  logPath(taskId: string): string {
+    return path.join(this.logDir, `${taskId}.log`);
+  }
+
+  async run(): Promise<BackfillReport> {
+    const started = Date.now();
+    this.codes = await codeVersions(this.ws.assets.values());
+    mkdirSync(this.logDir, { recursive: true });
+    this.backfills.setStatus(this.backfillId, 'running', { pid: process.pid, endedAt: null });
+    if (this.options.sample !== undefined) this.selected = this.sampleTasks(this.options.sample);
+    this.queueAll();
+    // Tasks whose upstream already failed in an earlier run are skipped again (until retried).
+    for (const t of this.tasks) if (t.status === 'pending' && this.blockedBy(t)) this.finish(t, 'skipped', { message: `upstream task ${this.blockedBy(t)!.id} did not succeed` });
+
+    const onAbort = (): void => this.cancel();
+    this.options.signal?.addEventListener('abort', onAbort);
+    if (this.options.signal?.aborted) this.cancel();
+    const heartbeat = setInterval(() => this.beat(), 1000);
+    try {
+      for (;;) {
+        this.schedule();
+        if (this.running.size === 0 && this.waiting.size === 0) break;
+        await new Promise<void>((resolve) => (this.wake = resolve));
+      }
+    } finally {
+      clearInterval(heartbeat);
+      for (const t of this.timers) clearTimeout(t);
+      this.options.signal?.removeEventListener('abort', onAbort);
+    }
+
+    const counts = countTasks(this.tasks);
+    const pendingLeft = counts.pending > 0;
+    const status: BackfillStatus = this.canceled
+      ? 'canceled'
+      : counts.failed + counts.skipped + counts.canceled > 0
+        ? 'failed'
+        : pendingLeft
+          ? 'paused'
+          : 'succeeded';
+    this.backfills.setStatus(this.backfillId, status, { pid: null, endedAt: Date.now() });
+    return {
+      id: this.backfillId,
+      status,
+      counts,
+      failed: this.tasks
+        .filter((t) => t.status === 'failed')
+        .map((t) => ({ task: t.id, asset: t.asset, partitions: t.partitions, message: t.message, log: this.logPath(t.id) })),
+      durationMs: Date.now() - started,
+    };
+  }
+
+  /** Cancels: kills running commands (their process groups) and starts nothing new. */
+  cancel(): void {
+    if (this.canceled) return;
+    this.canceled = true;
+    for (const r of this.running.values()) this.kill(r, 'cancel');
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    for (const id of this.waiting) {
+      const t = this.byId.get(id)!;
+      this.finish(t, 'canceled', { message: 'canceled' });
+    }
+    this.waiting.clear();
+    this.poke();
+  }
+
+  private poke(): void {
+    const w = this.wake;
+    this.wake = null;
+    w?.();
+  }
+
+  /** Heartbeat, and cancellation requested by another process (`backfill cancel`). */
+  private beat(): void {
+    try {
+      this.backfills.heartbeat(this.backfillId);
+      if (this.backfills.get(this.backfillId)?.status === 'canceled') this.cancel();
+    } catch {
+      // a busy database is no reason to stop the backfill; the next beat will do
+    }
+  }
+
+  private blockedBy(t: StoredTask): StoredTask | undefined {
+    return t.after.map((a) => this.byId.get(a)!).find((u) => u && (u.status === 'failed' || u.status === 'skipped' || u.status === 'canceled'));
+  }
+
+  /** Queues a pending task whose upstream tasks have all succeeded. */
+  private enqueue(t: StoredTask): void {
+    if (this.selected && !this.selected.has(t.id)) return;
+    const pool = this.ws.assets.get(t.asset)?.pool ?? '';
+    (this.ready.get(pool) ?? this.ready.set(pool, []).get(pool)!).push(t);
+  }
+
+  /** Builds the ready queues from the stored task states (at start). */
+  private queueAll(): void {
+    for (const t of this.tasks) {
+      if (t.status !== 'pending') continue;
+      const n = t.after.filter((a) => this.byId.get(a)?.status !== 'succeeded').length;
+      this.unmet.set(t.id, n);
+      if (n === 0) this.enqueue(t);
+    }
+  }
+
+  /** After a task succeeded: its dependents with nothing else to wait for become ready. */
+  private release(t: StoredTask): void {
+    for (const d of this.dependents.get(t.id) ?? []) {
+      if (d.status !== 'pending') continue;
+      const n = (this.unmet.get(d.id) ?? 1) - 1;
+      this.unmet.set(d.id, n);
+      if (n === 0) this.enqueue(d);
+    }
+  }
+
+  /** Starts ready tasks while the concurrency limit and the pools allow. */
+  private schedule(): void {
+    if (this.canceled) return;
+    for (const [pool, queue] of this.ready) {
+      const limit = pool ? (this.ws.pools.get(pool) ?? Infinity) : Infinity;
+      while (queue.length > 0 && this.running.size < this.options.concurrency && (this.poolUse.get(pool) ?? 0) < limit) {
+        const t = queue.shift()!;
+        if (t.status === 'pending') this.start(t, this.ws.assets.get(t.asset));
+      }
+    }
+  }
+
+  private start(t: StoredTask, asset: AssetDefinition | undefined): void {
+    const now = Date.now();
+    const code = asset ? (this.codes.get(asset.name) ?? null) : null;
+    const deps = asset ? dependencySet(asset) : [];
+    const inputs: InputVersions[] = [];
+    const ids = this.backfills.startTask(this.backfillId, t.id, now, () =>
+      t.partitions.length === 0
+        ? [this.startAttempt(t, '', asset, code, deps, inputs)]
+        : t.partitions.map((key) => this.startAttempt(t, key, asset, code, deps, inputs)),
+    );
+    Object.assign(t, { status: 'running', tries: t.tries + 1, startedAt: now, attemptIds: ids });
+    this.emit({ type: 'task', task: t, status: 'running' });
+
+    const pool = asset?.pool ?? '';
+    this.poolUse.set(pool, (this.poolUse.get(pool) ?? 0) + 1);
+    const log = createWriteStream(this.logPath(t.id), { flags: t.tries > 1 ? 'a' : 'w' });
+    if (t.tries > 1) log.write(`\n--- try ${t.tries} ---\n`);
+    const reported: Reported = { metadata: {} };
+    const tail: string[] = [];
+    const child = this.spawn(t.command, t.cwd, t.env);
+    if (child.pid !== undefined) this.backfills.setTaskPid(this.backfillId, t.id, child.pid);
+    const r: Running = { task: t, child };
+    this.running.set(t.id, r);
+    const timeoutS = asset?.timeout;
+    let timer: NodeJS.Timeout | undefined;
+    if (timeoutS) timer = setTimeout(() => this.kill(r, 'timeout'), timeoutS * 1000);
+
+    const onLine = (stream: 'stdout' | 'stderr') => (line: string) => {
+      if (stream === 'stdout' && parseReportLine(line, reported)) return;
+      log.write(line + '\n');
+      tail.push(line);
+      if (tail.length > 5) tail.shift();
+      this.emit({ type: 'output', task: t, stream, line });
+    };
+    const outputs = Promise.all([forEachLine(child.stdout!, onLine('stdout')), forEachLine(child.stderr!, onLine('stderr'))]);
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>((resolve) => {
+      child.on('error', (error) => resolve({ code: null, signal: null, error }));
+      child.on('exit', (code, signal) => resolve({ code, signal }));
+    });
+    void Promise.all([exited, outputs]).then(async ([exit]) => {
+      if (timer) clearTimeout(timer);
+      let status: TaskStatus = exit.code === 0 ? 'succeeded' : 'failed';
+      let message: string | null = null;
+      if (r.killed === 'timeout') message = `timed out after ${timeoutS} s`;
+      else if (r.killed === 'cancel') {
+        status = 'canceled';
+        message = 'canceled';
+      }
+      else if (exit.error) message = `could not start: ${exit.error.message}`;
+      else if (exit.code !== 0) message = `exit code ${exit.code ?? exit.signal}${tail.length ? `: ${tail[tail.length - 1]}` : ''}`;
+      if (status === 'succeeded' && asset?.checks?.length && !this.canceled) {
+        const checkResult = await this.runChecks(t, asset, log);
+        if (checkResult.failed) {
+          status = 'failed';
+          message = checkResult.failed;
+        }
+        if (checkResult.warnings.length) reported.metadata['check_warnings'] = checkResult.warnings;
+      }
+      await new Promise<void>((resolve) => log.end(resolve));
+      this.running.delete(t.id);
+      this.poolUse.set(pool, this.poolUse.get(pool)! - 1);
+      this.completed(t, asset, status, message, exit.code, code, reported, inputs);
+      this.poke();
+    });
+  }
+
+  private startAttempt(t: StoredTask, key: string, asset: AssetDefinition | undefined, code: string | null, deps: string[], inputs: InputVersions[]): number {
+    const index = asset ? (asset.partitions.kind === 'unpartitioned' ? 0 : asset.partitions.indexOf(key)) : -1;
+    const read = asset && index >= 0 ? inputVersions(this.ws, this.store, asset, index) : {};
+    inputs.push(read);
+    return this.store.startAttempt({ asset: t.asset, partition: key, runId: this.backfillId, startedAt: Date.now(), codeVersion: code, deps, inputs: read });
+  }
+
+  private completed(t: StoredTask, asset: AssetDefinition | undefined, status: TaskStatus, message: string | null, exitCode: number | null, code: string | null, reported: Reported, inputs: InputVersions[]): void {
+    const retries = asset?.retries ?? 0;
+    const willRetry = status === 'failed' && !this.canceled && t.tries <= retries;
+    const at = Date.now();
+    const metadata = Object.keys(reported.metadata).length ? reported.metadata : null;
+    // The attempts end in the same transaction as the task (failed attempts stay in history even when retried).
+    this.backfills.finishTask(this.backfillId, t.id, { status: willRetry ? 'pending' : status, at, exitCode, message }, () => {
+      t.attemptIds.forEach((id, i) => {
+        const attemptStatus = status === 'succeeded' ? 'success' : status === 'canceled' ? 'canceled' : 'failed';
+        const dataVersion = status === 'succeeded' ? (reported.dataVersion ?? defaultDataVersion(code ?? '', inputs[i] ?? {})) : null;
+        this.store.finishAttempt(id, { status: attemptStatus, endedAt: at, exitCode, dataVersion, metadata });
+      });
+    });
+    Object.assign(t, { status: willRetry ? 'pending' : status, endedAt: at, exitCode, message });
+    if (willRetry) {
+      const delay = Math.min(BACKOFF_MAX_MS, (this.options.retryDelayMs ?? 1000) * 2 ** (t.tries - 1));
+      this.emit({ type: 'task', task: t, status: 'failed', message: message ?? undefined, retryInMs: delay });
+      this.waiting.add(t.id);
+      const timer = setTimeout(() => {
+        this.timers.delete(timer);
+        this.waiting.delete(t.id);
+        this.enqueue(t);
+        this.poke();
+      }, delay);
+      this.timers.add(timer);
+      return;
+    }
+    this.emit({ type: 'task', task: t, status, message: message ?? undefined });
+    if (status === 'succeeded') this.release(t);
+    else this.skipDownstream(t);
+  }
+
+  private finish(t: StoredTask, status: TaskStatus, result: { message: string }): void {
+    this.backfills.finishTask(this.backfillId, t.id, { status, at: Date.now(), message: result.message });
+    Object.assign(t, { status, message: result.message });
+    this.emit({ type: 'task', task: t, status, message: result.message });
+    if (status !== 'succeeded') this.skipDownstream(t);
+  }
+
+  /** Everything downstream of a task that did not succeed is skipped; independent tasks go on. */
+  private skipDownstream(t: StoredTask): void {
+    for (const d of this.dependents.get(t.id) ?? []) {
+      if (d.status !== 'pending') continue;
+      this.waiting.delete(d.id);
+      this.finish(d, 'skipped', { message: `upstream task ${t.id} (${t.asset} ${t.partitions.join(' ') || ''}) ${t.status}`.trim() });
+    }
+  }
+
+  /** Runs the asset's checks after a success; a failing blocking check fails the task. */
+  private async runChecks(t: StoredTask, asset: AssetDefinition, log: WriteStream): Promise<{ failed: string | null; warnings: string[] }> {
+    const warnings: string[] = [];
+    for (const check of asset.checks ?? []) {
+      const indexes = t.partitions.length === 0 ? PartitionSubset.of([0]) : PartitionSubset.of(t.partitions.map((k) => asset.partitions.indexOf(k)));
+      const rendered = renderCommand(asset, indexes, this.backfillId, check.run);
+      const child = this.spawn(rendered.command, rendered.cwd, rendered.env);
+      const r: Running = { task: t, child };
+      this.running.set(`${t.id}#check`, r);
+      const lines: string[] = [];
+      const onLine = (line: string): void => {
+        log.write(`[check ${check.name}] ${line}\n`);
+        lines.push(line);
+        if (lines.length > 3) lines.shift();
+        this.emit({ type: 'output', task: t, stream: 'stdout', line: `[check ${check.name}] ${line}` });
+      };
+      const [code] = await Promise.all([
+        new Promise<number | null>((resolve) => {
+          child.on('error', () => resolve(null));
+          child.on('exit', (c) => resolve(c));
+        }),
+        forEachLine(child.stdout!, onLine),
+        forEachLine(child.stderr!, onLine),
+      ]);
+      this.running.delete(`${t.id}#check`);
+      if (code === 0) continue;
+      const what = `check ${check.name} failed${lines.length ? `: ${lines[lines.length - 1]}` : ''}`;
+      if (check.blocking) return { failed: what, warnings };
+      warnings.push(what);
+      this.emit({ type: 'warning', task: t, message: what });
+    }
+    return { failed: null, warnings };
+  }
+
+  /** A shell command in its own process group, so that cancel and timeout kill everything it started. */
+  private spawn(command: string, cwd: string, env: Record<string, string>): ChildProcess {
+    return spawn('/bin/sh', ['-c', command], { cwd, env: { ...process.env, ...env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  }
+
+  private kill(r: Running, why: 'cancel' | 'timeout'): void {
+    if (r.killed) return;
+    r.killed = why;
+    const pid = r.child.pid;
+    if (pid === undefined) return;
+    const signal = (s: NodeJS.Signals): void => {
+      try {
+        process.kill(-pid, s);
+      } catch {
+        // already gone
+      }
+    };
+    signal('SIGTERM');
+    const timer = setTimeout(() => {
+      if (processIsAlive(pid) || r.child.exitCode === null) signal('SIGKILL');
+    }, this.options.killGraceMs ?? 2000);
+    timer.unref();
+    r.child.once('exit', () => clearTimeout(timer));
+  }
+
+  /** Sample: N tasks per asset (first, last, evenly between), plus the upstream tasks they need. */
+  private sampleTasks(n: number): Set<string> {
+    const byAsset = new Map<string, StoredTask[]>();
+    for (const t of this.tasks) if (t.status === 'pending') (byAsset.get(t.asset) ?? byAsset.set(t.asset, []).get(t.asset)!).push(t);
+    const chosen = new Set<string>();
+    for (const list of byAsset.values()) {
+      const k = Math.min(n, list.length);
+      for (let i = 0; i < k; i++) chosen.add(list[k === 1 ? 0 : Math.round((i * (list.length - 1)) / (k - 1))]!.id);
+    }
+    const stack = [...chosen];
+    while (stack.length) {
+      for (const a of this.byId.get(stack.pop()!)!.after) {
+        if (!chosen.has(a)) {
+          chosen.add(a);
+          stack.push(a);
+        }
+      }
+    }
+    return chosen;
+  }
+
+  private emit(e: RunnerEvent): void {
+    this.options.onEvent?.(e);
+  }
+}
+
+export function countTasks(tasks: readonly StoredTask[]): Record<TaskStatus, number> {
+  const c: Record<TaskStatus, number> = { pending: 0, running: 0, succeeded: 0, failed: 0, skipped: 0, canceled: 0 };
+  for (const t of tasks) c[t.status]++;
+  return c;
+}

@@ -1,0 +1,265 @@
+import type { StateStore } from './store.ts';
+
+export type BackfillStatus = 'running' | 'paused' | 'interrupted' | 'succeeded' | 'failed' | 'canceled';
+export type TaskStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'canceled';
+export const TASK_STATUSES: readonly TaskStatus[] = ['pending', 'running', 'succeeded', 'failed', 'skipped', 'canceled'];
+
+export interface StoredTask {
+  backfillId: string;
+  id: string;
+  seq: number;
+  asset: string;
+  partitions: string[];
+  command: string;
+  cwd: string;
+  env: Record<string, string>;
+  after: string[];
+  status: TaskStatus;
+  tries: number;
+  startedAt: number | null;
+  endedAt: number | null;
+  exitCode: number | null;
+  message: string | null;
+  /** The materialization attempts of the task's latest try. */
+  attemptIds: number[];
+}
+
+export interface BackfillRecord {
+  id: string;
+  createdAt: number;
+  status: BackfillStatus;
+  description: string;
+  workspace: string;
+  options: Record<string, unknown>;
+  pid: number | null;
+  heartbeatAt: number | null;
+  endedAt: number | null;
+  counts: Record<TaskStatus, number>;
+  /** Partitions per task status. */
+  partitionCounts: Record<TaskStatus, number>;
+}
+
+export interface NewBackfill {
+  id: string;
+  createdAt: number;
+  description: string;
+  workspace: string;
+  options: Record<string, unknown>;
+  pid: number;
+  tasks: Array<{ id: string; asset: string; partitions: string[]; command: string; cwd: string; env: Record<string, string>; after: string[] }>;
+}
+
+interface TaskRow {
+  backfill_id: string;
+  task_id: string;
+  seq: number;
+  asset: string;
+  partitions: string;
+  command: string;
+  cwd: string;
+  env: string;
+  after: string;
+  status: TaskStatus;
+  tries: number;
+  started_at: number | null;
+  ended_at: number | null;
+  exit_code: number | null;
+  message: string | null;
+  attempt_ids: string | null;
+}
+
+function zeroCounts(): Record<TaskStatus, number> {
+  return { pending: 0, running: 0, succeeded: 0, failed: 0, skipped: 0, canceled: 0 };
+}
+
+/** How long without a heartbeat before a running backfill whose process is gone counts as interrupted. */
+export const HEARTBEAT_STALE_MS = 15_000;
+
+/**
+ * Backfills and their tasks in the state database. Every change of a task's state is written
+ * (in one transaction with the materialization attempts it concerns) before the runner acts on
+ * it, so a backfill can be resumed after its process dies.
+ */
+export class BackfillStore {
+  constructor(private readonly store: StateStore) {}
+
+  private get db() {
+    return this.store.db;
+  }
+
+  create(b: NewBackfill): void {
+    const insertTask = this.db.prepare(`
+      INSERT INTO backfill_tasks (backfill_id, task_id, seq, asset, partitions, command, cwd, env, after, status)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')`);
+    this.store.transaction(() => {
+      this.db
+        .prepare(`INSERT INTO backfills (id, created_at, status, description, workspace, options, pid, heartbeat_at) VALUES (?, ?, 'running', ?, ?, ?, ?, ?)`)
+        .run(b.id, b.createdAt, b.description, b.workspace, JSON.stringify(b.options), b.pid, b.createdAt);
+      b.tasks.forEach((t, i) => insertTask.run(b.id, t.id, i, t.asset, JSON.stringify(t.partitions), t.command, t.cwd, JSON.stringify(t.env), JSON.stringify(t.after)));
+    });
+  }
+
+  get(id: string): BackfillRecord | null {
+    const row = this.db.prepare(`SELECT * FROM backfills WHERE id = ?`).get(id) as Record<string, unknown> | undefined;
+    return row ? this.record(row) : null;
+  }
+
+  /** Backfills, newest first. */
+  list(limit = 100): BackfillRecord[] {
+    const rows = this.db.prepare(`SELECT * FROM backfills ORDER BY created_at DESC, id DESC LIMIT ?`).all(limit) as Array<Record<string, unknown>>;
+    return rows.map((r) => this.record(r));
+  }
+
+  /** A backfill id from a unique prefix, like git does for commits. */
+  resolve(prefix: string): string | null {
+    const rows = this.db.prepare(`SELECT id FROM backfills WHERE id = ? OR id LIKE ? ESCAPE '\\' ORDER BY id LIMIT 2`).pluck().all(prefix, prefix.replace(/[\\%_]/g, '\\$&') + '%') as string[];
+    if (rows.includes(prefix)) return prefix;
+    return rows.length === 1 ? rows[0]! : null;
+  }
+
+  tasks(id: string): StoredTask[] {
+    const rows = this.db.prepare(`SELECT * FROM backfill_tasks WHERE backfill_id = ? ORDER BY seq`).all(id) as TaskRow[];
+    return rows.map((r) => ({
+      backfillId: r.backfill_id,
+      id: r.task_id,
+      seq: r.seq,
+      asset: r.asset,
+      partitions: JSON.parse(r.partitions) as string[],
+      command: r.command,
+      cwd: r.cwd,
+      env: JSON.parse(r.env) as Record<string, string>,
+      after: JSON.parse(r.after) as string[],
+      status: r.status,
+      tries: r.tries,
+      startedAt: r.started_at,
+      endedAt: r.ended_at,
+      exitCode: r.exit_code,
+      message: r.message,
+      attemptIds: r.attempt_ids ? (JSON.parse(r.attempt_ids) as number[]) : [],
+    }));
+  }
+
+  setStatus(id: string, status: BackfillStatus, fields: { pid?: number | null; endedAt?: number | null } = {}): void {
+    this.store.transaction(() => {
+      this.db.prepare(`UPDATE backfills SET status = ? WHERE id = ?`).run(status, id);
+      if (fields.pid !== undefined) this.db.prepare(`UPDATE backfills SET pid = ?, heartbeat_at = ? WHERE id = ?`).run(fields.pid, Date.now(), id);
+      if (fields.endedAt !== undefined) this.db.prepare(`UPDATE backfills SET ended_at = ? WHERE id = ?`).run(fields.endedAt, id);
+    });
+  }
+
+  heartbeat(id: string, at = Date.now()): void {
+    this.store.transaction(() => this.db.prepare(`UPDATE backfills SET heartbeat_at = ? WHERE id = ?`).run(at, id));
+  }
+
+  /**
+   * Marks a task running and starts the materialization attempts of its partitions, in one
+   * transaction. Returns the attempt ids.
+   */
+  startTask(backfillId: string, taskId: string, at: number, startAttempts: () => number[]): number[] {
+    return this.store.transaction(() => {
+      const ids = startAttempts();
+      this.db
+        .prepare(`UPDATE backfill_tasks SET status = 'running', tries = tries + 1, started_at = ?, ended_at = NULL, exit_code = NULL, message = NULL, attempt_ids = ? WHERE backfill_id = ? AND task_id = ?`)
+        .run(at, JSON.stringify(ids), backfillId, taskId);
+      return ids;
+    });
+  }
+
+  /** The process group of a task's command, so that a later resume can stop it if the runner died. */
+  setTaskPid(backfillId: string, taskId: string, pid: number | null): void {
+    this.store.transaction(() => this.db.prepare(`UPDATE backfill_tasks SET pid = ? WHERE backfill_id = ? AND task_id = ?`).run(pid, backfillId, taskId));
+  }
+
+  /** Records a task's outcome together with the attempts' outcome (`finishAttempts`), in one transaction. */
+  finishTask(backfillId: string, taskId: string, result: { status: TaskStatus; at: number; exitCode?: number | null; message?: string | null }, finishAttempts: () => void = () => {}): void {
+    this.store.transaction(() => {
+      finishAttempts();
+      this.db
+        .prepare(`UPDATE backfill_tasks SET status = ?, ended_at = ?, exit_code = ?, message = ? WHERE backfill_id = ? AND task_id = ?`)
+        .run(result.status, result.at, result.exitCode ?? null, result.message ?? null, backfillId, taskId);
+    });
+  }
+
+  /** Sets tasks back to pending (for resume and retry), except those that succeeded. */
+  reset(backfillId: string, statuses: readonly TaskStatus[]): number {
+    return this.store.transaction(() => {
+      let n = 0;
+      for (const s of statuses) {
+        if (s === 'succeeded') continue;
+        n += this.db.prepare(`UPDATE backfill_tasks SET status = 'pending' WHERE backfill_id = ? AND status = ?`).run(backfillId, s).changes;
+      }
+      return n;
+    });
+  }
+
+  delete(id: string): boolean {
+    return this.store.transaction(() => this.db.prepare(`DELETE FROM backfills WHERE id = ?`).run(id).changes > 0);
+  }
+
+  /**
+   * Backfills left `running` by a process that is gone (killed, crashed, machine rebooted):
+   * marked `interrupted`, their running tasks back to pending and the attempts those tasks had
+   * started canceled, so nothing looks like it is still running. Returns their ids.
+   */
+  recoverInterrupted(isAlive: (pid: number) => boolean = processIsAlive, now = Date.now()): string[] {
+    const rows = this.db.prepare(`SELECT id, pid, heartbeat_at FROM backfills WHERE status = 'running'`).all() as Array<{ id: string; pid: number | null; heartbeat_at: number | null }>;
+    const dead = rows.filter((r) => (r.pid === null || !isAlive(r.pid)) && now - (r.heartbeat_at ?? 0) > HEARTBEAT_STALE_MS);
+    if (dead.length === 0) return [];
+    this.store.transaction(() => {
+      for (const r of dead) this.interrupt(r.id, now);
+    });
+    return dead.map((r) => r.id);
+  }
+
+  /** Puts a backfill whose process is gone into the resumable state (inside a transaction). */
+  interrupt(id: string, now = Date.now()): void {
+    // Commands the dead runner left behind would otherwise race the resumed ones.
+    const orphans = this.db.prepare(`SELECT pid FROM backfill_tasks WHERE backfill_id = ? AND status = 'running' AND pid IS NOT NULL`).pluck().all(id) as number[];
+    for (const pid of orphans) {
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    for (const t of this.tasks(id).filter((t) => t.status === 'running')) {
+      for (const a of t.attemptIds) this.store.finishAttempt(a, { status: 'canceled', endedAt: now });
+    }
+    this.db.prepare(`UPDATE backfill_tasks SET status = 'pending' WHERE backfill_id = ? AND status = 'running'`).run(id);
+    this.db.prepare(`UPDATE backfills SET status = 'interrupted', pid = NULL WHERE id = ?`).run(id);
+  }
+
+  private record(row: Record<string, unknown>): BackfillRecord {
+    const id = row['id'] as string;
+    const counts = zeroCounts();
+    const partitionCounts = zeroCounts();
+    const rows = this.db.prepare(`SELECT status, count(*) AS n, sum(json_array_length(partitions)) AS p FROM backfill_tasks WHERE backfill_id = ? GROUP BY status`).all(id) as Array<{ status: TaskStatus; n: number; p: number }>;
+    for (const r of rows) {
+      counts[r.status] = r.n;
+      partitionCounts[r.status] = r.p;
+    }
+    return {
+      id,
+      createdAt: row['created_at'] as number,
+      status: row['status'] as BackfillStatus,
+      description: row['description'] as string,
+      workspace: row['workspace'] as string,
+      options: JSON.parse(row['options'] as string) as Record<string, unknown>,
+      pid: row['pid'] as number | null,
+      heartbeatAt: row['heartbeat_at'] as number | null,
+      endedAt: row['ended_at'] as number | null,
+      counts,
+      partitionCounts,
+    };
+  }
+}
+
+/** Whether a process with this id exists on this machine. */
+export function processIsAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
