@@ -1,0 +1,169 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { UserError } from '../../src/core/diagnostics.ts';
+import { PartitionSubset } from '../../src/core/partitions/subset.ts';
+import { renderCommand } from '../../src/core/plan/command.ts';
+import { planBackfill, type BackfillPlan, type Selection } from '../../src/core/plan/planner.ts';
+import { loadWorkspaceFromSources, type Workspace } from '../../src/core/workspace.ts';
+
+const ROOT = '/ws';
+const NOW = new Date('2024-01-15T00:00:00Z');
+
+function workspace(yaml: string): Workspace {
+  const ws = loadWorkspaceFromSources(ROOT, [{ path: '/ws/pipeline.assets.yaml', text: yaml }], { now: NOW });
+  assert.deepEqual(
+    ws.diagnostics.filter((d) => d.severity === 'error').map((d) => d.message),
+    [],
+  );
+  return ws;
+}
+function keys(ws: Workspace, asset: string, ...k: string[]): PartitionSubset {
+  const def = ws.assets.get(asset)!.partitions;
+  return PartitionSubset.of(k.map((x) => def.indexOf(x)));
+}
+function plan(ws: Workspace, selection: Selection, median?: (a: string) => number | null): BackfillPlan {
+  return planBackfill(ws.graph, selection, { runId: 'bf-test', concurrency: 2, ...(median ? { medianDurationMs: median } : {}) });
+}
+function planError(ws: Workspace, selection: Selection): string {
+  try {
+    plan(ws, selection);
+  } catch (e) {
+    assert.ok(e instanceof UserError, String(e));
+    return e.message;
+  }
+  assert.fail('expected a planning error');
+}
+
+const PIPELINE = `
+assets:
+  raw:
+    partitions: { daily: { start: 2024-01-01 } }
+    run: node pull.mjs --day {partition}
+  clean:
+    partitions: { daily: { start: 2024-01-01 } }
+    deps: [raw]
+    run: node clean.mjs {partition} {start} {end}
+    env: { MODE: strict }
+  weekly:
+    partitions: { weekly: { start: 2024-01-01 } }
+    deps: [clean]
+    run: node weekly.mjs {first} {last} -- {partitions}
+    backfill: { strategy: single_run, max_partitions_per_run: 2 }
+  model:
+    deps: [weekly]
+    run: node train.mjs
+    cwd: ml
+`;
+
+describe('planner', () => {
+  it('backfill downstream: the selected partitions and every partition that depends on them, in order', () => {
+    const ws = workspace(PIPELINE);
+    const p = plan(ws, { roots: [{ asset: 'raw', partitions: keys(ws, 'raw', '2024-01-09', '2024-01-10') }], downstream: true });
+    assert.deepEqual(
+      p.tasks.map((t) => [t.id, t.asset, t.partitions, t.after]),
+      [
+        ['t1', 'raw', ['2024-01-09'], []],
+        ['t2', 'raw', ['2024-01-10'], []],
+        ['t3', 'clean', ['2024-01-09'], ['t1']],
+        ['t4', 'clean', ['2024-01-10'], ['t2']],
+        ['t5', 'weekly', ['2024-01-07'], ['t3', 't4']],
+        ['t6', 'model', [], ['t5']],
+      ],
+    );
+    assert.deepEqual(
+      p.assets.map((a) => [a.asset, a.reason]),
+      [
+        ['raw', 'selected'],
+        ['clean', 'downstream'],
+        ['weekly', 'downstream'],
+        ['model', 'downstream'],
+      ],
+    );
+    assert.deepEqual(p.summary, { tasks: 6, partitions: 6, assets: 4, estimated_seconds: null, no_history: ['raw', 'clean', 'weekly', 'model'] });
+  });
+
+  it('single_run assets get one task per contiguous chunk, with the range in the command', () => {
+    const ws = workspace(PIPELINE.replaceAll('start: 2024-01-01', 'start: 2023-12-01'));
+    const all = PartitionSubset.all(ws.assets.get('weekly')!.partitions.size);
+    const p = plan(ws, { roots: [{ asset: 'weekly', partitions: all.minus(PartitionSubset.of([2])) }], downstream: false });
+    const weekly = p.tasks.filter((t) => t.asset === 'weekly');
+    assert.deepEqual(
+      weekly.map((t) => t.partitions),
+      [['2023-12-03', '2023-12-10'], ['2023-12-24', '2023-12-31'], ['2024-01-07']],
+    );
+    assert.equal(weekly[0]!.command, 'node weekly.mjs 2023-12-03 2023-12-10 -- 2023-12-03 2023-12-10');
+    assert.equal(weekly[0]!.env['BACKFILL_PARTITIONS'], '2023-12-03\n2023-12-10');
+  });
+
+  it('renders placeholders, environment and working folder', () => {
+    const ws = workspace(PIPELINE);
+    const clean = ws.assets.get('clean')!;
+    const r = renderCommand(clean, keys(ws, 'clean', '2024-01-02'), 'bf-1');
+    assert.equal(r.command, 'node clean.mjs 2024-01-02 2024-01-02T00:00:00.000Z 2024-01-03T00:00:00.000Z');
+    assert.equal(r.cwd, '/ws');
+    assert.deepEqual(r.env, {
+      MODE: 'strict',
+      BACKFILL_ASSET: 'clean',
+      BACKFILL_START: '2024-01-02T00:00:00.000Z',
+      BACKFILL_END: '2024-01-03T00:00:00.000Z',
+      BACKFILL_RUN_ID: 'bf-1',
+      BACKFILL_PARTITION: '2024-01-02',
+    });
+    assert.equal(renderCommand(ws.assets.get('model')!, PartitionSubset.of([0]), 'bf-1').cwd, '/ws/ml');
+  });
+
+  it('multi keys are available per dimension', () => {
+    const ws = workspace(`
+assets:
+  cells:
+    partitions: { multi: { region: { static: [eu, "us west"] }, date: { daily: { start: 2024-01-01 } } } }
+    run: job {dim:region} {dim:date} {partition}
+`);
+    const r = renderCommand(ws.assets.get('cells')!, keys(ws, 'cells', '2024-01-03|us west'), 'bf');
+    assert.equal(r.command, "job 'us west' 2024-01-03 '2024-01-03|us west'");
+  });
+
+  it('a selection that reads upstream partitions that do not exist is an error, not an empty plan', () => {
+    const ws = workspace(`
+assets:
+  early:
+    partitions: { daily: { start: 2024-01-05 } }
+  late:
+    partitions: { daily: { start: 2024-01-01 } }
+    deps: [early]
+    run: 'true'
+`);
+    const message = planError(ws, { roots: [{ asset: 'late', partitions: keys(ws, 'late', '2024-01-02', '2024-01-06') }], downstream: false });
+    assert.match(message, /reads upstream partitions that do not exist:\n {2}late ← early: 2024-01-02/);
+  });
+
+  it('a selection that matches nothing says so', () => {
+    const ws = workspace(PIPELINE);
+    assert.match(planError(ws, { roots: [{ asset: 'raw', partitions: PartitionSubset.EMPTY }], downstream: true }), /nothing to backfill: no partitions of raw/);
+  });
+
+  it('an asset without a run command cannot be planned', () => {
+    const ws = workspace(PIPELINE.replace('    run: node pull.mjs --day {partition}\n', ''));
+    assert.match(planError(ws, { roots: [{ asset: 'raw', partitions: keys(ws, 'raw', '2024-01-02') }], downstream: false }), /asset "raw" has no run command: add run: .*pipeline\.assets\.yaml:3/);
+  });
+
+  it('estimates from median durations with the concurrency', () => {
+    const ws = workspace(PIPELINE);
+    const p = plan(ws, { roots: [{ asset: 'raw', partitions: keys(ws, 'raw', '2024-01-01', '2024-01-02', '2024-01-03', '2024-01-04') }], downstream: false }, (a) => (a === 'raw' ? 10_000 : null));
+    // Four 10 s tasks on two workers.
+    assert.equal(p.summary.estimated_seconds, 20);
+    assert.deepEqual(p.summary.no_history, ['clean', 'weekly', 'model'].filter((a) => p.assets.some((x) => x.asset === a)));
+  });
+
+  it('large plans suggest starting small', () => {
+    const ws = workspace(`
+assets:
+  hours:
+    partitions: { hourly: { start: 2023-12-01-00:00 } }
+    run: 'true'
+`);
+    const p = plan(ws, { roots: [{ asset: 'hours', partitions: PartitionSubset.all(ws.assets.get('hours')!.partitions.size) }], downstream: false });
+    assert.equal(p.summary.partitions, 45 * 24);
+    assert.ok(p.warnings.includes('large backfill: 1080 partitions — consider starting small with --sample N'));
+  });
+});
