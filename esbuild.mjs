@@ -6,6 +6,11 @@ import { chmodSync } from 'node:fs';
 const watch = process.argv.includes('--watch');
 const production = process.argv.includes('--production');
 
+// ESM dependencies bundled into CommonJS lose import.meta (fdir, under tinyglobby, calls
+// createRequire(import.meta.url)): give it the bundle's own file URL. "use strict" first, as
+// esbuild's own directive no longer is.
+const importMetaUrl = `"use strict";\nvar __importMetaUrl = require('url').pathToFileURL(__filename).href;`;
+
 const node = {
   bundle: true,
   platform: 'node',
@@ -14,11 +19,13 @@ const node = {
   sourcemap: !production,
   minify: production,
   external: ['vscode', 'better-sqlite3'],
+  define: { 'import.meta.url': '__importMetaUrl' },
+  banner: { js: importMetaUrl },
   logLevel: 'warning',
 };
 
 const builds = [
-  { ...node, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
+  { ...node, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: `#!/usr/bin/env node\n${importMetaUrl}` } },
   { ...node, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js' },
 ];
 

@@ -3,6 +3,11 @@ import * as path from 'node:path';
 import type { Command } from 'commander';
 import { DateTime } from 'luxon';
 import { UserError } from '../core/diagnostics.ts';
+import { ObservedOutputs } from '../core/state/observed.ts';
+import { statePath } from '../core/state/record.ts';
+import { StatusEngine, type AssetStatus } from '../core/state/staleness.ts';
+import { explainStoreError, StateStore } from '../core/state/store.ts';
+import { codeVersions } from '../core/state/versions.ts';
 import { loadWorkspace, type Workspace } from '../core/workspace.ts';
 import { plural, styleFor, type Style } from './output.ts';
 
@@ -11,6 +16,16 @@ export interface GlobalOptions {
   workspace?: string;
   now?: string;
   json?: boolean;
+  state?: string;
+}
+
+/** The status of every partition of a workspace, and what explaining one needs. */
+export interface WorkspaceStatus {
+  engine: StatusEngine;
+  /** Per asset, in the engine (every valid asset of the workspace). */
+  statuses: Map<string, AssetStatus>;
+  /** Current code version per asset. */
+  codeVersions: Map<string, string>;
 }
 
 /** What a command's action receives: the parsed global options and the means to act on them. */
@@ -22,9 +37,13 @@ export class CliContext {
   readonly style: Style;
   /** Colours for stderr. */
   readonly errStyle: Style;
+  /** The state database file: `--state` (relative to the workspace), else `<workspace>/.backfill/state.db`. */
+  readonly statePath: string;
+  private openStore: StateStore | null = null;
 
   constructor(options: GlobalOptions, cwd = process.cwd()) {
     this.root = path.resolve(cwd, options.workspace ?? '.');
+    this.statePath = statePath(this.root, options.state);
     this.now = options.now === undefined ? new Date() : parseNow(options.now);
     this.json = options.json === true;
     this.style = styleFor(process.stdout);
@@ -61,6 +80,39 @@ export class CliContext {
     if (ws.files.length === 0) this.warn(`no *.assets.yaml files in ${this.root}`);
     return ws;
   }
+
+  /**
+   * The state database, opened on first use (created empty when it does not exist yet) and
+   * closed when the command ends. Its errors (corrupt, locked, newer schema) are UserErrors
+   * that name the file and the fix.
+   */
+  store(): StateStore {
+    this.openStore ??= StateStore.open(this.statePath);
+    return this.openStore;
+  }
+
+  /** The status of every partition of the workspace's assets, from the state database. */
+  async status(ws: Workspace): Promise<WorkspaceStatus> {
+    const store = this.store();
+    const versions = await codeVersions(ws.assets.values());
+    const engine = new StatusEngine({ graph: ws.graph, store, codeVersions: versions, observed: new ObservedOutputs() });
+    return { engine, statuses: engine.computeAll(), codeVersions: versions };
+  }
+
+  /** Closes the state database if the command opened it. */
+  close(): void {
+    this.openStore?.close();
+    this.openStore = null;
+  }
+
+  /**
+   * An SQLite error thrown while the command used the state database (a page found corrupt
+   * while reading, a lock held too long) as a UserError naming the file; other errors as they are.
+   */
+  storeError(e: unknown): unknown {
+    const code = (e as { code?: unknown } | null)?.code;
+    return this.openStore !== null && typeof code === 'string' && code.startsWith('SQLITE_') ? explainStoreError(e, this.statePath) : e;
+  }
 }
 
 /**
@@ -84,7 +136,9 @@ export type ActionResult = number | void;
 
 /**
  * Wraps a command's handler: builds the context from the global options (wherever they were
- * written) and records the exit code. Errors propagate to `run` in main.ts, which prints them.
+ * written), calls the handler with the command's arguments and then its own options, closes the
+ * state database if the handler opened it, and records the exit code. Errors propagate to `run`
+ * in main.ts, which prints them.
  */
 export function action<A extends unknown[]>(
   handler: (ctx: CliContext, ...args: A) => Promise<ActionResult> | ActionResult,
@@ -93,7 +147,15 @@ export function action<A extends unknown[]>(
     // commander calls the action with (...arguments, options, command).
     const command = args[args.length - 1] as Command;
     const ctx = new CliContext(command.optsWithGlobals<GlobalOptions>());
-    const code = await handler(ctx, ...(args.slice(0, command.registeredArguments.length) as A));
+    let code: ActionResult;
+    try {
+      // The command's arguments, then its own options (commands without options ignore them).
+      code = await handler(ctx, ...([...args.slice(0, command.registeredArguments.length), command.opts()] as A));
+    } catch (e) {
+      throw ctx.storeError(e);
+    } finally {
+      ctx.close();
+    }
     if (typeof code === 'number' && code !== 0) process.exitCode = code;
   };
 }

@@ -165,3 +165,36 @@ export function describeMapping(m: MappingSummary): string {
         .join(', ');
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// State
+
+/**
+ * A partition or attempt status in its colour: failed red, stale yellow, fresh and success
+ * green, running cyan, missing and canceled dim. Only fresh is ever green.
+ */
+export function colourStatus(style: Style, status: string): string {
+  switch (status) {
+    case 'failed':
+      return style.red(status);
+    case 'stale':
+      return style.yellow(status);
+    case 'fresh':
+    case 'success':
+      return style.green(status);
+    case 'running':
+      return style.cyan(status);
+    default:
+      return style.dim(status);
+  }
+}
+
+/** `850ms`, `12.3s`, `4m05s`, `2h03m`. */
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  if (ms < 59_950) return `${(ms / 1000).toFixed(1)}s`;
+  const s = Math.round(ms / 1000);
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  const m = Math.round(s / 60);
+  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
+}

@@ -7,7 +7,7 @@ import { EXIT_FAILURE, EXIT_USAGE } from './output.ts';
 /** The `backfill` program: global options, then every command of the table. */
 export function createProgram(): Command {
   const program = new Command('backfill')
-    .description('Partitioned data assets: validate definitions, list partitions, trace dependencies and impact.')
+    .description('Partitioned data assets: validate definitions, list partitions, trace dependencies and impact, track what is fresh, stale, missing or failed.')
     .version(pkg.version, '-V, --version', 'print the version')
     .helpOption('-h, --help', 'show help')
     .helpCommand('help [command]', 'show help for a command')
@@ -15,6 +15,7 @@ export function createProgram(): Command {
     .option('-w, --workspace <dir>', 'workspace folder (default: the current folder)')
     .option('--now <iso>', 'fix the clock: ISO-8601 date or date-time, UTC unless an offset is given (default: now)')
     .option('--json', 'print one JSON document on stdout')
+    .option('--state <path>', 'state database file, relative to the workspace (default: <workspace>/.backfill/state.db)')
     .configureHelp({ showGlobalOptions: true, sortSubcommands: false })
     .showSuggestionAfterError(true)
     .exitOverride()
@@ -30,6 +31,9 @@ Examples:
   $ backfill partitions raw_events --now 2024-04-01
   $ backfill deps weekly_report 2024-01-07 --json
   $ backfill impact raw_events 2024-03-01
+  $ backfill record raw_events 2024-03-01...2024-03-07
+  $ backfill status --now 2024-04-01
+  $ backfill why clean_events 2024-03-02
 
 Run "backfill <command> --help" for a command's arguments and output.`,
   );

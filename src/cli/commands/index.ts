@@ -1,9 +1,13 @@
 import type { Command } from 'commander';
 import * as assets from './assets.ts';
 import * as deps from './deps.ts';
+import * as history from './history.ts';
 import * as impact from './impact.ts';
 import * as partitions from './partitions.ts';
+import * as record from './record.ts';
+import * as status from './status.ts';
 import * as validate from './validate.ts';
+import * as why from './why.ts';
 
 /** A command module: adds its subcommand (name, arguments, help, action) to the program. */
 export interface CommandModule {
@@ -11,4 +15,4 @@ export interface CommandModule {
 }
 
 /** Every subcommand, in the order `backfill --help` lists them. To add one, write its module and list it here. */
-export const COMMANDS: readonly CommandModule[] = [validate, assets, partitions, deps, impact];
+export const COMMANDS: readonly CommandModule[] = [validate, assets, partitions, deps, impact, status, why, record, history];
