@@ -9,8 +9,9 @@ import { renderCommand } from './command.ts';
 
 /** What the user asked for: partitions of some assets, maybe with everything downstream of them. */
 export interface Selection {
-  roots: Array<{ asset: string; partitions: PartitionSubset }>;
-  /** Add every downstream partition that depends on the selected ones. */
+  /** `downstream` on a root adds what depends on that root only (the CLI's `NAME+`). */
+  roots: Array<{ asset: string; partitions: PartitionSubset; downstream?: boolean }>;
+  /** Add every downstream partition that depends on the selected ones (of every root). */
   downstream: boolean;
   /** Keep only the selected partitions with these statuses (downstream partitions of kept ones are always added). */
   only?: ReadonlySet<PartitionStatus>;
@@ -71,7 +72,7 @@ export const LARGE_PLAN = 1000;
  */
 export function planBackfill(graph: AssetGraph, selection: Selection, options: PlanOptions): BackfillPlan {
   const warnings: string[] = [];
-  const wanted = new Map<string, { subset: PartitionSubset; reason: PlannedAsset['reason'] }>();
+  const wanted = new Map<string, { subset: PartitionSubset; reason: PlannedAsset['reason']; down?: boolean }>();
 
   for (const root of selection.roots) {
     const asset = graph.get(root.asset);
@@ -86,11 +87,12 @@ export function planBackfill(graph: AssetGraph, selection: Selection, options: P
       }
     }
     const before = wanted.get(asset.name);
-    wanted.set(asset.name, { subset: before ? before.subset.union(subset) : subset, reason: 'selected' });
+    const down = (before?.down ?? false) || root.downstream === true;
+    wanted.set(asset.name, { subset: before ? before.subset.union(subset) : subset, reason: 'selected', down });
   }
-  if (selection.downstream) {
-    for (const [name, { subset }] of [...wanted]) {
-      if (subset.isEmpty) continue;
+  if (selection.downstream || selection.roots.some((r) => r.downstream === true)) {
+    for (const [name, { subset, down }] of [...wanted]) {
+      if (subset.isEmpty || !(selection.downstream || down)) continue;
       for (const { asset, partitions } of graph.impact(name, subset)) {
         const before = wanted.get(asset.name);
         if (before) {

@@ -162,7 +162,12 @@ export class BackfillRunner {
   /** Heartbeat, and cancellation requested by another process (`backfill cancel`). */
   private beat(): void {
     try {
-      this.backfills.heartbeat(this.backfillId);
+      // Process groups of running commands, so that a resume after a crash can stop leftovers.
+      const pids = [...this.running.entries()].filter(([k]) => !k.includes('#')).map(([, r]) => [r.task.id, r.child.pid ?? null] as const);
+      this.store.transaction(() => {
+        this.backfills.heartbeat(this.backfillId);
+        for (const [task, pid] of pids) this.backfills.setTaskPid(this.backfillId, task, pid);
+      });
       if (this.backfills.get(this.backfillId)?.status === 'canceled') this.cancel();
     } catch {
       // a busy database is no reason to stop the backfill; the next beat will do
@@ -203,16 +208,28 @@ export class BackfillRunner {
   /** Starts ready tasks while the concurrency limit and the pools allow. */
   private schedule(): void {
     if (this.canceled) return;
+    const batch: StoredTask[] = [];
     for (const [pool, queue] of this.ready) {
       const limit = pool ? (this.ws.pools.get(pool) ?? Infinity) : Infinity;
-      while (queue.length > 0 && this.running.size < this.options.concurrency && (this.poolUse.get(pool) ?? 0) < limit) {
+      while (queue.length > 0 && this.running.size + batch.length < this.options.concurrency && (this.poolUse.get(pool) ?? 0) < limit) {
         const t = queue.shift()!;
-        if (t.status === 'pending') this.start(t, this.ws.assets.get(t.asset));
+        if (t.status !== 'pending') continue;
+        batch.push(t);
+        this.poolUse.set(pool, (this.poolUse.get(pool) ?? 0) + 1);
       }
     }
+    if (batch.length === 0) return;
+    // One transaction records every task started in this pass, before any command runs.
+    const inputs = new Map<string, InputVersions[]>();
+    this.store.transaction(() => {
+      for (const t of batch) inputs.set(t.id, this.record(t));
+    });
+    for (const t of batch) this.start(t, this.ws.assets.get(t.asset), inputs.get(t.id)!);
   }
 
-  private start(t: StoredTask, asset: AssetDefinition | undefined): void {
+  /** Marks a task running and starts its partitions' attempts (inside the caller's transaction). */
+  private record(t: StoredTask): InputVersions[] {
+    const asset = this.ws.assets.get(t.asset);
     const now = Date.now();
     const code = asset ? (this.codes.get(asset.name) ?? null) : null;
     const deps = asset ? dependencySet(asset) : [];
@@ -223,16 +240,18 @@ export class BackfillRunner {
         : t.partitions.map((key) => this.startAttempt(t, key, asset, code, deps, inputs)),
     );
     Object.assign(t, { status: 'running', tries: t.tries + 1, startedAt: now, attemptIds: ids });
-    this.emit({ type: 'task', task: t, status: 'running' });
+    return inputs;
+  }
 
+  private start(t: StoredTask, asset: AssetDefinition | undefined, inputs: InputVersions[]): void {
+    this.emit({ type: 'task', task: t, status: 'running' });
+    const code = asset ? (this.codes.get(asset.name) ?? null) : null;
     const pool = asset?.pool ?? '';
-    this.poolUse.set(pool, (this.poolUse.get(pool) ?? 0) + 1);
     const log = createWriteStream(this.logPath(t.id), { flags: t.tries > 1 ? 'a' : 'w' });
     if (t.tries > 1) log.write(`\n--- try ${t.tries} ---\n`);
     const reported: Reported = { metadata: {} };
     const tail: string[] = [];
     const child = this.spawn(t.command, t.cwd, t.env);
-    if (child.pid !== undefined) this.backfills.setTaskPid(this.backfillId, t.id, child.pid);
     const r: Running = { task: t, child };
     this.running.set(t.id, r);
     const timeoutS = asset?.timeout;

@@ -1,4 +1,7 @@
+import type Database from 'better-sqlite3';
 import type { StateStore } from './store.ts';
+
+type Statement = Database.Statement<unknown[]>;
 
 export type BackfillStatus = 'running' | 'paused' | 'interrupted' | 'succeeded' | 'failed' | 'canceled';
 export type TaskStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'canceled';
@@ -83,42 +86,48 @@ export const HEARTBEAT_STALE_MS = 15_000;
 export class BackfillStore {
   constructor(private readonly store: StateStore) {}
 
-  private get db() {
-    return this.store.db;
+  private static readonly statements = new WeakMap<object, Map<string, Statement>>();
+
+  /** A prepared statement, cached per connection (the runner writes task states thousands of times). */
+  private sql(text: string): Statement {
+    let cache = BackfillStore.statements.get(this.store.db);
+    if (!cache) BackfillStore.statements.set(this.store.db, (cache = new Map()));
+    let stmt = cache.get(text);
+    if (!stmt) cache.set(text, (stmt = this.store.db.prepare<unknown[]>(text)));
+    return stmt;
   }
 
   create(b: NewBackfill): void {
-    const insertTask = this.db.prepare(`
+    const insertTask = this.sql(`
       INSERT INTO backfill_tasks (backfill_id, task_id, seq, asset, partitions, command, cwd, env, after, status)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')`);
     this.store.transaction(() => {
-      this.db
-        .prepare(`INSERT INTO backfills (id, created_at, status, description, workspace, options, pid, heartbeat_at) VALUES (?, ?, 'running', ?, ?, ?, ?, ?)`)
+      this.sql(`INSERT INTO backfills (id, created_at, status, description, workspace, options, pid, heartbeat_at) VALUES (?, ?, 'running', ?, ?, ?, ?, ?)`)
         .run(b.id, b.createdAt, b.description, b.workspace, JSON.stringify(b.options), b.pid, b.createdAt);
       b.tasks.forEach((t, i) => insertTask.run(b.id, t.id, i, t.asset, JSON.stringify(t.partitions), t.command, t.cwd, JSON.stringify(t.env), JSON.stringify(t.after)));
     });
   }
 
   get(id: string): BackfillRecord | null {
-    const row = this.db.prepare(`SELECT * FROM backfills WHERE id = ?`).get(id) as Record<string, unknown> | undefined;
+    const row = this.sql(`SELECT * FROM backfills WHERE id = ?`).get(id) as Record<string, unknown> | undefined;
     return row ? this.record(row) : null;
   }
 
   /** Backfills, newest first. */
   list(limit = 100): BackfillRecord[] {
-    const rows = this.db.prepare(`SELECT * FROM backfills ORDER BY created_at DESC, id DESC LIMIT ?`).all(limit) as Array<Record<string, unknown>>;
+    const rows = this.sql(`SELECT * FROM backfills ORDER BY created_at DESC, id DESC LIMIT ?`).all(limit) as Array<Record<string, unknown>>;
     return rows.map((r) => this.record(r));
   }
 
   /** A backfill id from a unique prefix, like git does for commits. */
   resolve(prefix: string): string | null {
-    const rows = this.db.prepare(`SELECT id FROM backfills WHERE id = ? OR id LIKE ? ESCAPE '\\' ORDER BY id LIMIT 2`).pluck().all(prefix, prefix.replace(/[\\%_]/g, '\\$&') + '%') as string[];
+    const rows = this.sql(`SELECT id FROM backfills WHERE id = ? OR id LIKE ? ESCAPE '\\' ORDER BY id LIMIT 2`).pluck().all(prefix, prefix.replace(/[\\%_]/g, '\\$&') + '%') as string[];
     if (rows.includes(prefix)) return prefix;
     return rows.length === 1 ? rows[0]! : null;
   }
 
   tasks(id: string): StoredTask[] {
-    const rows = this.db.prepare(`SELECT * FROM backfill_tasks WHERE backfill_id = ? ORDER BY seq`).all(id) as TaskRow[];
+    const rows = this.sql(`SELECT * FROM backfill_tasks WHERE backfill_id = ? ORDER BY seq`).all(id) as TaskRow[];
     return rows.map((r) => ({
       backfillId: r.backfill_id,
       id: r.task_id,
@@ -141,14 +150,14 @@ export class BackfillStore {
 
   setStatus(id: string, status: BackfillStatus, fields: { pid?: number | null; endedAt?: number | null } = {}): void {
     this.store.transaction(() => {
-      this.db.prepare(`UPDATE backfills SET status = ? WHERE id = ?`).run(status, id);
-      if (fields.pid !== undefined) this.db.prepare(`UPDATE backfills SET pid = ?, heartbeat_at = ? WHERE id = ?`).run(fields.pid, Date.now(), id);
-      if (fields.endedAt !== undefined) this.db.prepare(`UPDATE backfills SET ended_at = ? WHERE id = ?`).run(fields.endedAt, id);
+      this.sql(`UPDATE backfills SET status = ? WHERE id = ?`).run(status, id);
+      if (fields.pid !== undefined) this.sql(`UPDATE backfills SET pid = ?, heartbeat_at = ? WHERE id = ?`).run(fields.pid, Date.now(), id);
+      if (fields.endedAt !== undefined) this.sql(`UPDATE backfills SET ended_at = ? WHERE id = ?`).run(fields.endedAt, id);
     });
   }
 
   heartbeat(id: string, at = Date.now()): void {
-    this.store.transaction(() => this.db.prepare(`UPDATE backfills SET heartbeat_at = ? WHERE id = ?`).run(at, id));
+    this.store.transaction(() => this.sql(`UPDATE backfills SET heartbeat_at = ? WHERE id = ?`).run(at, id));
   }
 
   /**
@@ -158,8 +167,7 @@ export class BackfillStore {
   startTask(backfillId: string, taskId: string, at: number, startAttempts: () => number[]): number[] {
     return this.store.transaction(() => {
       const ids = startAttempts();
-      this.db
-        .prepare(`UPDATE backfill_tasks SET status = 'running', tries = tries + 1, started_at = ?, ended_at = NULL, exit_code = NULL, message = NULL, attempt_ids = ? WHERE backfill_id = ? AND task_id = ?`)
+      this.sql(`UPDATE backfill_tasks SET status = 'running', tries = tries + 1, started_at = ?, ended_at = NULL, exit_code = NULL, message = NULL, attempt_ids = ? WHERE backfill_id = ? AND task_id = ?`)
         .run(at, JSON.stringify(ids), backfillId, taskId);
       return ids;
     });
@@ -167,15 +175,14 @@ export class BackfillStore {
 
   /** The process group of a task's command, so that a later resume can stop it if the runner died. */
   setTaskPid(backfillId: string, taskId: string, pid: number | null): void {
-    this.store.transaction(() => this.db.prepare(`UPDATE backfill_tasks SET pid = ? WHERE backfill_id = ? AND task_id = ?`).run(pid, backfillId, taskId));
+    this.store.transaction(() => this.sql(`UPDATE backfill_tasks SET pid = ? WHERE backfill_id = ? AND task_id = ?`).run(pid, backfillId, taskId));
   }
 
   /** Records a task's outcome together with the attempts' outcome (`finishAttempts`), in one transaction. */
   finishTask(backfillId: string, taskId: string, result: { status: TaskStatus; at: number; exitCode?: number | null; message?: string | null }, finishAttempts: () => void = () => {}): void {
     this.store.transaction(() => {
       finishAttempts();
-      this.db
-        .prepare(`UPDATE backfill_tasks SET status = ?, ended_at = ?, exit_code = ?, message = ? WHERE backfill_id = ? AND task_id = ?`)
+      this.sql(`UPDATE backfill_tasks SET status = ?, ended_at = ?, exit_code = ?, message = ? WHERE backfill_id = ? AND task_id = ?`)
         .run(result.status, result.at, result.exitCode ?? null, result.message ?? null, backfillId, taskId);
     });
   }
@@ -186,14 +193,14 @@ export class BackfillStore {
       let n = 0;
       for (const s of statuses) {
         if (s === 'succeeded') continue;
-        n += this.db.prepare(`UPDATE backfill_tasks SET status = 'pending' WHERE backfill_id = ? AND status = ?`).run(backfillId, s).changes;
+        n += this.sql(`UPDATE backfill_tasks SET status = 'pending' WHERE backfill_id = ? AND status = ?`).run(backfillId, s).changes;
       }
       return n;
     });
   }
 
   delete(id: string): boolean {
-    return this.store.transaction(() => this.db.prepare(`DELETE FROM backfills WHERE id = ?`).run(id).changes > 0);
+    return this.store.transaction(() => this.sql(`DELETE FROM backfills WHERE id = ?`).run(id).changes > 0);
   }
 
   /**
@@ -202,7 +209,7 @@ export class BackfillStore {
    * started canceled, so nothing looks like it is still running. Returns their ids.
    */
   recoverInterrupted(isAlive: (pid: number) => boolean = processIsAlive, now = Date.now()): string[] {
-    const rows = this.db.prepare(`SELECT id, pid, heartbeat_at FROM backfills WHERE status = 'running'`).all() as Array<{ id: string; pid: number | null; heartbeat_at: number | null }>;
+    const rows = this.sql(`SELECT id, pid, heartbeat_at FROM backfills WHERE status = 'running'`).all() as Array<{ id: string; pid: number | null; heartbeat_at: number | null }>;
     const dead = rows.filter((r) => (r.pid === null || !isAlive(r.pid)) && now - (r.heartbeat_at ?? 0) > HEARTBEAT_STALE_MS);
     if (dead.length === 0) return [];
     this.store.transaction(() => {
@@ -214,7 +221,7 @@ export class BackfillStore {
   /** Puts a backfill whose process is gone into the resumable state (inside a transaction). */
   interrupt(id: string, now = Date.now()): void {
     // Commands the dead runner left behind would otherwise race the resumed ones.
-    const orphans = this.db.prepare(`SELECT pid FROM backfill_tasks WHERE backfill_id = ? AND status = 'running' AND pid IS NOT NULL`).pluck().all(id) as number[];
+    const orphans = this.sql(`SELECT pid FROM backfill_tasks WHERE backfill_id = ? AND status = 'running' AND pid IS NOT NULL`).pluck().all(id) as number[];
     for (const pid of orphans) {
       try {
         process.kill(-pid, 'SIGKILL');
@@ -225,15 +232,15 @@ export class BackfillStore {
     for (const t of this.tasks(id).filter((t) => t.status === 'running')) {
       for (const a of t.attemptIds) this.store.finishAttempt(a, { status: 'canceled', endedAt: now });
     }
-    this.db.prepare(`UPDATE backfill_tasks SET status = 'pending' WHERE backfill_id = ? AND status = 'running'`).run(id);
-    this.db.prepare(`UPDATE backfills SET status = 'interrupted', pid = NULL WHERE id = ?`).run(id);
+    this.sql(`UPDATE backfill_tasks SET status = 'pending' WHERE backfill_id = ? AND status = 'running'`).run(id);
+    this.sql(`UPDATE backfills SET status = 'interrupted', pid = NULL WHERE id = ?`).run(id);
   }
 
   private record(row: Record<string, unknown>): BackfillRecord {
     const id = row['id'] as string;
     const counts = zeroCounts();
     const partitionCounts = zeroCounts();
-    const rows = this.db.prepare(`SELECT status, count(*) AS n, sum(json_array_length(partitions)) AS p FROM backfill_tasks WHERE backfill_id = ? GROUP BY status`).all(id) as Array<{ status: TaskStatus; n: number; p: number }>;
+    const rows = this.sql(`SELECT status, count(*) AS n, sum(json_array_length(partitions)) AS p FROM backfill_tasks WHERE backfill_id = ? GROUP BY status`).all(id) as Array<{ status: TaskStatus; n: number; p: number }>;
     for (const r of rows) {
       counts[r.status] = r.n;
       partitionCounts[r.status] = r.p;

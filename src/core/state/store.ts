@@ -134,6 +134,14 @@ const MIGRATIONS: string[] = [
     pid INTEGER,
     PRIMARY KEY (backfill_id, task_id)
   ) WITHOUT ROWID;
+  -- Attempts not yet folded into their asset's snapshot: small writes append here instead of
+  -- rewriting the snapshot; past COMPACT_AT entries an asset's log is folded in.
+  CREATE TABLE state_log (
+    id INTEGER PRIMARY KEY,
+    asset TEXT NOT NULL,
+    attempt_id INTEGER NOT NULL
+  );
+  CREATE INDEX state_log_by_asset ON state_log (asset, id);
   `,
 ];
 
@@ -178,8 +186,6 @@ export class StateStore {
       // Before anything that writes (WAL mode changes the file's header): a database refused
       // for being newer or not ours is left exactly as it was.
       checkVersion(db, path);
-      // Large pages: an asset's snapshot is one blob of ~90 bytes per partition, read in one go.
-      if (fresh) db.pragma('page_size = 65536');
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');
       db.pragma('mmap_size = 268435456');
@@ -211,6 +217,12 @@ export class StateStore {
           metadata = COALESCE(@metadata, metadata), end_seq = @endSeq
         WHERE id = @id AND status = 'running' RETURNING *`),
       loadSnapshot: db.prepare(`SELECT partitions, records, strings, fingerprint, indexes FROM asset_state WHERE asset = ?`),
+      loadLog: db.prepare(`
+        SELECT a.id, a.partition, a.status, a.started_at, a.ended_at, a.start_seq, a.end_seq, a.code_version, a.deps, a.data_version
+        FROM state_log l JOIN attempts a ON a.id = l.attempt_id WHERE l.asset = ? ORDER BY l.id`).raw(),
+      logCount: db.prepare(`SELECT count(*) FROM state_log WHERE asset = ?`).pluck(),
+      appendLog: db.prepare(`INSERT INTO state_log (asset, attempt_id) VALUES (?, ?)`),
+      clearLog: db.prepare(`DELETE FROM state_log WHERE asset = ?`),
       saveSnapshot: db.prepare(
         `INSERT OR REPLACE INTO asset_state (asset, partitions, records, strings, fingerprint, indexes) VALUES (@asset, @partitions, @records, @strings, @fingerprint, @indexes)`,
       ),
@@ -328,8 +340,8 @@ export class StateStore {
     this.indexer = indexer;
   }
 
-  /** Snapshots changed in the current write transaction, saved when it commits. */
-  private pending: Map<string, AssetSnapshot> | null = null;
+  /** Attempts changed in the current write transaction, per asset, applied when it commits. */
+  private pending: Map<string, Attempt[]> | null = null;
   /** The sequence counter during a write transaction (saved when it commits). */
   private seq = 0;
 
@@ -357,11 +369,7 @@ export class StateStore {
         const result = fn();
         if (outer) {
           this.stmts.saveSeq.run(this.seq);
-          for (const [asset, snap] of this.pending!) {
-            const indexer = this.indexer?.(asset);
-            if (indexer) snap.reindex(indexer);
-            this.stmts.saveSnapshot.run({ asset, ...snap.encode() });
-          }
+          for (const [asset, attempts] of this.pending!) this.applyPending(asset, attempts);
         }
         return result;
       } finally {
@@ -370,31 +378,49 @@ export class StateStore {
     }).immediate();
   }
 
+  /**
+   * Applies a transaction's attempts to an asset's state: appended to its log when that stays
+   * short, else folded with the log into the snapshot (one blob rewrite for many attempts).
+   */
+  private applyPending(asset: string, attempts: Attempt[]): void {
+    const logged = this.stmts.logCount.get(asset) as number;
+    if (logged + attempts.length <= COMPACT_AT) {
+      for (const a of attempts) this.stmts.appendLog.run(asset, a.id);
+      return;
+    }
+    const snap = this.loadSnapshot(asset);
+    for (const a of attempts) applyAttempt(snap, a);
+    const indexer = this.indexer?.(asset);
+    if (indexer) snap.reindex(indexer);
+    this.stmts.saveSnapshot.run({ asset, ...snap.encode() });
+    if (logged > 0) this.stmts.clearLog.run(asset);
+  }
+
+  /** The asset's snapshot with its log applied. */
   private loadSnapshot(asset: string): AssetSnapshot {
     const row = this.stmts.loadSnapshot.get(asset) as EncodedSnapshot | undefined;
-    return row ? AssetSnapshot.decode(row) : AssetSnapshot.empty();
+    const snap = row ? AssetSnapshot.decode(row) : AssetSnapshot.empty();
+    for (const r of this.stmts.loadLog.all(asset) as unknown[][]) {
+      applyAttempt(snap, {
+        id: r[0] as number,
+        partition: r[1] as string,
+        status: r[2] as AttemptStatus,
+        startedAt: r[3] as number,
+        endedAt: r[4] as number | null,
+        startSeq: r[5] as number,
+        endSeq: r[6] as number | null,
+        codeVersion: r[7] as string | null,
+        deps: r[8] ? (JSON.parse(r[8] as string) as string[]) : null,
+        dataVersion: r[9] as string | null,
+      });
+    }
+    return snap;
   }
 
   private updateState(a: Attempt): void {
-    let snap = this.pending!.get(a.asset);
-    if (!snap) this.pending!.set(a.asset, (snap = this.loadSnapshot(a.asset)));
-    const r = snap.row(a.partition);
-    const last = snap.get(r, F.lastAttemptId);
-    if (!(a.id < last)) {
-      snap.set(r, F.lastAttemptId, a.id);
-      snap.set(r, F.lastStatus, STATUS_CODES.indexOf(a.status));
-      snap.set(r, F.lastStartedAt, a.startedAt);
-      snap.set(r, F.lastEndedAt, a.endedAt);
-    }
-    if (a.status === 'success' && !(a.id < snap.get(r, F.successId))) {
-      snap.set(r, F.successId, a.id);
-      snap.set(r, F.successStartSeq, a.startSeq);
-      snap.set(r, F.successEndSeq, a.endSeq);
-      snap.set(r, F.successEndedAt, a.endedAt);
-      snap.setString(r, F.successCodeVersion, a.codeVersion);
-      snap.setString(r, F.successDeps, a.deps ? a.deps.join('\n') : null);
-      snap.setString(r, F.successDataVersion, a.dataVersion);
-    }
+    const list = this.pending!.get(a.asset);
+    if (list) list.push(a);
+    else this.pending!.set(a.asset, [a]);
   }
 
   /** The latest state of every recorded partition of an asset, packed (one row read). */
@@ -488,6 +514,31 @@ interface Row {
   metadata: string | null;
   start_seq: number;
   end_seq: number | null;
+}
+
+/** Log entries per asset before they are folded into its snapshot. */
+const COMPACT_AT = 256;
+
+type StateChange = Pick<Attempt, 'id' | 'partition' | 'status' | 'startedAt' | 'endedAt' | 'startSeq' | 'endSeq' | 'codeVersion' | 'deps' | 'dataVersion'>;
+
+/** Brings a partition's row up to date with one attempt (an older attempt never overrides a newer one). */
+function applyAttempt(snap: AssetSnapshot, a: StateChange): void {
+  const r = snap.row(a.partition);
+  if (!(a.id < snap.get(r, F.lastAttemptId))) {
+    snap.set(r, F.lastAttemptId, a.id);
+    snap.set(r, F.lastStatus, STATUS_CODES.indexOf(a.status));
+    snap.set(r, F.lastStartedAt, a.startedAt);
+    snap.set(r, F.lastEndedAt, a.endedAt);
+  }
+  if (a.status === 'success' && !(a.id < snap.get(r, F.successId))) {
+    snap.set(r, F.successId, a.id);
+    snap.set(r, F.successStartSeq, a.startSeq);
+    snap.set(r, F.successEndSeq, a.endSeq);
+    snap.set(r, F.successEndedAt, a.endedAt);
+    snap.setString(r, F.successCodeVersion, a.codeVersion);
+    snap.setString(r, F.successDeps, a.deps ? a.deps.join('\n') : null);
+    snap.setString(r, F.successDataVersion, a.dataVersion);
+  }
 }
 
 function fromRow(r: Row): Attempt {
