@@ -1,9 +1,10 @@
 import type * as vscode from 'vscode';
+import { BackfillSession } from './session.ts';
 
-/**
- * The VS Code layer arrives with the editor issues; for now the extension activates on
- * workspaces with asset definitions and does nothing else (the engine is exercised by the CLI).
- */
-export function activate(_context: vscode.ExtensionContext): void {}
+/** Thin on purpose: the session owns everything (see session.ts). */
+export async function activate(context: vscode.ExtensionContext): Promise<void> {
+  const session = await BackfillSession.start();
+  if (session) context.subscriptions.push(session);
+}
 
 export function deactivate(): void {}

@@ -1,6 +1,6 @@
 import { mkdirSync, existsSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { UserError } from '../diagnostics.ts';
 import { AssetSnapshot, F, STATUS_CODES, type EncodedSnapshot, type PartitionIndexer } from './snapshot.ts';
 
@@ -178,7 +178,7 @@ export class StateStore {
     }
     let db: Database.Database;
     try {
-      db = new Database(path, { timeout: options.busyTimeoutMs ?? 10_000 });
+      db = new (loadSqlite())(path, { timeout: options.busyTimeoutMs ?? 10_000 });
     } catch (e) {
       throw new UserError(`cannot open the state database ${path}: ${(e as Error).message}`);
     }
@@ -560,6 +560,29 @@ function fromRow(r: Row): Attempt {
     startSeq: r.start_seq,
     endSeq: r.end_seq,
   };
+}
+
+/**
+ * better-sqlite3 is a native module built for one Node ABI. It is loaded on first use (not at
+ * import) so that an editor whose runtime cannot load it still shows definitions, and says why.
+ */
+export function loadSqlite(): typeof Database {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require('better-sqlite3') as typeof Database;
+  } catch (e) {
+    throw new SqliteUnavailableError(
+      `the SQLite module (better-sqlite3) cannot be loaded by this runtime (Node ${process.versions.node}, ABI ${process.versions.modules}): ${(e as Error).message.split('\n')[0]}. ` +
+        'Install the Backfill build for your platform (see the README, "Packaging"), or run npm rebuild better-sqlite3 for this runtime',
+    );
+  }
+}
+
+export class SqliteUnavailableError extends UserError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SqliteUnavailableError';
+  }
 }
 
 function migrate(db: Database.Database, path: string): void {

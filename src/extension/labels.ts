@@ -1,0 +1,83 @@
+// Texts the editor shows for assets and partitions. No `vscode` import: unit-tested with node:test.
+import type { AssetDefinition } from '../core/model.ts';
+import type { PartitionsDefinition } from '../core/partitions/definition.ts';
+import { PartitionSubset } from '../core/partitions/subset.ts';
+import type { AssetStatus, PartitionStatus, StaleCause, StatusCounts } from '../core/state/staleness.ts';
+
+/** Order of importance, worst first: the order of counts in descriptions and of range nodes. */
+export const STATUS_ORDER: readonly PartitionStatus[] = ['failed', 'stale', 'missing', 'running', 'fresh'];
+
+/** `12 stale · 3 missing · 1 failed`, `all 62 fresh`, or `missing` / `fresh` for an unpartitioned asset. */
+export function describeCounts(counts: StatusCounts, unpartitioned = false): string {
+  if (unpartitioned) return STATUS_ORDER.find((s) => counts[s] > 0) ?? 'fresh';
+  const total = STATUS_ORDER.reduce((n, s) => n + counts[s], 0);
+  if (total === 0) return 'no partitions yet';
+  if (counts.fresh === total) return `all ${total} fresh`;
+  const parts = (['stale', 'missing', 'failed', 'running'] as const).filter((s) => counts[s] > 0).map((s) => `${counts[s]} ${s}`);
+  if (counts.fresh > 0) parts.push(`${counts.fresh} fresh`);
+  return parts.join(' · ');
+}
+
+/** `2024-01-03…2024-01-09 (7)` or a single key. */
+export function describeRange(def: PartitionsDefinition, start: number, end: number): string {
+  const n = end - start;
+  return n === 1 ? def.keyAt(start) : `${def.keyAt(start)}…${def.keyAt(end - 1)} (${n})`;
+}
+
+/** One node of an asset's partitions: contiguous partitions with the same status (and stale causes). */
+export interface PartitionRange {
+  status: PartitionStatus;
+  causes: StaleCause[];
+  start: number;
+  end: number;
+}
+
+/**
+ * The asset's partitions that need attention, compressed into runs of the same status and
+ * cause set, worst status first, then in partition order.
+ */
+export function attentionRanges(st: AssetStatus): PartitionRange[] {
+  const out: PartitionRange[] = [];
+  const n = st.status.length;
+  let i = 0;
+  while (i < n) {
+    const status = st.statusAt(i);
+    const causes = st.causes[i]!;
+    let j = i + 1;
+    while (j < n && st.status[j] === st.status[i] && st.causes[j] === causes) j++;
+    if (status !== 'fresh') out.push({ status, causes: st.causesAt(i), start: i, end: j });
+    i = j;
+  }
+  return out.sort((a, b) => STATUS_ORDER.indexOf(a.status) - STATUS_ORDER.indexOf(b.status) || a.start - b.start);
+}
+
+/** `stale (code) 2024-01-03…2024-01-09 (7)`. */
+export function describeAttention(def: PartitionsDefinition, r: PartitionRange): string {
+  const causes = r.status === 'stale' && r.causes.length ? ` (${r.causes.join(', ')})` : '';
+  return `${r.status}${causes} ${describeRange(def, r.start, r.end)}`;
+}
+
+/** Why a partition is stale, in words, for tooltips. */
+export function describeCauses(causes: readonly StaleCause[]): string {
+  const words: Record<StaleCause, string> = {
+    code: 'its code changed since it was materialized',
+    upstream: 'an upstream partition it reads was rematerialized after it',
+    dependencies: 'its dependencies were added or removed since',
+    observed: 'its output exists (materialized outside Backfill)',
+  };
+  return causes.map((c) => words[c]).join('; ');
+}
+
+/** Short description of an asset's partitions: `daily · 62`, `multi (date × region) · 186`. */
+export function describePartitions(asset: AssetDefinition): string {
+  const def = asset.partitions;
+  if (def.kind === 'unpartitioned') return 'unpartitioned';
+  const summary = def.summary();
+  if (summary && summary.kind === 'multi') return `multi (${summary.dimensions.map((d) => d.name).join(' × ')}) · ${def.size}`;
+  return `${def.kind} · ${def.size}`;
+}
+
+/** The subset of a range node. */
+export function rangeSubset(r: PartitionRange): PartitionSubset {
+  return PartitionSubset.range(r.start, r.end);
+}

@@ -1,0 +1,79 @@
+import * as vscode from 'vscode';
+import { AssetsTreeProvider } from './assetsTree.ts';
+import { COMMANDS, type CommandSpec } from './commands.ts';
+import { publishDiagnostics } from './diagnostics.ts';
+import { WorkspaceModel } from './workspaceModel.ts';
+
+/**
+ * Everything the extension creates, owned in one place and disposed together: the model of the
+ * workspace folder, the views, the diagnostics and the commands.
+ */
+export class BackfillSession implements vscode.Disposable {
+  private readonly disposables: vscode.Disposable[] = [];
+  readonly model: WorkspaceModel;
+
+  private constructor(
+    readonly log: vscode.LogOutputChannel,
+    root: string,
+  ) {
+    this.disposables.push(log);
+    this.model = this.own(new WorkspaceModel(root, log));
+    const tree = this.own(new AssetsTreeProvider(this.model));
+    this.own(vscode.window.createTreeView('backfill.assets', { treeDataProvider: tree, showCollapseAll: true }));
+    const problems = this.own(vscode.languages.createDiagnosticCollection('backfill'));
+    this.own(this.model.onDidChange(() => publishDiagnostics(problems, this.model.workspace?.diagnostics ?? [], this.model.workspace?.files ?? [])));
+    for (const [id, spec] of Object.entries(COMMANDS) as Array<[string, CommandSpec]>) {
+      this.own(vscode.commands.registerCommand(id, (...args: unknown[]) => this.runCommand(id, spec, args)));
+    }
+  }
+
+  /** Creates the session for the first workspace folder and loads it. */
+  static async start(): Promise<BackfillSession | undefined> {
+    const log = vscode.window.createOutputChannel('Backfill', { log: true });
+    const folder = vscode.workspace.workspaceFolders?.[0];
+    if (!folder) {
+      log.info('no workspace folder: nothing to show');
+      log.dispose();
+      return undefined;
+    }
+    const t0 = performance.now();
+    const session = new BackfillSession(log, folder.uri.fsPath);
+    await session.model.reload();
+    log.info(`activated in ${(performance.now() - t0).toFixed(0)} ms (definitions + state + statuses)`);
+    return session;
+  }
+
+  private own<T extends vscode.Disposable>(d: T): T {
+    this.disposables.push(d);
+    return d;
+  }
+
+  private async runCommand(id: string, spec: CommandSpec, args: unknown[]): Promise<unknown> {
+    if (spec.needsTrust && !vscode.workspace.isTrusted) {
+      void vscode.window.showWarningMessage('Backfill runs commands from this workspace only when it is trusted.', 'Manage Workspace Trust').then((c) => {
+        if (c) void vscode.commands.executeCommand('workbench.trust.manage');
+      });
+      return undefined;
+    }
+    try {
+      return await spec.run(this, ...args);
+    } catch (e) {
+      this.log.error(`${id}: ${(e as Error).stack ?? String(e)}`);
+      void vscode.window.showErrorMessage(`Backfill: ${(e as Error).message}`);
+      return undefined;
+    }
+  }
+
+  /** Opens the file defining an asset, at its name. */
+  async openDefinition(name: string | undefined): Promise<void> {
+    const asset = name ? this.model.workspace?.assets.get(name) : undefined;
+    if (!asset) return;
+    const doc = await vscode.workspace.openTextDocument(asset.location.file);
+    const pos = new vscode.Position(asset.location.line - 1, asset.location.column - 1);
+    await vscode.window.showTextDocument(doc, { selection: new vscode.Range(pos, pos.translate(0, asset.name.length)), preview: true });
+  }
+
+  dispose(): void {
+    for (const d of this.disposables.reverse()) d.dispose();
+  }
+}

@@ -1,0 +1,187 @@
+import { watch, type FSWatcher } from 'node:fs';
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { ObservedOutputs } from '../core/state/observed.ts';
+import { indexStoreFor, statePath } from '../core/state/record.ts';
+import { StatusEngine, type AssetStatus } from '../core/state/staleness.ts';
+import { StateStore } from '../core/state/store.ts';
+import { SourceHashCache, codeVersions, sourceFiles } from '../core/state/versions.ts';
+import { findDefinitionFiles, loadWorkspaceFromSources, ParseCache, type SourceFile, type Workspace } from '../core/workspace.ts';
+
+/** How long edits and file events settle before the model reloads. */
+const DEBOUNCE_MS = 250;
+
+/**
+ * The Backfill view of one workspace folder: its definitions (disk, overridden by unsaved
+ * editors), the state database and the statuses. Reloads itself when definition files, source
+ * files or the database change, and fires `onDidChange`.
+ */
+export class WorkspaceModel implements vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<void>();
+  readonly onDidChange = this.changed.event;
+  private readonly disposables: vscode.Disposable[] = [this.changed];
+  private readonly parseCache = new ParseCache();
+  private readonly hashes = new SourceHashCache();
+  private dbWatcher: FSWatcher | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private sourceFileSet = new Set<string>();
+  private storeVersion = -1;
+
+  workspace: Workspace | undefined;
+  statuses = new Map<string, AssetStatus>();
+  store: StateStore | undefined;
+  /** Why the state database could not be used, when it could not. */
+  storeError: string | undefined;
+  codeVersions = new Map<string, string>();
+  /** Duration of the last reload's own work (ms). */
+  lastLoadMs = 0;
+
+  constructor(
+    readonly root: string,
+    private readonly log: vscode.LogOutputChannel,
+  ) {
+    const reload = (): void => this.schedule();
+    const defs = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(root, '**/*.assets.{yaml,yml}'));
+    this.disposables.push(
+      defs,
+      defs.onDidCreate(reload),
+      defs.onDidChange(reload),
+      defs.onDidDelete(reload),
+      vscode.workspace.onDidChangeTextDocument((e) => {
+        if (isDefinition(e.document.uri.fsPath) && this.inRoot(e.document.uri.fsPath)) reload();
+      }),
+      vscode.workspace.onDidCloseTextDocument((d) => {
+        if (isDefinition(d.uri.fsPath) && d.isDirty) reload(); // closed without saving: back to the disk version
+      }),
+      // Source files named by `source:` globs change code versions.
+      vscode.workspace.onDidSaveTextDocument((d) => {
+        if (this.sourceFileSet.has(d.uri.fsPath)) reload();
+      }),
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration('backfill')) {
+          this.closeStore();
+          reload();
+        }
+      }),
+    );
+    const sources = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(root, '**/*'), true, false, true);
+    this.disposables.push(
+      sources,
+      sources.onDidChange((uri) => {
+        if (this.sourceFileSet.has(uri.fsPath)) reload();
+      }),
+    );
+  }
+
+  private inRoot(file: string): boolean {
+    return !path.relative(this.root, file).startsWith('..');
+  }
+
+  /** Reloads soon (edits come in bursts). */
+  schedule(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.reload(), DEBOUNCE_MS);
+  }
+
+  /** Reads definitions and state now. */
+  async reload(): Promise<void> {
+    this.timer = undefined;
+    const t0 = performance.now();
+    try {
+      const now = new Date();
+      const files = await findDefinitionFiles(this.root);
+      const open = new Map(vscode.workspace.textDocuments.filter((d) => isDefinition(d.uri.fsPath)).map((d) => [d.uri.fsPath, d.getText()] as const));
+      const sources: SourceFile[] = await Promise.all(
+        files.map(async (p) => ({ path: p, text: open.get(p) ?? (await fs.readFile(p, 'utf8').catch(() => '')) })),
+      );
+      for (const [p, text] of open) if (!files.includes(p) && this.inRoot(p) && !p.includes(`${path.sep}node_modules${path.sep}`)) sources.push({ path: p, text });
+      const ws = loadWorkspaceFromSources(this.root, sources, { now, cache: this.parseCache });
+      this.workspace = ws;
+      this.codeVersions = await codeVersions(ws.assets.values(), this.hashes);
+      const lists = await Promise.all([...ws.assets.values()].map((a) => sourceFiles(a)));
+      this.sourceFileSet = new Set(lists.flat());
+      this.computeStatuses();
+    } catch (e) {
+      this.log.error(`reload failed: ${(e as Error).stack ?? String(e)}`);
+    }
+    this.lastLoadMs = performance.now() - t0;
+    this.log.info(`loaded ${this.workspace?.assets.size ?? 0} assets from ${this.workspace?.files.length ?? 0} files in ${this.lastLoadMs.toFixed(0)} ms`);
+    this.changed.fire();
+  }
+
+  /** Opens the state database (once) and recomputes every status. */
+  private computeStatuses(): void {
+    const ws = this.workspace;
+    if (!ws) return;
+    if (!this.store && !this.storeError) this.openStore(ws);
+    if (!this.store) {
+      this.statuses = new Map();
+      return;
+    }
+    indexStoreFor(ws, this.store);
+    this.storeVersion = this.store.dataVersion;
+    const engine = new StatusEngine({ graph: ws.graph, store: this.store, codeVersions: this.codeVersions, observed: new ObservedOutputs() });
+    this.statuses = engine.computeAll();
+  }
+
+  private openStore(ws: Workspace): void {
+    const setting = vscode.workspace.getConfiguration('backfill', vscode.Uri.file(this.root)).get<string>('stateDatabase') ?? '';
+    const file = statePath(ws.root, setting || undefined);
+    try {
+      this.store = StateStore.open(file);
+      this.storeError = undefined;
+      this.watchStore(file);
+    } catch (e) {
+      this.storeError = (e as Error).message;
+      this.log.error(this.storeError);
+      void vscode.window.showErrorMessage(`Backfill: ${this.storeError}`, 'Open README').then((choice) => {
+        if (choice) void vscode.env.openExternal(vscode.Uri.parse('https://github.com/backfill/backfill#packaging'));
+      });
+    }
+  }
+
+  /** Another process (the CLI, another window) writing the database: recompute when it commits. */
+  private watchStore(file: string): void {
+    this.dbWatcher?.close();
+    try {
+      this.dbWatcher = watch(path.dirname(file), (_event, name) => {
+        if (name && name.startsWith(path.basename(file))) this.onStoreTouched();
+      });
+    } catch (e) {
+      this.log.warn(`cannot watch ${path.dirname(file)}: ${(e as Error).message}`);
+    }
+  }
+
+  private storeTimer: NodeJS.Timeout | undefined;
+  private onStoreTouched(): void {
+    if (this.storeTimer) return;
+    this.storeTimer = setTimeout(() => {
+      this.storeTimer = undefined;
+      if (!this.store || this.store.dataVersion === this.storeVersion) return;
+      const t0 = performance.now();
+      this.computeStatuses();
+      this.log.info(`state changed: statuses recomputed in ${(performance.now() - t0).toFixed(0)} ms`);
+      this.changed.fire();
+    }, DEBOUNCE_MS);
+  }
+
+  private closeStore(): void {
+    this.dbWatcher?.close();
+    this.dbWatcher = undefined;
+    this.store?.close();
+    this.store = undefined;
+    this.storeError = undefined;
+  }
+
+  dispose(): void {
+    if (this.timer) clearTimeout(this.timer);
+    if (this.storeTimer) clearTimeout(this.storeTimer);
+    this.closeStore();
+    for (const d of this.disposables) d.dispose();
+  }
+}
+
+function isDefinition(file: string): boolean {
+  return /\.assets\.ya?ml$/.test(file);
+}
