@@ -1,5 +1,6 @@
 // Every command of the extension, in one typed table. No runtime `vscode` import: the unit test
 // test/unit/extension-manifest.test.ts checks this table against package.json's contributions.
+import type { AssetsNode } from './assetsTree.ts';
 import type { BackfillSession } from './session.ts';
 
 export interface CommandSpec {
@@ -14,6 +15,15 @@ export const COMMANDS = {
     run: (s, target) => s.openDefinition(typeof target === 'string' ? target : (target as { asset?: { name: string } } | undefined)?.asset?.name),
   },
   'backfill.showOutput': { run: (s) => s.log.show() },
+  'backfill.runBackfill': { run: (s, target) => s.actions.runBackfillFlow(s, target), needsTrust: true },
+  'backfill.backfillDownstream': { run: (s, target) => s.actions.backfillDownstream(s, target), needsTrust: true },
+  'backfill.backfillDownstreamAtCursor': { run: (s) => s.actions.backfillDownstream(s, undefined), needsTrust: true },
+  'backfill.backfillAsset': { run: (s, target) => s.actions.runBackfillFlow(s, target ?? null), needsTrust: true },
+  'backfill.backfillNeeded': { run: (s, target) => s.actions.backfillStatuses(s, target), needsTrust: true },
+  'backfill.backfillRange': { run: (s, node) => s.actions.backfillRange(s, node as AssetsNode), needsTrust: true },
+  'backfill.resumeBackfill': { run: (s, id) => s.actions.resumeBackfill(s, id), needsTrust: true },
+  'backfill.retryFailed': { run: (s, id) => s.actions.retryFailed(s, id), needsTrust: true },
+  'backfill.cancelBackfill': { run: (s, id) => s.actions.cancelBackfill(s, id) },
 } satisfies Record<string, CommandSpec>;
 
 export type CommandId = keyof typeof COMMANDS;

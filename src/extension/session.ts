@@ -1,5 +1,7 @@
 import * as vscode from 'vscode';
 import { AssetsTreeProvider } from './assetsTree.ts';
+import * as actions from './backfillCommands.ts';
+import { BackfillTasks } from './backfillTask.ts';
 import { COMMANDS, type CommandSpec } from './commands.ts';
 import { publishDiagnostics } from './diagnostics.ts';
 import { WorkspaceModel } from './workspaceModel.ts';
@@ -11,6 +13,9 @@ import { WorkspaceModel } from './workspaceModel.ts';
 export class BackfillSession implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
   readonly model: WorkspaceModel;
+  readonly tasks: BackfillTasks;
+  /** The backfill entry points (see backfillCommands.ts), for the command table. */
+  readonly actions = actions;
 
   private constructor(
     readonly log: vscode.LogOutputChannel,
@@ -18,6 +23,7 @@ export class BackfillSession implements vscode.Disposable {
   ) {
     this.disposables.push(log);
     this.model = this.own(new WorkspaceModel(root, log));
+    this.tasks = this.own(new BackfillTasks(this.model, log));
     const tree = this.own(new AssetsTreeProvider(this.model));
     this.own(vscode.window.createTreeView('backfill.assets', { treeDataProvider: tree, showCollapseAll: true }));
     const problems = this.own(vscode.languages.createDiagnosticCollection('backfill'));

@@ -153,6 +153,16 @@ export class WorkspaceModel implements vscode.Disposable {
     }
   }
 
+  /** After this window wrote the store (a backfill running here): recompute statuses soon. */
+  refreshStatusesSoon(): void {
+    if (this.storeTimer) return;
+    this.storeTimer = setTimeout(() => {
+      this.storeTimer = undefined;
+      this.computeStatuses();
+      this.changed.fire();
+    }, 500);
+  }
+
   private storeTimer: NodeJS.Timeout | undefined;
   private onStoreTouched(): void {
     if (this.storeTimer) return;

@@ -1,0 +1,235 @@
+import { availableParallelism } from 'node:os';
+import * as vscode from 'vscode';
+import { UserError } from '../core/diagnostics.ts';
+import type { BackfillPlan, Selection } from '../core/plan/planner.ts';
+import { planBackfill } from '../core/plan/planner.ts';
+import { newBackfillId, prepareResume, saveBackfill } from '../core/run/backfill.ts';
+import { BackfillRunner, type BackfillReport, type RunnerEvent } from '../core/run/runner.ts';
+import { StatusEngine } from '../core/state/staleness.ts';
+import { BackfillStore } from '../core/state/backfills.ts';
+import { ObservedOutputs } from '../core/state/observed.ts';
+import { buildSelection, ONLY_STATUSES } from '../cli/selection.ts';
+import type { WorkspaceModel } from './workspaceModel.ts';
+
+/** What a `backfill` task in tasks.json (or a command) asks for. Mirrors contributes.taskDefinitions. */
+export interface BackfillTaskDefinition extends vscode.TaskDefinition {
+  type: 'backfill';
+  /** Asset names, `group:NAME`, or `NAME+` (with everything downstream). */
+  assets?: string[];
+  from?: string;
+  to?: string;
+  partitions?: string[];
+  only?: Array<(typeof ONLY_STATUSES)[number]>;
+  downstream?: boolean;
+  concurrency?: number;
+  sample?: number;
+  /** Resume this backfill instead of planning a new one. */
+  resume?: string;
+  /** Internal: a selection built by a command (tree node, editor, graph). */
+  label?: string;
+}
+
+const ESC = '\x1b[';
+const colors = { dim: '2', red: '31', green: '32', yellow: '33', blue: '34', cyan: '36', bold: '1' } as const;
+const paint = (c: keyof typeof colors, s: string): string => `${ESC}${colors[c]}m${s}${ESC}0m`;
+
+/** Runs backfills as VS Code tasks: planning, the confirmation, the terminal, progress and the outcome. */
+export class BackfillTasks implements vscode.TaskProvider, vscode.Disposable {
+  static readonly type = 'backfill';
+  private readonly disposables: vscode.Disposable[] = [];
+  private readonly finished = new vscode.EventEmitter<BackfillReport>();
+  /** Fires after every backfill run from this window. */
+  readonly onDidFinish = this.finished.event;
+  /** Selections planned by commands, by task label (CustomExecution callbacks only get the definition). */
+  private readonly pending = new Map<string, Selection>();
+
+  constructor(
+    private readonly model: WorkspaceModel,
+    private readonly log: vscode.LogOutputChannel,
+  ) {
+    this.disposables.push(this.finished, vscode.tasks.registerTaskProvider(BackfillTasks.type, this));
+  }
+
+  dispose(): void {
+    for (const d of this.disposables) d.dispose();
+  }
+
+  /** "stale partitions of X" for every asset that needs a backfill (nothing in an untrusted workspace). */
+  provideTasks(): vscode.Task[] {
+    if (!vscode.workspace.isTrusted || !this.model.workspace) return [];
+    const out: vscode.Task[] = [];
+    for (const asset of this.model.workspace.graph.order) {
+      const c = this.model.statuses.get(asset.name)?.counts();
+      if (!c || c.stale + c.missing + c.failed === 0 || !asset.run) continue;
+      out.push(this.task({ type: 'backfill', assets: [asset.name], only: ['stale', 'missing', 'failed'] }, `stale partitions of ${asset.name}`));
+    }
+    return out;
+  }
+
+  resolveTask(task: vscode.Task): vscode.Task | undefined {
+    const def = task.definition as BackfillTaskDefinition;
+    return this.task(def, task.name);
+  }
+
+  /** A task for a definition; the name is what the terminal tab and the task list show. */
+  task(def: BackfillTaskDefinition, name = describe(def)): vscode.Task {
+    const folder = vscode.workspace.workspaceFolders?.find((f) => f.uri.fsPath === this.model.root) ?? vscode.TaskScope.Workspace;
+    const task = new vscode.Task(def, folder, name, 'backfill', new vscode.CustomExecution(async (resolved) => this.terminal(resolved as BackfillTaskDefinition)));
+    task.presentationOptions = { reveal: vscode.TaskRevealKind.Always, panel: vscode.TaskPanelKind.Dedicated, clear: true };
+    return task;
+  }
+
+  /** Plans a selection against the current model (statuses included, for `only`). */
+  plan(selection: Selection, concurrency: number): BackfillPlan {
+    const ws = this.model.workspace;
+    const store = this.model.store;
+    if (!ws || !store) throw new UserError(this.model.storeError ?? 'the workspace is not loaded yet');
+    const statuses = new StatusEngine({ graph: ws.graph, store, codeVersions: this.model.codeVersions, observed: new ObservedOutputs() });
+    statuses.computeAll();
+    return planBackfill(ws.graph, selection, { runId: newBackfillId(), concurrency, medianDurationMs: (a) => store.medianDurationMs(a), statuses });
+  }
+
+  /**
+   * Shows the plan (partitions per asset, what "downstream" added, the estimate, warnings) and
+   * runs it as a task when confirmed. Large plans offer to start with a sample.
+   */
+  async confirmAndRun(selection: Selection, label: string): Promise<void> {
+    if (!vscode.workspace.isTrusted) throw new UserError('Backfill runs commands from this workspace only when it is trusted');
+    const concurrency = this.concurrency();
+    const plan = this.plan(selection, concurrency);
+    const ws = this.model.workspace!;
+    const lines = plan.assets.map((a) => {
+      const def = ws.assets.get(a.asset)!.partitions;
+      const extent = def.kind === 'unpartitioned' ? '' : a.partitions.size === 1 ? ` ${def.keyAt(a.partitions.first)}` : ` ${def.keyAt(a.partitions.first)}…${def.keyAt(a.partitions.last)}`;
+      return `• ${a.asset}: ${def.kind === 'unpartitioned' ? 'unpartitioned' : `${a.partitions.size} partition${a.partitions.size === 1 ? '' : 's'}`}${extent}${a.reason === 'downstream' ? ' (downstream)' : ''}`;
+    });
+    const s = plan.summary;
+    const estimate = s.estimated_seconds === null ? `no history for ${s.no_history.join(', ')}` : `about ${formatSeconds(s.estimated_seconds)} at concurrency ${concurrency}`;
+    const detail = [...lines, '', `${s.tasks} tasks, ${s.partitions} partitions — ${estimate}`, ...plan.warnings.map((w) => `⚠ ${w}`)].join('\n');
+    const large = s.partitions >= 50;
+    const choices = large ? ['Run All', 'Start Small (sample 3)'] : ['Run'];
+    const choice = await vscode.window.showInformationMessage(`Backfill ${label}: ${s.partitions} partitions of ${s.assets} asset${s.assets === 1 ? '' : 's'}`, { modal: true, detail }, ...choices);
+    if (!choice) return;
+    this.pending.set(label, selection);
+    const sample = choice.startsWith('Start Small') ? 3 : undefined;
+    await vscode.tasks.executeTask(this.task({ type: 'backfill', label, ...(sample ? { sample } : {}) }, `Backfill ${label}`));
+  }
+
+  /** Resumes a stored backfill as a task. */
+  async resume(id: string): Promise<void> {
+    if (!vscode.workspace.isTrusted) throw new UserError('Backfill runs commands from this workspace only when it is trusted');
+    await vscode.tasks.executeTask(this.task({ type: 'backfill', resume: id }, `Backfill resume ${id}`));
+  }
+
+  concurrency(): number {
+    const setting = vscode.workspace.getConfiguration('backfill').get<number>('concurrency') ?? 0;
+    return setting > 0 ? setting : availableParallelism();
+  }
+
+  /** The pseudoterminal that plans (or resumes), runs, and streams the backfill. */
+  private terminal(def: BackfillTaskDefinition): vscode.Pseudoterminal {
+    const write = new vscode.EventEmitter<string>();
+    const close = new vscode.EventEmitter<number>();
+    const abort = new AbortController();
+    const line = (s = ''): void => write.fire(s.replace(/\n/g, '\r\n') + '\r\n');
+    const start = async (): Promise<void> => {
+      if (!vscode.workspace.isTrusted) {
+        line(paint('red', 'Backfill runs commands from this workspace only when it is trusted.'));
+        return close.fire(1);
+      }
+      const ws = this.model.workspace;
+      const store = this.model.store;
+      if (!ws || !store) {
+        line(paint('red', this.model.storeError ?? 'The workspace is not loaded yet.'));
+        return close.fire(1);
+      }
+      const concurrency = def.concurrency ?? this.concurrency();
+      let id: string;
+      try {
+        if (def.resume) {
+          id = prepareResume(store, def.resume);
+          line(paint('bold', `Resuming ${id}`));
+        } else {
+          const selection = def.label && this.pending.has(def.label) ? this.pending.get(def.label)! : buildSelection(ws, def.assets ?? [], { from: def.from, to: def.to, partition: def.partitions ?? [], only: def.only?.join(','), downstream: def.downstream }, new Date());
+          this.pending.delete(def.label ?? '');
+          const plan = this.plan(selection, concurrency);
+          id = saveBackfill(store, plan, { description: def.label ?? describe(def), workspace: ws.root, options: { concurrency, sample: def.sample ?? null } });
+          line(paint('bold', `Backfill ${id}: ${plan.summary.tasks} tasks, ${plan.summary.partitions} partitions of ${plan.summary.assets} assets`));
+          for (const w of plan.warnings) line(paint('yellow', `warning: ${w}`));
+        }
+      } catch (e) {
+        line(paint('red', (e as Error).message));
+        return close.fire(2);
+      }
+      const total = new BackfillStore(store).tasks(id).length;
+      let done = 0;
+      const report = await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: `Backfill ${def.label ?? id}`, cancellable: true },
+        async (progress, token) => {
+          token.onCancellationRequested(() => abort.abort());
+          const onEvent = (e: RunnerEvent): void => {
+            const who = `${e.task.asset}${e.task.partitions.length ? ' ' + (e.task.partitions.length === 1 ? e.task.partitions[0] : `${e.task.partitions[0]}…${e.task.partitions.at(-1)}`) : ''}`;
+            if (e.type === 'output') line(`${paint('dim', `${who} │`)} ${e.line}`);
+            else if (e.type === 'warning') line(paint('yellow', `⚠ ${who}: ${e.message}`));
+            else if (e.status === 'succeeded') line(paint('green', `✓ ${who}`));
+            else if (e.status === 'failed' && e.retryInMs !== undefined) line(paint('yellow', `↻ ${who}: ${e.message ?? 'failed'} — retry in ${Math.round(e.retryInMs / 1000)}s`));
+            else if (e.status === 'failed') line(paint('red', `✗ ${who}: ${e.message ?? 'failed'}`));
+            else if (e.status === 'skipped' || e.status === 'canceled') line(paint('dim', `– ${who} ${e.status}`));
+            if (e.type === 'task') this.model.refreshStatusesSoon();
+            if (e.type === 'task' && e.status !== 'running' && e.retryInMs === undefined) {
+              done++;
+              progress.report({ message: `${done}/${total}`, increment: 100 / Math.max(1, total) });
+            }
+          };
+          return new BackfillRunner(ws, store, id, { concurrency, ...(def.sample ? { sample: def.sample } : {}), onEvent, signal: abort.signal }).run();
+        },
+      );
+      const c = report.counts;
+      line();
+      line(paint('bold', `${report.status}: ${c.succeeded} succeeded, ${c.failed} failed, ${c.skipped} skipped, ${c.canceled} canceled, ${c.pending} pending (${formatSeconds(report.durationMs / 1000)})`));
+      for (const f of report.failed) line(paint('red', `  ${f.asset} ${f.partitions.join(' ')}: ${f.message ?? ''} (log: ${f.log})`));
+      if (report.status !== 'succeeded') line(`Resume with: backfill resume ${id}`);
+      this.finished.fire(report);
+      void this.model.reload();
+      void this.announce(report);
+      close.fire(report.status === 'succeeded' ? 0 : 1);
+    };
+    return {
+      onDidWrite: write.event,
+      onDidClose: close.event,
+      open: () => void start().catch((e: Error) => {
+        this.log.error(e.stack ?? String(e));
+        line(paint('red', `internal error: ${e.message}`));
+        close.fire(1);
+      }),
+      close: () => abort.abort(),
+    };
+  }
+
+  /** The completion notification, with its actions. */
+  private async announce(report: BackfillReport): Promise<void> {
+    const c = report.counts;
+    const text = `Backfill ${report.status}: ${c.succeeded} succeeded${c.failed ? `, ${c.failed} failed` : ''}${c.skipped ? `, ${c.skipped} skipped` : ''}${c.pending ? `, ${c.pending} left` : ''}.`;
+    const actions = report.status === 'succeeded' ? ['Open Terminal'] : report.status === 'paused' ? ['Continue', 'Open Terminal'] : ['Retry Failed', 'Show Failed', 'Open Terminal'];
+    const show = report.status === 'succeeded' ? vscode.window.showInformationMessage : vscode.window.showWarningMessage;
+    const choice = await show(text, ...actions);
+    if (choice === 'Retry Failed' || choice === 'Continue') await this.resume(report.id);
+    else if (choice === 'Show Failed' && report.failed[0]) await vscode.window.showTextDocument(vscode.Uri.file(report.failed[0].log));
+    else if (choice === 'Open Terminal') await vscode.commands.executeCommand('workbench.action.terminal.focus');
+  }
+}
+
+function describe(def: BackfillTaskDefinition): string {
+  if (def.label) return def.label;
+  if (def.resume) return `resume ${def.resume}`;
+  const parts = [...(def.assets ?? [])];
+  if (def.from || def.to) parts.push(`${def.from ?? '…'}..${def.to ?? '…'}`);
+  if (def.only) parts.push(`(${def.only.join(', ')})`);
+  return parts.join(' ') || 'backfill';
+}
+
+function formatSeconds(s: number): string {
+  if (s < 60) return `${Math.round(s)}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ${String(Math.round(s % 60)).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h ${String(Math.round((s % 3600) / 60)).padStart(2, '0')}m`;
+}
