@@ -3,7 +3,7 @@ import { BackfillSession } from './session.ts';
 
 /** Thin on purpose: the session owns everything (see session.ts). */
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
-  const session = await BackfillSession.start();
+  const session = await BackfillSession.start(context.extensionUri);
   if (session) context.subscriptions.push(session);
 }
 

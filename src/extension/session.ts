@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import { AssetsTreeProvider } from './assetsTree.ts';
 import * as actions from './backfillCommands.ts';
 import { BackfillTasks } from './backfillTask.ts';
+import { EditorDecorations } from './editorDecorations.ts';
 import { COMMANDS, type CommandSpec } from './commands.ts';
 import { publishDiagnostics } from './diagnostics.ts';
 import { WorkspaceModel } from './workspaceModel.ts';
@@ -20,10 +21,12 @@ export class BackfillSession implements vscode.Disposable {
   private constructor(
     readonly log: vscode.LogOutputChannel,
     root: string,
+    extensionUri: vscode.Uri,
   ) {
     this.disposables.push(log);
     this.model = this.own(new WorkspaceModel(root, log));
     this.tasks = this.own(new BackfillTasks(this.model, log));
+    this.own(new EditorDecorations(this.model, extensionUri));
     const tree = this.own(new AssetsTreeProvider(this.model));
     this.own(vscode.window.createTreeView('backfill.assets', { treeDataProvider: tree, showCollapseAll: true }));
     const problems = this.own(vscode.languages.createDiagnosticCollection('backfill'));
@@ -34,7 +37,7 @@ export class BackfillSession implements vscode.Disposable {
   }
 
   /** Creates the session for the first workspace folder and loads it. */
-  static async start(): Promise<BackfillSession | undefined> {
+  static async start(extensionUri: vscode.Uri): Promise<BackfillSession | undefined> {
     const log = vscode.window.createOutputChannel('Backfill', { log: true });
     const folder = vscode.workspace.workspaceFolders?.[0];
     if (!folder) {
@@ -43,7 +46,7 @@ export class BackfillSession implements vscode.Disposable {
       return undefined;
     }
     const t0 = performance.now();
-    const session = new BackfillSession(log, folder.uri.fsPath);
+    const session = new BackfillSession(log, folder.uri.fsPath, extensionUri);
     await session.model.reload();
     log.info(`activated in ${(performance.now() - t0).toFixed(0)} ms (definitions + state + statuses)`);
     return session;
