@@ -1,3 +1,4 @@
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { AssetDefinition } from '../core/model.ts';
 import { PartitionSubset } from '../core/partitions/subset.ts';
@@ -180,4 +181,24 @@ export async function cancelBackfill(s: BackfillSession, id?: unknown): Promise<
   if (!chosen || !s.model.store) return;
   requestCancel(s.model.store, chosen);
   void vscode.window.showInformationMessage(`Backfill: cancel requested for ${chosen}.`);
+}
+
+/** Opens the logs of a backfill's tasks (the first failed one, else its log folder). */
+export async function showBackfillOutput(s: BackfillSession, id?: string): Promise<void> {
+  const store = s.model.store;
+  if (!store || !id) return;
+  const tasks = new BackfillStore(store).tasks(id);
+  const pick = tasks.find((t) => t.status === 'failed') ?? tasks.find((t) => t.status !== 'pending');
+  if (!pick) return void vscode.window.showInformationMessage('Backfill: this backfill has not run any task yet.');
+  const log = path.join(path.dirname(store.path), 'logs', id, `${pick.id}.log`);
+  await vscode.window.showTextDocument(vscode.Uri.file(log));
+}
+
+export async function deleteBackfill(s: BackfillSession, id?: string): Promise<void> {
+  const store = s.model.store;
+  if (!store || !id) return;
+  const ok = await vscode.window.showWarningMessage(`Delete backfill ${id} from the history? Materialization records stay.`, { modal: true }, 'Delete');
+  if (!ok) return;
+  new BackfillStore(store).delete(id);
+  s.model.refreshStatusesSoon();
 }

@@ -21,9 +21,18 @@ export const COMMANDS = {
   'backfill.backfillAsset': { run: (s, target) => s.actions.runBackfillFlow(s, target ?? null), needsTrust: true },
   'backfill.backfillNeeded': { run: (s, target) => s.actions.backfillStatuses(s, target), needsTrust: true },
   'backfill.backfillRange': { run: (s, node) => s.actions.backfillRange(s, node as AssetsNode), needsTrust: true },
-  'backfill.resumeBackfill': { run: (s, id) => s.actions.resumeBackfill(s, id), needsTrust: true },
-  'backfill.retryFailed': { run: (s, id) => s.actions.retryFailed(s, id), needsTrust: true },
-  'backfill.cancelBackfill': { run: (s, id) => s.actions.cancelBackfill(s, id) },
+  'backfill.resumeBackfill': { run: (s, id) => s.actions.resumeBackfill(s, backfillId(id)), needsTrust: true },
+  'backfill.retryFailed': { run: (s, id) => s.actions.retryFailed(s, backfillId(id)), needsTrust: true },
+  'backfill.cancelBackfill': { run: (s, id) => s.actions.cancelBackfill(s, backfillId(id)) },
+  'backfill.showBackfillOutput': { run: (s, node) => s.actions.showBackfillOutput(s, backfillId(node)) },
+  'backfill.deleteBackfill': { run: (s, node) => s.actions.deleteBackfill(s, backfillId(node)) },
 } satisfies Record<string, CommandSpec>;
 
 export type CommandId = keyof typeof COMMANDS;
+
+/** A backfill id from a command argument: an id, or a node of the Backfills view. */
+function backfillId(arg: unknown): string | undefined {
+  if (typeof arg === 'string') return arg;
+  const node = arg as { kind?: string; record?: { id: string } } | undefined;
+  return node?.kind === 'backfill' ? node.record?.id : undefined;
+}

@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import { AssetsTreeProvider } from './assetsTree.ts';
 import * as actions from './backfillCommands.ts';
 import { BackfillTasks } from './backfillTask.ts';
+import { BackfillsTreeProvider } from './backfillsTree.ts';
 import { EditorDecorations } from './editorDecorations.ts';
 import { COMMANDS, type CommandSpec } from './commands.ts';
 import { publishDiagnostics } from './diagnostics.ts';
@@ -29,6 +30,8 @@ export class BackfillSession implements vscode.Disposable {
     this.own(new EditorDecorations(this.model, extensionUri));
     const tree = this.own(new AssetsTreeProvider(this.model));
     this.own(vscode.window.createTreeView('backfill.assets', { treeDataProvider: tree, showCollapseAll: true }));
+    const backfills = this.own(new BackfillsTreeProvider(this.model));
+    this.own(vscode.window.createTreeView('backfill.backfills', { treeDataProvider: backfills }));
     const problems = this.own(vscode.languages.createDiagnosticCollection('backfill'));
     this.own(this.model.onDidChange(() => publishDiagnostics(problems, this.model.workspace?.diagnostics ?? [], this.model.workspace?.files ?? [])));
     for (const [id, spec] of Object.entries(COMMANDS) as Array<[string, CommandSpec]>) {

@@ -1,0 +1,92 @@
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { BackfillStore, type BackfillRecord, type StoredTask } from '../core/state/backfills.ts';
+import type { WorkspaceModel } from './workspaceModel.ts';
+
+export type BackfillsNode =
+  | { kind: 'backfill'; record: BackfillRecord }
+  | { kind: 'asset'; backfillId: string; asset: string; tasks: StoredTask[] }
+  | { kind: 'task'; backfillId: string; task: StoredTask };
+
+const ICONS: Record<string, [string, string]> = {
+  running: ['sync~spin', 'charts.blue'],
+  paused: ['debug-pause', 'editorWarning.foreground'],
+  interrupted: ['debug-disconnect', 'editorWarning.foreground'],
+  succeeded: ['pass-filled', 'testing.iconPassed'],
+  failed: ['error', 'testing.iconFailed'],
+  canceled: ['circle-slash', 'disabledForeground'],
+};
+
+/** The Backfills view: backfills newest first with progress; per asset, the failed partitions. */
+export class BackfillsTreeProvider implements vscode.TreeDataProvider<BackfillsNode>, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<BackfillsNode | undefined>();
+  readonly onDidChangeTreeData = this.changed.event;
+  private readonly subscription: vscode.Disposable;
+
+  constructor(private readonly model: WorkspaceModel) {
+    this.subscription = model.onDidChange(() => this.changed.fire(undefined));
+  }
+
+  dispose(): void {
+    this.subscription.dispose();
+    this.changed.dispose();
+  }
+
+  private store(): BackfillStore | undefined {
+    return this.model.store ? new BackfillStore(this.model.store) : undefined;
+  }
+
+  getChildren(node?: BackfillsNode): BackfillsNode[] {
+    const store = this.store();
+    if (!store) return [];
+    if (!node) {
+      store.recoverInterrupted();
+      return store.list(50).map((record) => ({ kind: 'backfill', record }));
+    }
+    if (node.kind === 'backfill') {
+      const byAsset = new Map<string, StoredTask[]>();
+      for (const t of store.tasks(node.record.id)) (byAsset.get(t.asset) ?? byAsset.set(t.asset, []).get(t.asset)!).push(t);
+      return [...byAsset].map(([asset, tasks]) => ({ kind: 'asset', backfillId: node.record.id, asset, tasks }));
+    }
+    if (node.kind === 'asset') {
+      return node.tasks.filter((t) => t.status === 'failed').map((task) => ({ kind: 'task', backfillId: node.backfillId, task }));
+    }
+    return [];
+  }
+
+  getTreeItem(node: BackfillsNode): vscode.TreeItem {
+    switch (node.kind) {
+      case 'backfill': {
+        const r = node.record;
+        const total = Object.values(r.counts).reduce((a, n) => a + n, 0);
+        const item = new vscode.TreeItem(r.description || r.id, vscode.TreeItemCollapsibleState.Collapsed);
+        item.id = `backfill:${r.id}`;
+        item.description = `${r.status} · ${r.counts.succeeded}/${total}`;
+        const [icon, color] = ICONS[r.status] ?? ['circle-outline', 'foreground'];
+        item.iconPath = new vscode.ThemeIcon(icon, new vscode.ThemeColor(color));
+        item.tooltip = `${r.id}\n${r.status}: ${r.counts.succeeded} succeeded, ${r.counts.failed} failed, ${r.counts.skipped} skipped, ${r.counts.pending} pending\ncreated ${new Date(r.createdAt).toLocaleString()}`;
+        item.contextValue = `backfill.${r.status}`;
+        return item;
+      }
+      case 'asset': {
+        const failed = node.tasks.filter((t) => t.status === 'failed').length;
+        const done = node.tasks.filter((t) => t.status === 'succeeded').length;
+        const item = new vscode.TreeItem(node.asset, failed ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
+        item.id = `backfill:${node.backfillId}:${node.asset}`;
+        item.description = `${done}/${node.tasks.length}${failed ? ` · ${failed} failed` : ''}`;
+        return item;
+      }
+      case 'task': {
+        const t = node.task;
+        const item = new vscode.TreeItem(t.partitions.join(' ') || t.asset, vscode.TreeItemCollapsibleState.None);
+        item.id = `backfill:${node.backfillId}:${t.id}`;
+        item.description = t.message ?? 'failed';
+        item.iconPath = new vscode.ThemeIcon('error', new vscode.ThemeColor('testing.iconFailed'));
+        item.contextValue = 'backfillTask';
+        const log = path.join(path.dirname(this.model.store!.path), 'logs', node.backfillId, `${t.id}.log`);
+        item.command = { command: 'vscode.open', title: 'Show Output', arguments: [vscode.Uri.file(log)] };
+        return item;
+      }
+    }
+  }
+}
