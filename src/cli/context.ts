@@ -41,7 +41,11 @@ export class CliContext {
   readonly statePath: string;
   private openStore: StateStore | null = null;
 
-  constructor(options: GlobalOptions, cwd = process.cwd()) {
+  constructor(
+    /** The global options as given. */
+    readonly options: GlobalOptions,
+    cwd = process.cwd(),
+  ) {
     this.root = path.resolve(cwd, options.workspace ?? '.');
     this.statePath = statePath(this.root, options.state);
     this.now = options.now === undefined ? new Date() : parseNow(options.now);

@@ -10,6 +10,8 @@ export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 /** Bad usage or bad input: unknown option, unknown asset, partition that does not exist. */
 export const EXIT_USAGE = 2;
+/** `run --sample` / `resume`: the backfill paused with tasks left to run (`backfill resume` runs them). */
+export const EXIT_PAUSED = 3;
 
 /** The horizontal ellipsis that separates the two ends of a key range in human output. */
 export const RANGE = '…';

@@ -7,7 +7,7 @@ import { EXIT_FAILURE, EXIT_USAGE } from './output.ts';
 /** The `backfill` program: global options, then every command of the table. */
 export function createProgram(): Command {
   const program = new Command('backfill')
-    .description('Partitioned data assets: validate definitions, list partitions, trace dependencies and impact, track what is fresh, stale, missing or failed.')
+    .description('Partitioned data assets: validate definitions, list partitions, trace dependencies and impact, track what is fresh, stale, missing or failed, and backfill exactly those.')
     .version(pkg.version, '-V, --version', 'print the version')
     .helpOption('-h, --help', 'show help')
     .helpCommand('help [command]', 'show help for a command')
@@ -34,6 +34,9 @@ Examples:
   $ backfill record raw_events 2024-03-01...2024-03-07
   $ backfill status --now 2024-04-01
   $ backfill why clean_events 2024-03-02
+  $ backfill plan raw_events+ --from 2024-03-01 --to 2024-03-07
+  $ backfill run group:clean --only missing,failed
+  $ backfill resume bf-20240301
 
 Run "backfill <command> --help" for a command's arguments and output.`,
   );

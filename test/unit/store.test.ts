@@ -129,3 +129,21 @@ describe('StateStore', () => {
     }
   });
 });
+
+describe('StateStore creation', () => {
+  it('two processes creating the same new database at once both succeed', async () => {
+    for (let round = 0; round < 3; round++) {
+      const file = tempDb();
+      const worker = path.join(__dirname, '..', 'fixtures', 'record-worker.ts');
+      const run = (asset: string): Promise<number> =>
+        new Promise((resolve) => {
+          const child = spawn(process.execPath, ['--import', 'tsx', worker, file, asset, '5'], { stdio: ['ignore', 'ignore', 'inherit'] });
+          child.on('exit', (code) => resolve(code ?? -1));
+        });
+      assert.deepEqual(await Promise.all([run('a'), run('b')]), [0, 0]);
+      const s = StateStore.open(file);
+      assert.deepEqual(s.recordedAssets(), ['a', 'b']);
+      s.close();
+    }
+  });
+});

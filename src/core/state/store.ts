@@ -226,7 +226,7 @@ export class StateStore {
       saveSnapshot: db.prepare(
         `INSERT OR REPLACE INTO asset_state (asset, partitions, records, strings, fingerprint, indexes) VALUES (@asset, @partitions, @records, @strings, @fingerprint, @indexes)`,
       ),
-      assets: db.prepare(`SELECT asset FROM asset_state ORDER BY asset`).pluck(),
+      assets: db.prepare(`SELECT asset FROM asset_state UNION SELECT asset FROM state_log ORDER BY asset`).pluck(),
       byId: db.prepare(`SELECT * FROM attempts WHERE id = ?`),
     };
   }
@@ -586,13 +586,15 @@ export class SqliteUnavailableError extends UserError {
 }
 
 function migrate(db: Database.Database, path: string): void {
-  const version = checkVersion(db, path);
-  for (let v = version; v < SCHEMA_VERSION; v++) {
-    db.transaction(() => {
+  if (checkVersion(db, path) === SCHEMA_VERSION) return;
+  // Another process may be migrating the same new file: read the version again under the write
+  // lock, so that each step runs exactly once.
+  db.transaction(() => {
+    for (let v = checkVersion(db, path); v < SCHEMA_VERSION; v++) {
       db.exec(MIGRATIONS[v]!);
       db.pragma(`user_version = ${v + 1}`);
-    }).immediate();
-  }
+    }
+  }).immediate();
 }
 
 /** The schema version of a database this Backfill can use (0: empty), or a UserError. Only reads. */

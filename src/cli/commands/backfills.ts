@@ -1,0 +1,90 @@
+import type { Command } from 'commander';
+import { BackfillStore, type BackfillRecord, type BackfillStatus } from '../../core/state/backfills.ts';
+import { indexStoreFor } from '../../core/state/record.ts';
+import { action, type CliContext } from '../context.ts';
+import { columns, formatInstant, printJson, type Style } from '../output.ts';
+import { parsePositive } from '../selection.ts';
+
+const DEFAULT_LIMIT = 50;
+
+export function register(program: Command): void {
+  program
+    .command('backfills')
+    .description('list stored backfills, newest first')
+    .option('--limit <n>', `how many at most (default: ${DEFAULT_LIMIT})`)
+    .addHelpText(
+      'after',
+      `
+A backfill whose process died (killed, crashed, machine restarted) is shown as interrupted:
+backfill resume runs what is left. Progress is succeeded tasks of all tasks.
+In JSON: {"backfills": [{"id", "status", "created", "description", "counts": {"succeeded",
+"failed", "skipped", "canceled", "running", "pending"}, "partitions": {same keys}}]}; status is
+running, paused, interrupted, succeeded, failed or canceled; counts are tasks, partitions the
+partitions of those tasks.
+
+Examples:
+  $ backfill backfills
+  $ backfill backfills --json | jq '.backfills[] | select(.status == "failed") | .id'`,
+    )
+    .action(action(backfills));
+}
+
+interface BackfillsOptions {
+  limit?: string;
+}
+
+async function backfills(ctx: CliContext, options: BackfillsOptions): Promise<void> {
+  const limit = options.limit === undefined ? DEFAULT_LIMIT : parsePositive('--limit', options.limit);
+  const ws = await ctx.workspace({ announceErrors: false });
+  const store = ctx.store();
+  indexStoreFor(ws, store);
+  const stored = new BackfillStore(store);
+  // Dead runners first become interrupted, so that nothing looks like it is still running.
+  stored.recoverInterrupted();
+  const list = stored.list(limit);
+  if (ctx.json) {
+    printJson({
+      backfills: list.map((b) => ({
+        id: b.id,
+        status: b.status,
+        created: new Date(b.createdAt).toISOString(),
+        description: b.description,
+        counts: counts(b.counts),
+        partitions: counts(b.partitionCounts),
+      })),
+    });
+    return;
+  }
+  if (list.length === 0) {
+    ctx.print('no backfills yet (backfill run starts one)');
+    return;
+  }
+  const s = ctx.style;
+  const header = ['id', 'status', 'progress', 'created', 'description'].map((h) => s.dim(h));
+  const rows = list.map((b) => {
+    const total = Object.values(b.counts).reduce((a, n) => a + n, 0);
+    return [b.id, colourBackfill(s, b.status), `${b.counts.succeeded}/${total}`, formatInstant(new Date(b.createdAt)), b.description];
+  });
+  ctx.print(...columns([header, ...rows]));
+  if (list.length === limit) ctx.print(s.dim(`(the latest ${limit}: --limit N shows more)`));
+}
+
+function counts(c: BackfillRecord['counts']): Record<string, number> {
+  return { succeeded: c.succeeded, failed: c.failed, skipped: c.skipped, canceled: c.canceled, running: c.running, pending: c.pending };
+}
+
+function colourBackfill(s: Style, status: BackfillStatus): string {
+  switch (status) {
+    case 'succeeded':
+      return s.green(status);
+    case 'failed':
+      return s.red(status);
+    case 'running':
+      return s.cyan(status);
+    case 'paused':
+    case 'interrupted':
+      return s.yellow(status);
+    default:
+      return s.dim(status);
+  }
+}

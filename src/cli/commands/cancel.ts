@@ -1,0 +1,34 @@
+import type { Command } from 'commander';
+import { requestCancel } from '../../core/run/backfill.ts';
+import { indexStoreFor } from '../../core/state/record.ts';
+import { action, type CliContext } from '../context.ts';
+import { printJson } from '../output.ts';
+
+export function register(program: Command): void {
+  program
+    .command('cancel')
+    .description('stop a running backfill (from another terminal)')
+    .argument('<id>', 'backfill id, or a unique prefix of one (backfill backfills lists them)')
+    .addHelpText(
+      'after',
+      `
+The process running the backfill notices within a second, stops its commands and marks their
+tasks canceled; a backfill whose process is gone is marked canceled at once. Either way
+backfill resume runs what is left.
+In JSON: {"cancel_requested": {"id"}}.
+
+Examples:
+  $ backfill cancel bf-20240301-101500-3fa2
+  $ backfill cancel bf-2024`,
+    )
+    .action(action(cancel));
+}
+
+async function cancel(ctx: CliContext, prefix: string): Promise<void> {
+  const ws = await ctx.workspace({ announceErrors: false });
+  const store = ctx.store();
+  indexStoreFor(ws, store);
+  const id = requestCancel(store, prefix);
+  if (ctx.json) printJson({ cancel_requested: { id } });
+  else ctx.print(`cancel requested for ${id}`);
+}

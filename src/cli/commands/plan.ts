@@ -1,0 +1,44 @@
+import type { Command } from 'commander';
+import { planJson, printPlan } from '../backfill-run.ts';
+import { action, type CliContext } from '../context.ts';
+import { printJson } from '../output.ts';
+import { RANGE_SEPARATOR } from '../resolve.ts';
+import { addSelectionOptions, parseConcurrency, planSelection, type SelectionOptions } from '../selection.ts';
+
+export function register(program: Command): void {
+  addSelectionOptions(
+    program
+      .command('plan')
+      .description('show the tasks a backfill of the selection would run, without running anything')
+      .argument('<assets...>', 'asset names, group:NAME (every asset of a group), NAME+ (the asset and everything downstream)'),
+  )
+    .option('--concurrency <n>', 'tasks at once, for the time estimate (default: the number of CPU cores)')
+    .addHelpText(
+      'after',
+      `
+Without partition options every partition of each asset is selected. --from and --to take keys
+of each asset; for time partitions a value that is not a key is an ISO date/time, and the
+partitions whose window starts within [from, to] are selected. --only keeps the selected
+partitions with those statuses (the downstream ones are always added).
+In JSON: {"backfill": {"tasks": [{"id", "asset", "partitions", "command", "after"}],
+"summary": {"tasks", "partitions", "assets", "estimated_seconds"}, "assets", "warnings"}}.
+
+Examples:
+  $ backfill plan raw_events+ --from 2024-03-01 --to 2024-03-07
+  $ backfill plan group:clean --only missing,failed
+  $ backfill plan sessions --partition 2024-03-01${RANGE_SEPARATOR}2024-03-03 --json`,
+    )
+    .action(action(plan));
+}
+
+interface PlanOptions extends SelectionOptions {
+  concurrency?: string;
+}
+
+async function plan(ctx: CliContext, words: string[], options: PlanOptions): Promise<void> {
+  const concurrency = parseConcurrency(options.concurrency);
+  const ws = await ctx.workspace();
+  const planned = await planSelection(ctx, ws, words, options, concurrency);
+  if (ctx.json) printJson(planJson(ws, planned));
+  else printPlan(ctx, ws, planned, concurrency);
+}

@@ -1,0 +1,50 @@
+import type { Command } from 'commander';
+import { prepareResume } from '../../core/run/backfill.ts';
+import { BackfillStore } from '../../core/state/backfills.ts';
+import { indexStoreFor } from '../../core/state/record.ts';
+import { runStored } from '../backfill-run.ts';
+import { action, type CliContext } from '../context.ts';
+import { plural } from '../output.ts';
+import { parseConcurrency } from '../selection.ts';
+import { hintOptions } from './run.ts';
+
+export function register(program: Command): void {
+  program
+    .command('resume')
+    .description('run again what a stored backfill has not done: failed, skipped, canceled and pending tasks')
+    .argument('<id>', 'backfill id, or a unique prefix of one (backfill backfills lists them)')
+    .option('--concurrency <n>', "tasks at once (default: the backfill's, else the number of CPU cores)")
+    .addHelpText(
+      'after',
+      `
+Tasks that succeeded never run again. A backfill still running in another process must be
+canceled first (backfill cancel). Output and exit status as for backfill run.
+
+Examples:
+  $ backfill resume bf-20240301-101500-3fa2
+  $ backfill resume bf-2024 --concurrency 2`,
+    )
+    .action(action(resume));
+}
+
+interface ResumeOptions {
+  concurrency?: string;
+}
+
+async function resume(ctx: CliContext, prefix: string, options: ResumeOptions): Promise<number> {
+  const ws = await ctx.workspace();
+  const store = ctx.store();
+  indexStoreFor(ws, store);
+  const backfills = new BackfillStore(store);
+  const id = prepareResume(store, prefix);
+  const record = backfills.get(id)!;
+  const stored = record.options['concurrency'];
+  const concurrency = options.concurrency === undefined && typeof stored === 'number' && stored >= 1 ? stored : parseConcurrency(options.concurrency);
+  if (record.workspace !== ws.root) ctx.warn(`backfill ${id} was started in workspace ${record.workspace}, not ${ws.root}`);
+  if (!ctx.json) {
+    const c = record.counts;
+    const total = Object.values(c).reduce((a, b) => a + b, 0);
+    ctx.print(`resuming ${id} (${record.description}): ${plural(c.pending, 'task')} to run, ${c.succeeded} of ${total} already succeeded, concurrency ${concurrency}`);
+  }
+  return runStored(ctx, ws, store, id, { concurrency, hintOptions: hintOptions(ctx) });
+}
