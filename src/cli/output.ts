@@ -37,9 +37,7 @@ export function plural(n: number, word: string, pluralWord = `${word}s`): string
 }
 
 /** `2024-06-01T00:00:00Z`: an instant as the CLI prints it (to the second). */
-export function formatInstant(date: Date): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
+export { formatInstant } from '../core/select/resolve.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Colour

@@ -6,7 +6,7 @@ import type { Selection } from '../core/plan/planner.ts';
 import { BackfillStore } from '../core/state/backfills.ts';
 import { requestCancel } from '../core/run/backfill.ts';
 import type { PartitionStatus } from '../core/state/staleness.ts';
-import { resolvePartitions } from '../cli/resolve.ts';
+import { resolvePartitions } from '../core/select/resolve.ts';
 import type { AssetsNode } from './assetsTree.ts';
 import { describeCounts } from './labels.ts';
 import type { BackfillSession } from './session.ts';

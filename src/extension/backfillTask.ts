@@ -8,7 +8,7 @@ import { BackfillRunner, type BackfillReport, type RunnerEvent } from '../core/r
 import { StatusEngine } from '../core/state/staleness.ts';
 import { BackfillStore } from '../core/state/backfills.ts';
 import { ObservedOutputs } from '../core/state/observed.ts';
-import { buildSelection, ONLY_STATUSES } from '../cli/selection.ts';
+import { buildSelection, ONLY_STATUSES } from '../core/select/selection.ts';
 import type { WorkspaceModel } from './workspaceModel.ts';
 
 /** What a `backfill` task in tasks.json (or a command) asks for. Mirrors contributes.taskDefinitions. */

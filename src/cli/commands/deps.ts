@@ -3,7 +3,7 @@ import { UserError } from '../../core/diagnostics.ts';
 import { keysOf } from '../../core/partitions/definition.ts';
 import { action, type CliContext } from '../context.ts';
 import { columns, describeMapping, describeSubset, printJson } from '../output.ts';
-import { RANGE_SEPARATOR, resolveAsset, resolvePartitions } from '../resolve.ts';
+import { RANGE_SEPARATOR, resolveAsset, resolvePartitions } from '../../core/select/resolve.ts';
 
 export function register(program: Command): void {
   program

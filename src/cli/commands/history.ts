@@ -5,7 +5,7 @@ import type { Attempt, StateStore } from '../../core/state/store.ts';
 import type { Workspace } from '../../core/workspace.ts';
 import { action, type CliContext } from '../context.ts';
 import { colourStatus, columns, formatDuration, formatInstant, printJson } from '../output.ts';
-import { RANGE_SEPARATOR, resolveAsset, resolveKey, resolvePartitions } from '../resolve.ts';
+import { RANGE_SEPARATOR, resolveAsset, resolveKey, resolvePartitions } from '../../core/select/resolve.ts';
 
 const DEFAULT_LIMIT = 50;
 

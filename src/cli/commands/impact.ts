@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { keysOf } from '../../core/partitions/definition.ts';
 import { action, type CliContext } from '../context.ts';
 import { columns, describeSubset, plural, printJson } from '../output.ts';
-import { RANGE_SEPARATOR, resolveAsset, resolvePartitions } from '../resolve.ts';
+import { RANGE_SEPARATOR, resolveAsset, resolvePartitions } from '../../core/select/resolve.ts';
 
 export function register(program: Command): void {
   program

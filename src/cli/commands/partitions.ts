@@ -3,7 +3,7 @@ import { allPartitions, keysOf } from '../../core/partitions/definition.ts';
 import { MultiPartitionsDefinition } from '../../core/partitions/multi.ts';
 import { action, type CliContext } from '../context.ts';
 import { formatInstant, formatRanges, plural, printJson } from '../output.ts';
-import { resolveAsset } from '../resolve.ts';
+import { resolveAsset } from '../../core/select/resolve.ts';
 
 export function register(program: Command): void {
   program

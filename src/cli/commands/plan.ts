@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { planJson, printPlan } from '../backfill-run.ts';
 import { action, type CliContext } from '../context.ts';
 import { printJson } from '../output.ts';
-import { RANGE_SEPARATOR } from '../resolve.ts';
+import { RANGE_SEPARATOR } from '../../core/select/resolve.ts';
 import { addSelectionOptions, parseConcurrency, planSelection, type SelectionOptions } from '../selection.ts';
 
 export function register(program: Command): void {

@@ -4,7 +4,7 @@ import { keysOf } from '../../core/partitions/definition.ts';
 import { indexStoreFor, recordMaterializations } from '../../core/state/record.ts';
 import { action, type CliContext } from '../context.ts';
 import { colourStatus, plural, printJson } from '../output.ts';
-import { RANGE_SEPARATOR, resolveAsset, resolvePartitions } from '../resolve.ts';
+import { RANGE_SEPARATOR, resolveAsset, resolvePartitions } from '../../core/select/resolve.ts';
 
 export function register(program: Command): void {
   program

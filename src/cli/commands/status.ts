@@ -3,7 +3,7 @@ import { PartitionSubset } from '../../core/partitions/subset.ts';
 import { STATUSES, type AssetStatus, type PartitionStatus, type StatusCounts } from '../../core/state/staleness.ts';
 import { action, type CliContext } from '../context.ts';
 import { colourStatus, columns, describeSubset, printJson, type Style } from '../output.ts';
-import { resolveAsset } from '../resolve.ts';
+import { resolveAsset } from '../../core/select/resolve.ts';
 
 export function register(program: Command): void {
   program

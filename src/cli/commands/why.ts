@@ -3,7 +3,7 @@ import { UserError } from '../../core/diagnostics.ts';
 import { explain, type AttemptSummary, type CauseDetail } from '../../core/state/explain.ts';
 import { action, type CliContext } from '../context.ts';
 import { colourStatus, columns, formatDuration, formatInstant, printJson, type Style } from '../output.ts';
-import { RANGE_SEPARATOR, resolveAsset, resolvePartitions } from '../resolve.ts';
+import { RANGE_SEPARATOR, resolveAsset, resolvePartitions } from '../../core/select/resolve.ts';
 
 export function register(program: Command): void {
   program

@@ -1,13 +1,17 @@
 import { distance } from 'fastest-levenshtein';
-import { UserError } from '../core/diagnostics.ts';
-import type { AssetDefinition } from '../core/model.ts';
-import type { PartitionsDefinition } from '../core/partitions/definition.ts';
-import { MultiPartitionsDefinition } from '../core/partitions/multi.ts';
-import { PartitionSubset } from '../core/partitions/subset.ts';
-import { TimeWindowPartitionsDefinition } from '../core/partitions/time.ts';
-import { didYouMean } from '../core/suggest.ts';
-import type { Workspace } from '../core/workspace.ts';
-import { formatInstant } from './output.ts';
+import { UserError } from '../diagnostics.ts';
+import type { AssetDefinition } from '../model.ts';
+import type { PartitionsDefinition } from '../partitions/definition.ts';
+import { MultiPartitionsDefinition } from '../partitions/multi.ts';
+import { PartitionSubset } from '../partitions/subset.ts';
+import { TimeWindowPartitionsDefinition } from '../partitions/time.ts';
+import { didYouMean } from '../suggest.ts';
+import type { Workspace } from '../workspace.ts';
+
+/** An instant as people read it in messages: ISO-8601 without milliseconds. */
+export function formatInstant(date: Date): string {
+  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
 
 /** Separates the two ends of an inclusive key range on the command line: `2024-01-01...2024-01-31`. */
 export const RANGE_SEPARATOR = '...';
