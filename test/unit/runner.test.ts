@@ -352,3 +352,17 @@ assets:
     assert.equal(f.store.history({ asset: 'x', partition: 'a' })[0]!.status, 'canceled');
   });
 });
+
+describe('runner: bad commands', () => {
+  it('a command that cannot start (missing working folder) fails with a message instead of hanging', async () => {
+    const f = await fixture(`
+assets:
+  lost:
+    run: 'true'
+    cwd: does/not/exist
+`);
+    const report = await f.run(['lost']);
+    assert.equal(report.status, 'failed');
+    assert.match(report.failed[0]!.message!, /could not start: its working folder .*does\/not\/exist does not exist/);
+  });
+});

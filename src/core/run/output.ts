@@ -24,11 +24,17 @@ export function forEachLine(stream: Readable, onLine: (line: string) => void): P
       }
       pending = text;
     });
-    stream.on('end', () => {
+    let done = false;
+    const finish = (): void => {
+      if (done) return;
+      done = true;
       if (pending) onLine(pending);
       resolve();
-    });
-    stream.on('error', () => resolve());
+    };
+    stream.on('end', finish);
+    // A stream destroyed without ending (the command could not start) only closes.
+    stream.on('close', finish);
+    stream.on('error', finish);
   });
 }
 

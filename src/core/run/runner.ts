@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, type WriteStream } from 'node:fs';
 import * as path from 'node:path';
 import type { AssetDefinition } from '../model.ts';
 import { PartitionSubset } from '../partitions/subset.ts';
@@ -279,7 +279,7 @@ export class BackfillRunner {
         status = 'canceled';
         message = 'canceled';
       }
-      else if (exit.error) message = `could not start: ${exit.error.message}`;
+      else if (exit.error) message = existsSync(t.cwd) ? `could not start: ${exit.error.message}` : `could not start: its working folder ${t.cwd} does not exist (check cwd: in the asset's definition)`;
       else if (exit.code !== 0) message = `exit code ${exit.code ?? exit.signal}${tail.length ? `: ${tail[tail.length - 1]}` : ''}`;
       if (status === 'succeeded' && asset?.checks?.length && !this.canceled) {
         const checkResult = await this.runChecks(t, asset, log);
