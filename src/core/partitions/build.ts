@@ -251,6 +251,7 @@ function parseInstant(text: string, timezone: string, format: StrftimeFormat, pa
 const zoneValidity = new Map<string, boolean>();
 /** Luxon builds an Intl formatter on every check: remember the answer per name. */
 function isValidZone(name: string): boolean {
+  if (name === 'UTC') return true;
   let ok = zoneValidity.get(name);
   if (ok === undefined) zoneValidity.set(name, (ok = IANAZone.isValidZone(name)));
   return ok;
