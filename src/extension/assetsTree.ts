@@ -3,7 +3,7 @@ import type { AssetDefinition } from '../core/model.ts';
 import { F } from '../core/state/snapshot.ts';
 import type { AssetStatus, PartitionStatus } from '../core/state/staleness.ts';
 import { attentionRanges, describeAttention, describeCauses, describeCounts, describePartitions, type PartitionRange } from './labels.ts';
-import type { WorkspaceModel } from './workspaceModel.ts';
+import { ModelTreeProvider } from './modelTree.ts';
 
 /** Theme colours of statuses (also used by decorations): stale yellow, missing gray, failed red, fresh green, running blue. */
 export const STATUS_COLORS: Record<PartitionStatus, string> = {
@@ -33,20 +33,7 @@ export type AssetsNode =
   | { kind: 'more'; text: string };
 
 /** The Assets view: groups → assets (with status roll-ups) → partition ranges needing attention → partitions. */
-export class AssetsTreeProvider implements vscode.TreeDataProvider<AssetsNode>, vscode.Disposable {
-  private readonly changed = new vscode.EventEmitter<AssetsNode | undefined>();
-  readonly onDidChangeTreeData = this.changed.event;
-  private readonly subscription: vscode.Disposable;
-
-  constructor(private readonly model: WorkspaceModel) {
-    this.subscription = model.onDidChange(() => this.changed.fire(undefined));
-  }
-
-  dispose(): void {
-    this.subscription.dispose();
-    this.changed.dispose();
-  }
-
+export class AssetsTreeProvider extends ModelTreeProvider<AssetsNode> {
   getChildren(node?: AssetsNode): AssetsNode[] {
     const ws = this.model.workspace;
     if (!ws) return [];

@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { BackfillStore, type BackfillRecord, type StoredTask } from '../core/state/backfills.ts';
-import type { WorkspaceModel } from './workspaceModel.ts';
+import { ModelTreeProvider } from './modelTree.ts';
 
 export type BackfillsNode =
   | { kind: 'backfill'; record: BackfillRecord }
@@ -18,20 +18,7 @@ const ICONS: Record<string, [string, string]> = {
 };
 
 /** The Backfills view: backfills newest first with progress; per asset, the failed partitions. */
-export class BackfillsTreeProvider implements vscode.TreeDataProvider<BackfillsNode>, vscode.Disposable {
-  private readonly changed = new vscode.EventEmitter<BackfillsNode | undefined>();
-  readonly onDidChangeTreeData = this.changed.event;
-  private readonly subscription: vscode.Disposable;
-
-  constructor(private readonly model: WorkspaceModel) {
-    this.subscription = model.onDidChange(() => this.changed.fire(undefined));
-  }
-
-  dispose(): void {
-    this.subscription.dispose();
-    this.changed.dispose();
-  }
-
+export class BackfillsTreeProvider extends ModelTreeProvider<BackfillsNode> {
   private store(): BackfillStore | undefined {
     return this.model.store ? new BackfillStore(this.model.store) : undefined;
   }
