@@ -34,9 +34,9 @@ now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 
 # ---------------------------------------------------------------- prerequisites (never skipped)
-check_prereqs() {
+check_prereqs() { # $1 = "install": only what installing code-server needs (the demo uses it too)
   local missing=() hints=()
-  [ -x "$CHROMIUM" ] || { missing+=("Chromium at $CHROMIUM (set CHROMIUM=/path/to/chromium)"); hints+=(chromium); }
+  [ "${1:-}" = install ] || [ -x "$CHROMIUM" ] || { missing+=("Chromium at $CHROMIUM (set CHROMIUM=/path/to/chromium)"); hints+=(chromium); }
   command -v rg >/dev/null || { missing+=("ripgrep (rg), VS Code's search binary"); hints+=(ripgrep); }
   local t
   for t in g++ make python3; do
@@ -45,7 +45,8 @@ check_prereqs() {
   command -v krb5-config >/dev/null || [ -f /usr/include/gssapi/gssapi.h ] ||
     { missing+=("Kerberos headers (code-server's kerberos module)"); hints+=(libkrb5-dev); }
   if [ ${#missing[@]} -gt 0 ]; then
-    log "ERROR: the end-to-end tests need:"
+    local what="the end-to-end tests"; [ "${1:-}" = install ] && what="installing code-server"
+    log "ERROR: $what needs:"
     for t in "${missing[@]}"; do log "  - $t"; done
     log "On Debian/Ubuntu: sudo apt-get install -y ${hints[*]}   (.ci/run does this on CI)"
     exit 1
@@ -139,7 +140,7 @@ cleanup() {
 
 main() {
   local T0 t; T0=$(now)
-  check_prereqs
+  check_prereqs "${1:-}"
   install_code_server
   [ "${1:-}" = install ] && return 0
 
