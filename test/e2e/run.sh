@@ -46,7 +46,7 @@ check_prereqs() { # $1 = "install": only what installing code-server needs (the 
     { missing+=("Kerberos headers (code-server's kerberos module)"); hints+=(libkrb5-dev); }
   if [ ${#missing[@]} -gt 0 ]; then
     local what="the end-to-end tests"; [ "${1:-}" = install ] && what="installing code-server"
-    log "ERROR: $what needs:"
+    log "ERROR: missing for $what:"
     for t in "${missing[@]}"; do log "  - $t"; done
     log "On Debian/Ubuntu: sudo apt-get install -y ${hints[*]}   (.ci/run does this on CI)"
     exit 1
