@@ -42,6 +42,8 @@ export class BackfillTasks implements vscode.TaskProvider, vscode.Disposable {
   readonly onDidFinish = this.finished.event;
   /** Selections planned by commands, by task label (CustomExecution callbacks only get the definition). */
   private readonly pending = new Map<string, Selection>();
+  /** Backfills running in this window. */
+  private readonly active = new Set<BackfillRunner>();
 
   constructor(
     private readonly model: WorkspaceModel,
@@ -50,8 +52,29 @@ export class BackfillTasks implements vscode.TaskProvider, vscode.Disposable {
     this.disposables.push(this.finished, vscode.tasks.registerTaskProvider(BackfillTasks.type, this));
   }
 
+  /** The window is closing: stop the commands now and leave the backfills resumable. */
   dispose(): void {
+    for (const runner of this.active) runner.interrupt();
     for (const d of this.disposables) d.dispose();
+  }
+
+  /** Offers to resume backfills of this workspace that a closed window or a crash left unfinished. */
+  async offerResume(): Promise<void> {
+    const store = this.model.store;
+    if (!store || !vscode.workspace.isTrusted) return;
+    const backfills = new BackfillStore(store);
+    backfills.recoverInterrupted();
+    const left = backfills.list(20).filter((b) => b.status === 'interrupted' && b.workspace === this.model.root);
+    const latest = left[0];
+    if (!latest) return;
+    const total = Object.values(latest.counts).reduce((a, n) => a + n, 0);
+    const more = left.length > 1 ? ` (and ${left.length - 1} more)` : '';
+    const choice = await vscode.window.showInformationMessage(
+      `Backfill "${latest.description}" was interrupted at ${latest.counts.succeeded}/${total} tasks${more}. Resume it?`,
+      'Resume',
+      'Later',
+    );
+    if (choice === 'Resume') await this.resume(latest.id);
   }
 
   /** "stale partitions of X" for every asset that needs a backfill (nothing in an untrusted workspace). */
@@ -181,7 +204,13 @@ export class BackfillTasks implements vscode.TaskProvider, vscode.Disposable {
               progress.report({ message: `${done}/${total}`, increment: 100 / Math.max(1, total) });
             }
           };
-          return new BackfillRunner(ws, store, id, { concurrency, ...(def.sample ? { sample: def.sample } : {}), onEvent, signal: abort.signal }).run();
+          const runner = new BackfillRunner(ws, store, id, { concurrency, ...(def.sample ? { sample: def.sample } : {}), onEvent, signal: abort.signal });
+          this.active.add(runner);
+          try {
+            return await runner.run();
+          } finally {
+            this.active.delete(runner);
+          }
         },
       );
       const c = report.counts;

@@ -52,7 +52,10 @@ export class BackfillSession implements vscode.Disposable {
     const session = new BackfillSession(log, folder.uri.fsPath, extensionUri);
     log.info(`activated in ${(performance.now() - t0).toFixed(0)} ms (views and commands registered)`);
     // Definitions, state and statuses load after activation returns: the views fill in when ready.
-    void session.model.reload().then(() => log.info(`first load done ${(performance.now() - t0).toFixed(0)} ms after activation started`));
+    void session.model.reload().then(() => {
+      log.info(`first load done ${(performance.now() - t0).toFixed(0)} ms after activation started`);
+      return session.tasks.offerResume();
+    });
     return session;
   }
 

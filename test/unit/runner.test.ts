@@ -366,3 +366,28 @@ assets:
     assert.match(report.failed[0]!.message!, /could not start: its working folder .*does\/not\/exist does not exist/);
   });
 });
+
+describe('runner: the editor closing mid-backfill', () => {
+  it('interrupt() kills the commands and leaves the backfill interrupted; resume finishes it', async () => {
+    const f = await fixture(`
+assets:
+  slow:
+    partitions: { static: [a, b] }
+    run: 'sleep 0.2; [ -f go ] || sleep 30; sh job.sh {partition}'
+`);
+    const plan = planBackfill(f.ws.graph, { roots: [{ asset: 'slow', partitions: PartitionSubset.all(2) }], downstream: false }, { runId: newBackfillId(), concurrency: 2 });
+    const id = saveBackfill(f.store, plan, { description: 't', workspace: f.root, options: {} });
+    const runner = new BackfillRunner(f.ws, f.store, id, { concurrency: 2, killGraceMs: 200 });
+    const running = runner.run();
+    await new Promise((r) => setTimeout(r, 500));
+    runner.interrupt();
+    const report = await running;
+    assert.equal(report.status, 'interrupted');
+    assert.equal(new BackfillStore(f.store).get(id)!.status, 'interrupted');
+    writeFileSync(path.join(f.root, 'go'), '');
+    prepareResume(f.store, id);
+    const done = await new BackfillRunner(f.ws, f.store, id, { concurrency: 2 }).run();
+    assert.equal(done.status, 'succeeded');
+    assert.deepEqual(f.runs().sort(), ['slow a', 'slow b']);
+  });
+});

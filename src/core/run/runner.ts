@@ -119,8 +119,10 @@ export class BackfillRunner {
 
     const counts = countTasks(this.tasks);
     const pendingLeft = counts.pending > 0;
-    const status: BackfillStatus = this.canceled
-      ? 'canceled'
+    const status: BackfillStatus = this.interrupted
+      ? 'interrupted'
+      : this.canceled
+        ? 'canceled'
       : counts.failed + counts.skipped + counts.canceled > 0
         ? 'failed'
         : pendingLeft
@@ -137,6 +139,17 @@ export class BackfillRunner {
       durationMs: Date.now() - started,
     };
   }
+
+  /**
+   * The runner's process is going away (the editor is closing): kill the commands like cancel,
+   * but leave the backfill `interrupted`, to be resumed.
+   */
+  interrupt(): void {
+    this.interrupted = true;
+    this.cancel();
+  }
+
+  private interrupted = false;
 
   /** Cancels: kills running commands (their process groups) and starts nothing new. */
   cancel(): void {

@@ -75,8 +75,8 @@ function zeroCounts(): Record<TaskStatus, number> {
   return { pending: 0, running: 0, succeeded: 0, failed: 0, skipped: 0, canceled: 0 };
 }
 
-/** How long without a heartbeat before a running backfill whose process is gone counts as interrupted. */
-export const HEARTBEAT_STALE_MS = 15_000;
+/** How long without a heartbeat before a running backfill counts as interrupted even though a process with its pid exists (pids are reused). */
+export const HEARTBEAT_STALE_MS = 60_000;
 
 /**
  * Backfills and their tasks in the state database. Every change of a task's state is written
@@ -210,7 +210,8 @@ export class BackfillStore {
    */
   recoverInterrupted(isAlive: (pid: number) => boolean = processIsAlive, now = Date.now()): string[] {
     const rows = this.sql(`SELECT id, pid, heartbeat_at FROM backfills WHERE status = 'running'`).all() as Array<{ id: string; pid: number | null; heartbeat_at: number | null }>;
-    const dead = rows.filter((r) => (r.pid === null || !isAlive(r.pid)) && now - (r.heartbeat_at ?? 0) > HEARTBEAT_STALE_MS);
+    // Gone: its process no longer exists, or (a reused pid) it stopped beating long ago.
+    const dead = rows.filter((r) => r.pid === null || !isAlive(r.pid) || now - (r.heartbeat_at ?? 0) > HEARTBEAT_STALE_MS);
     if (dead.length === 0) return [];
     this.store.transaction(() => {
       for (const r of dead) this.interrupt(r.id, now);
