@@ -2,78 +2,32 @@
 // backfills, as the real bundle (dist/cli.js) in temporary workspaces whose jobs are tiny
 // shell scripts that log every run to a file.
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-
-const REPO = path.resolve(__dirname, '..', '..');
-const CLI = path.join(REPO, 'dist', 'cli.js');
-
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the built CLI in a workspace; NO_COLOR and a pipe keep the output plain. */
-function backfill(dir: string, args: string[]): Result {
-  const r = spawnSync(process.execPath, [CLI, ...args, ...NOW], {
-    cwd: dir,
-    env: { ...process.env, NO_COLOR: '1', BACKFILL_DEBUG: '' },
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** Runs a command that must exit with `code` and returns its stdout. */
-function expect(dir: string, args: string[], code: number): string {
-  const r = backfill(dir, args);
-  assert.equal(r.code, code, `backfill ${args.join(' ')} exited ${r.code}, not ${code}:\n${r.stdout}${r.stderr}`);
-  return r.stdout;
-}
-
-function ok(dir: string, args: string[]): string {
-  return expect(dir, args, 0);
-}
-
-/** Runs the CLI with --json and returns the one JSON document it printed (asserting exit 0). */
-function json<T>(dir: string, args: string[]): T {
-  return JSON.parse(ok(dir, [...args, '--json'])) as T;
-}
-
-/** A user error: exit 2, nothing on stdout, one `backfill: ...` line on stderr. */
-function userError(dir: string, args: string[]): string {
-  const r = backfill(dir, args);
-  assert.equal(r.code, 2, `expected exit 2 from backfill ${args.join(' ')}, got ${r.code}: ${r.stdout}${r.stderr}`);
-  assert.equal(r.stdout, '');
-  const lines = r.stderr.trimEnd().split('\n').filter((l) => !l.startsWith('warning: '));
-  assert.equal(lines.length, 1, `one error line expected:\n${r.stderr}`);
-  assert.match(lines[0]!, /^backfill: /);
-  return lines[0]!;
-}
-
-const temps: string[] = [];
+import { backfill, buildCli, CLI, type CliOptions, expectExit, json, ok, removeTempDirs, tempWorkspace, userError } from './cli-harness.ts';
 
 /**
  * A workspace with the definitions and a `job.sh` that appends `asset key` to runs.log, prints
  * `hello asset key`, and fails (after logging) when a file `fail-<key>` exists.
  */
 function workspace(yaml: string): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'backfill-cli-run-'));
-  temps.push(dir);
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(path.join(dir, 'pipeline.assets.yaml'), yaml);
-  writeFileSync(
-    path.join(dir, 'job.sh'),
-    `echo "$BACKFILL_ASSET $1" >> runs.log
+  return tempWorkspace(
+    {
+      'pipeline.assets.yaml': yaml,
+      'job.sh': `echo "$BACKFILL_ASSET $1" >> runs.log
 if [ -f "fail-$1" ]; then echo "boom $1" >&2; exit 1; fi
 echo "hello $BACKFILL_ASSET $1"
 `,
+    },
+    'backfill-cli-run-',
   );
-  return dir;
+}
+
+/** Every command runs in the workspace `dir`, as of NOW (appended after all other arguments). */
+function at(dir: string): CliOptions {
+  return { cwd: dir, append: NOW };
 }
 
 /** The lines job.sh logged, in order. */
@@ -89,13 +43,8 @@ function runCounts(dir: string): Map<string, number> {
   return counts;
 }
 
-before(() => {
-  execFileSync(process.execPath, ['esbuild.mjs'], { cwd: REPO, stdio: 'inherit' });
-});
-
-after(() => {
-  for (const dir of temps) rmSync(dir, { recursive: true, force: true });
-});
+before(buildCli);
+after(removeTempDirs);
 
 // As of 2024-01-22: days has 21 partitions, 2024-01-01…2024-01-21; weeks (windows starting on
 // Sundays) has two, 2024-01-07 (reading days 01-07…01-13) and 2024-01-14 (days 01-14…01-20).
@@ -150,7 +99,7 @@ function idsOf(plan: PlanJson): Map<string, string> {
 describe('backfill plan', () => {
   it('plans NAME+ as the asset and its downstream, with after edges from each week to its days (JSON contract)', () => {
     const dir = workspace(PIPELINE);
-    const plan = json<PlanJson>(dir, ['plan', 'days+']);
+    const plan = json<PlanJson>(['plan', 'days+'], at(dir));
     assert.deepEqual(Object.keys(plan), ['backfill']);
     assert.deepEqual(plan.backfill.summary, { tasks: 23, partitions: 23, assets: 2, estimated_seconds: null });
     const t = plan.backfill.tasks;
@@ -180,14 +129,14 @@ describe('backfill plan', () => {
       ],
     );
     // Without the +, only days.
-    assert.deepEqual(json<PlanJson>(dir, ['plan', 'days']).backfill.summary.assets, 1);
+    assert.deepEqual(json<PlanJson>(['plan', 'days'], at(dir)).backfill.summary.assets, 1);
     // --downstream is the same as + for every named asset.
-    assert.deepEqual(json<PlanJson>(dir, ['plan', 'days', '--downstream']).backfill.tasks.map((x) => [x.asset, x.partitions, x.after]), t.map((x) => [x.asset, x.partitions, x.after]));
+    assert.deepEqual(json<PlanJson>(['plan', 'days', '--downstream'], at(dir)).backfill.tasks.map((x) => [x.asset, x.partitions, x.after]), t.map((x) => [x.asset, x.partitions, x.after]));
   });
 
   it('prints per asset its partitions and why, the totals and the estimate', () => {
     const dir = workspace(PIPELINE);
-    const out = ok(dir, ['plan', 'days+', '--from', '2024-01-10', '--to', '2024-01-15']);
+    const out = ok(['plan', 'days+', '--from', '2024-01-10', '--to', '2024-01-15'], at(dir));
     assert.deepEqual(out.trimEnd().split('\n'), [
       'plan: 8 tasks, 8 partitions of 2 assets',
       '  days   6 partitions  2024-01-10…2024-01-15  (selected)',
@@ -198,7 +147,7 @@ describe('backfill plan', () => {
 
   it('selects every asset of a group with group:NAME', () => {
     const dir = workspace(PIPELINE);
-    const plan = json<PlanJson>(dir, ['plan', 'group:reports']);
+    const plan = json<PlanJson>(['plan', 'group:reports'], at(dir));
     assert.deepEqual(
       plan.backfill.assets.map((a) => [a.asset, a.partitions, a.reason]),
       [
@@ -217,13 +166,13 @@ describe('backfill plan', () => {
     );
     // Reading days, which nothing materialized: a warning names them.
     assert.ok(plan.backfill.warnings.some((w) => /partitions of days not in this backfill are missing or failed/.test(w)));
-    assert.match(userError(dir, ['plan', 'group:report']), /unknown group "report" — did you mean "reports"\?/);
-    assert.match(userError(dir, ['plan', 'dayz+']), /unknown asset "dayz" — did you mean "days"\?/);
+    assert.match(userError(['plan', 'group:report'], at(dir)), /unknown group "report" — did you mean "reports"\?/);
+    assert.match(userError(['plan', 'dayz+'], at(dir)), /unknown asset "dayz" — did you mean "days"\?/);
   });
 
   it('--from/--to: keys of each asset, else the time windows starting within the dates', () => {
     const dir = workspace(PIPELINE);
-    const keysOf = (args: string[]) => json<PlanJson>(dir, ['plan', ...args]).backfill.tasks.map((t) => `${t.asset} ${t.partitions.join(',')}`);
+    const keysOf = (args: string[]) => json<PlanJson>(['plan', ...args], at(dir)).backfill.tasks.map((t) => `${t.asset} ${t.partitions.join(',')}`);
     assert.deepEqual(keysOf(['days', '--from', '2024-01-05', '--to', '2024-01-07']), ['days 2024-01-05', 'days 2024-01-06', 'days 2024-01-07']);
     // Open ends: from the first, to the last.
     assert.equal(keysOf(['days', '--from', '2024-01-20']).length, 2);
@@ -236,47 +185,47 @@ describe('backfill plan', () => {
     assert.deepEqual(keysOf(['days', 'weeks', '--from', '2024-01-13', '--to', '2024-01-14']), ['days 2024-01-13', 'days 2024-01-14', 'weeks 2024-01-14']);
     // --partition: keys and ranges.
     assert.deepEqual(keysOf(['days', '--partition', '2024-01-02', '--partition', '2024-01-09...2024-01-10']), ['days 2024-01-02', 'days 2024-01-09', 'days 2024-01-10']);
-    assert.match(userError(dir, ['plan', 'days', '--partition', '2024-01-30']), /partition "2024-01-30" of asset "days" does not exist as of 2024-01-22T00:00:00Z \(after the last partition\); nearest: 2024-01-20, 2024-01-21/);
-    assert.match(userError(dir, ['plan', 'days', '--from', 'yesterday']), /partition "yesterday" of asset "days" does not exist/);
-    assert.match(userError(dir, ['plan', 'days', '--from', '2024-01-09', '--to', '2024-01-02']), /empty range for asset "days"/);
-    assert.match(userError(dir, ['plan', 'weeks', '--from', '2024-01-08', '--to', '2024-01-09']), /no partitions between 2024-01-08 and 2024-01-09: weeks \(2024-01-07…2024-01-14\)/);
-    assert.match(userError(dir, ['plan', 'days', '--from', '2024-01-02', '--partition', '2024-01-03']), /either --partition or --from\/--to/);
-    assert.match(userError(dir, ['plan', 'lookup', '--from', '2024-01-02']), /asset "lookup" is not partitioned/);
+    assert.match(userError(['plan', 'days', '--partition', '2024-01-30'], at(dir)), /partition "2024-01-30" of asset "days" does not exist as of 2024-01-22T00:00:00Z \(after the last partition\); nearest: 2024-01-20, 2024-01-21/);
+    assert.match(userError(['plan', 'days', '--from', 'yesterday'], at(dir)), /partition "yesterday" of asset "days" does not exist/);
+    assert.match(userError(['plan', 'days', '--from', '2024-01-09', '--to', '2024-01-02'], at(dir)), /empty range for asset "days"/);
+    assert.match(userError(['plan', 'weeks', '--from', '2024-01-08', '--to', '2024-01-09'], at(dir)), /no partitions between 2024-01-08 and 2024-01-09: weeks \(2024-01-07…2024-01-14\)/);
+    assert.match(userError(['plan', 'days', '--from', '2024-01-02', '--partition', '2024-01-03'], at(dir)), /either --partition or --from\/--to/);
+    assert.match(userError(['plan', 'lookup', '--from', '2024-01-02'], at(dir)), /asset "lookup" is not partitioned/);
   });
 
   it('--only missing plans only the partitions not recorded; --only failed only the failed ones', () => {
     const dir = workspace(PIPELINE);
-    ok(dir, ['record', 'days', '2024-01-01...2024-01-10']);
-    ok(dir, ['record', 'days', '2024-01-12', '--status', 'failed']);
-    const missing = json<PlanJson>(dir, ['plan', 'days', '--only', 'missing']);
+    ok(['record', 'days', '2024-01-01...2024-01-10'], at(dir));
+    ok(['record', 'days', '2024-01-12', '--status', 'failed'], at(dir));
+    const missing = json<PlanJson>(['plan', 'days', '--only', 'missing'], at(dir));
     assert.deepEqual(
       missing.backfill.tasks.map((t) => t.partitions[0]),
       ['2024-01-11', ...DAYS.slice(12)],
     );
-    const failed = json<PlanJson>(dir, ['plan', 'days', '--only', 'failed']);
+    const failed = json<PlanJson>(['plan', 'days', '--only', 'failed'], at(dir));
     assert.deepEqual(
       failed.backfill.tasks.map((t) => t.partitions[0]),
       ['2024-01-12'],
     );
-    assert.equal(json<PlanJson>(dir, ['plan', 'days', '--only', 'missing,failed']).backfill.summary.partitions, 11);
-    assert.match(userError(dir, ['plan', 'days', '--only', 'stale']), /nothing to backfill: no partitions of days with status stale/);
-    assert.match(userError(dir, ['plan', 'days', '--only', 'missing,broken']), /invalid --only status "broken": expected missing, failed, stale/);
+    assert.equal(json<PlanJson>(['plan', 'days', '--only', 'missing,failed'], at(dir)).backfill.summary.partitions, 11);
+    assert.match(userError(['plan', 'days', '--only', 'stale'], at(dir)), /nothing to backfill: no partitions of days with status stale/);
+    assert.match(userError(['plan', 'days', '--only', 'missing,broken'], at(dir)), /invalid --only status "broken": expected missing, failed, stale/);
   });
 });
 
 describe('backfill run', () => {
   it('--dry-run prints the plan and runs nothing', () => {
     const dir = workspace(PIPELINE);
-    const plan = json<PlanJson>(dir, ['run', 'days+', '--dry-run']);
+    const plan = json<PlanJson>(['run', 'days+', '--dry-run'], at(dir));
     assert.equal(plan.backfill.summary.tasks, 23);
-    assert.match(ok(dir, ['run', 'days+', '--dry-run']), /^plan: 23 tasks, 23 partitions of 2 assets$/m);
+    assert.match(ok(['run', 'days+', '--dry-run'], at(dir)), /^plan: 23 tasks, 23 partitions of 2 assets$/m);
     assert.deepEqual(runs(dir), []);
-    assert.deepEqual(json<BackfillsJson>(dir, ['backfills']).backfills, []);
+    assert.deepEqual(json<BackfillsJson>(['backfills'], at(dir)).backfills, []);
   });
 
   it('runs every task, upstream first, with output prefixed by the task; then status shows all fresh', () => {
     const dir = workspace(PIPELINE);
-    const out = ok(dir, ['run', 'days+', '--concurrency', '4']);
+    const out = ok(['run', 'days+', '--concurrency', '4'], at(dir));
     const counts = runCounts(dir);
     assert.equal(counts.size, 23);
     assert.ok([...counts.values()].every((n) => n === 1));
@@ -291,7 +240,7 @@ describe('backfill run', () => {
     assert.ok(lines.includes('weeks 2024-01-14 │ hello weeks 2024-01-14'));
     assert.match(lines.at(-1)!, /^backfill bf-\S+ succeeded in \S+: 23 succeeded$/);
     assert.doesNotMatch(out, /resume with/);
-    const status = json<StatusJson>(dir, ['status', 'days', 'weeks']);
+    const status = json<StatusJson>(['status', 'days', 'weeks'], at(dir));
     assert.deepEqual(
       status.assets.map((a) => [a.asset, a.counts.fresh, a.counts.fresh + a.counts.stale + a.counts.missing + a.counts.failed + a.counts.running]),
       [
@@ -300,15 +249,15 @@ describe('backfill run', () => {
       ],
     );
     // The durations are history now: the estimate uses them.
-    assert.match(ok(dir, ['plan', 'days']), /^estimate: (<1s|~\d+s) from history \(concurrency \d+\)$/m);
+    assert.match(ok(['plan', 'days'], at(dir)), /^estimate: (<1s|~\d+s) from history \(concurrency \d+\)$/m);
   });
 
   it('a failing partition: exit 1, the summary names it, its log and the resume command; resume after the fix re-runs only the failed and skipped tasks', () => {
     const dir = workspace(PIPELINE);
     writeFileSync(path.join(dir, 'fail-2024-01-10'), '');
-    const r = backfill(dir, ['run', 'days+', '--concurrency', '3']);
+    const r = backfill(['run', 'days+', '--concurrency', '3'], at(dir));
     assert.equal(r.code, 1, r.stderr);
-    const [listed] = json<BackfillsJson>(dir, ['backfills']).backfills;
+    const [listed] = json<BackfillsJson>(['backfills'], at(dir)).backfills;
     const id = listed!.id;
     assert.equal(listed!.status, 'failed');
     assert.deepEqual(listed!.counts, { succeeded: 21, failed: 1, skipped: 1, canceled: 0, running: 0, pending: 0 });
@@ -327,24 +276,24 @@ describe('backfill run', () => {
     ]);
     assert.match(summary[0]!, /: 21 succeeded · 1 failed · 1 skipped$/);
     assert.match(readFileSync(path.join(dir, '.backfill', 'logs', id, 't10.log'), 'utf8'), /boom 2024-01-10/);
-    assert.equal(json<StatusJson>(dir, ['status', 'days']).assets[0]!.counts.failed, 1);
+    assert.equal(json<StatusJson>(['status', 'days'], at(dir)).assets[0]!.counts.failed, 1);
 
     rmSync(path.join(dir, 'fail-2024-01-10'));
     const before = runs(dir).length;
-    const out = ok(dir, ['resume', id.slice(0, 20)]);
+    const out = ok(['resume', id.slice(0, 20)], at(dir));
     assert.match(out, new RegExp(`^resuming ${id} \\(days\\+\\): 2 tasks to run, 21 of 23 already succeeded`, 'm'));
     assert.deepEqual(runs(dir).slice(before).sort(), ['days 2024-01-10', 'weeks 2024-01-07']);
     const counts = runCounts(dir);
     assert.equal(counts.get('days 2024-01-10'), 2);
     assert.ok([...counts].every(([k, n]) => n === 1 || k === 'days 2024-01-10'));
-    assert.equal(json<BackfillsJson>(dir, ['backfills']).backfills[0]!.status, 'succeeded');
-    assert.equal(json<StatusJson>(dir, ['status', 'days']).assets[0]!.counts.fresh, 21);
+    assert.equal(json<BackfillsJson>(['backfills'], at(dir)).backfills[0]!.status, 'succeeded');
+    assert.equal(json<StatusJson>(['status', 'days'], at(dir)).assets[0]!.counts.fresh, 21);
   });
 
   it('--json prints only the final report', () => {
     const dir = workspace(PIPELINE);
     writeFileSync(path.join(dir, 'fail-2024-01-03'), '');
-    const r = backfill(dir, ['run', 'days', '--partition', '2024-01-02...2024-01-04', '--json']);
+    const r = backfill(['run', 'days', '--partition', '2024-01-02...2024-01-04', '--json'], at(dir));
     assert.equal(r.code, 1);
     const report = JSON.parse(r.stdout) as ReportJson;
     assert.deepEqual(Object.keys(report.backfill), ['id', 'status', 'counts', 'duration_ms', 'failed']);
@@ -359,29 +308,29 @@ describe('backfill run', () => {
 
   it('exit codes: 0 when every task succeeded, 1 when one fails, 2 for bad usage', () => {
     const dir = workspace(PIPELINE);
-    expect(dir, ['run', 'days', '--partition', '2024-01-01'], 0);
+    expectExit(0, ['run', 'days', '--partition', '2024-01-01'], at(dir));
     writeFileSync(path.join(dir, 'fail-2024-01-02'), '');
-    expect(dir, ['run', 'days', '--partition', '2024-01-02'], 1);
-    assert.match(userError(dir, ['run', 'dayz']), /unknown asset "dayz"/);
-    assert.match(userError(dir, ['run', 'days', '--concurrency', '0']), /invalid --concurrency "0"/);
-    assert.match(userError(dir, ['run', 'days', '--sample', 'x']), /invalid --sample "x"/);
-    assert.match(userError(dir, ['run', 'days', '--partition', '2024-02-30']), /partition "2024-02-30" of asset "days" does not exist/);
-    assert.match(userError(dir, ['run', 'days', '--bogus']), /unknown option '--bogus'/);
-    assert.match(userError(dir, ['resume', 'bf-nope']), /no backfill "bf-nope"/);
-    assert.match(userError(dir, ['cancel', 'bf-nope']), /no backfill "bf-nope"/);
+    expectExit(1, ['run', 'days', '--partition', '2024-01-02'], at(dir));
+    assert.match(userError(['run', 'dayz'], at(dir)), /unknown asset "dayz"/);
+    assert.match(userError(['run', 'days', '--concurrency', '0'], at(dir)), /invalid --concurrency "0"/);
+    assert.match(userError(['run', 'days', '--sample', 'x'], at(dir)), /invalid --sample "x"/);
+    assert.match(userError(['run', 'days', '--partition', '2024-02-30'], at(dir)), /partition "2024-02-30" of asset "days" does not exist/);
+    assert.match(userError(['run', 'days', '--bogus'], at(dir)), /unknown option '--bogus'/);
+    assert.match(userError(['resume', 'bf-nope'], at(dir)), /no backfill "bf-nope"/);
+    assert.match(userError(['cancel', 'bf-nope'], at(dir)), /no backfill "bf-nope"/);
     // Two runs so far, nothing from the failed usages.
-    assert.equal(json<BackfillsJson>(dir, ['backfills']).backfills.length, 2);
+    assert.equal(json<BackfillsJson>(['backfills'], at(dir)).backfills.length, 2);
   });
 
   it('--sample 2 runs the first and last partitions and pauses (exit 3); resume runs the rest', () => {
     const dir = workspace(PIPELINE);
-    const out = expect(dir, ['run', 'days', '--sample', '2'], 3);
+    const out = expectExit(3, ['run', 'days', '--sample', '2'], at(dir));
     assert.deepEqual(runs(dir).sort(), ['days 2024-01-01', 'days 2024-01-21']);
-    const id = json<BackfillsJson>(dir, ['backfills']).backfills[0]!.id;
+    const id = json<BackfillsJson>(['backfills'], at(dir)).backfills[0]!.id;
     assert.match(out, new RegExp(`^backfill ${id} paused after the sample in \\S+: 2 succeeded · 19 pending$`, 'm'));
     assert.match(out, new RegExp(`^resume with: backfill resume ${id}$`, 'm'));
-    assert.equal(json<BackfillsJson>(dir, ['backfills']).backfills[0]!.status, 'paused');
-    const report = json<ReportJson>(dir, ['resume', id]);
+    assert.equal(json<BackfillsJson>(['backfills'], at(dir)).backfills[0]!.status, 'paused');
+    const report = json<ReportJson>(['resume', id], at(dir));
     assert.equal(report.backfill.status, 'succeeded');
     assert.equal(report.backfill.counts.succeeded, 21);
     const counts = runCounts(dir);
@@ -393,12 +342,12 @@ describe('backfill run', () => {
 describe('backfill backfills', () => {
   it('lists backfills newest first, with status, counts and description', () => {
     const dir = workspace(PIPELINE);
-    assert.match(ok(dir, ['backfills']), /^no backfills yet/);
-    ok(dir, ['run', 'days', '--partition', '2024-01-01']);
-    ok(dir, ['run', 'days', '--partition', '2024-01-02', '--partition', '2024-01-05']);
+    assert.match(ok(['backfills'], at(dir)), /^no backfills yet/);
+    ok(['run', 'days', '--partition', '2024-01-01'], at(dir));
+    ok(['run', 'days', '--partition', '2024-01-02', '--partition', '2024-01-05'], at(dir));
     writeFileSync(path.join(dir, 'fail-2024-01-03'), '');
-    expect(dir, ['run', 'days', '--from', '2024-01-03', '--to', '2024-01-03'], 1);
-    const list = json<BackfillsJson>(dir, ['backfills']).backfills;
+    expectExit(1, ['run', 'days', '--from', '2024-01-03', '--to', '2024-01-03'], at(dir));
+    const list = json<BackfillsJson>(['backfills'], at(dir)).backfills;
     assert.deepEqual(
       list.map((b) => [b.status, b.description, b.counts.succeeded, b.counts.failed]),
       [
@@ -410,7 +359,7 @@ describe('backfill backfills', () => {
     const created = list.map((b) => Date.parse(b.created));
     assert.ok(created[0]! >= created[1]! && created[1]! >= created[2]!);
     assert.ok(list.every((b) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/.test(b.created)));
-    const table = ok(dir, ['backfills']).trimEnd().split('\n');
+    const table = ok(['backfills'], at(dir)).trimEnd().split('\n');
     assert.match(table[0]!, /^id\s+status\s+progress\s+created\s+description$/);
     assert.match(table[1]!, new RegExp(`^${list[0]!.id}\\s+failed\\s+0/1\\s+\\S+Z\\s+days --from 2024-01-03 --to 2024-01-03$`));
     assert.match(table[2]!, /\ssucceeded\s+2\/2\s/);
@@ -437,17 +386,17 @@ describe('backfill cancel', () => {
       // Wait until both commands run.
       let id: string | undefined;
       for (let i = 0; i < 100 && id === undefined; i++) {
-        const b = json<BackfillsJson>(dir, ['backfills']).backfills[0];
+        const b = json<BackfillsJson>(['backfills'], at(dir)).backfills[0];
         if (b?.status === 'running' && b.counts.running === 2) id = b.id;
         else await new Promise((r) => setTimeout(r, 100));
       }
       assert.ok(id, 'the backfill never showed as running');
       const t0 = Date.now();
-      assert.equal(ok(dir, ['cancel', id]), `cancel requested for ${id}\n`);
+      assert.equal(ok(['cancel', id], at(dir)), `cancel requested for ${id}\n`);
       const code = await exited;
       assert.ok(Date.now() - t0 < 8000, `took ${Date.now() - t0} ms to stop`);
       assert.equal(code, 1);
-      const [b] = json<BackfillsJson>(dir, ['backfills']).backfills;
+      const [b] = json<BackfillsJson>(['backfills'], at(dir)).backfills;
       assert.equal(b!.status, 'canceled');
       assert.deepEqual(b!.counts, { succeeded: 0, failed: 0, skipped: 0, canceled: 2, running: 0, pending: 1 });
       assert.match(stdout, new RegExp(`^backfill ${id} canceled in \\S+: 2 canceled · 1 pending$`, 'm'));
@@ -472,7 +421,7 @@ describe('backfill cancel', () => {
     try {
       let running = false;
       for (let i = 0; i < 100 && !running; i++) {
-        running = json<BackfillsJson>(dir, ['backfills']).backfills[0]?.counts['running'] === 2;
+        running = json<BackfillsJson>(['backfills'], at(dir)).backfills[0]?.counts['running'] === 2;
         if (!running) await new Promise((r) => setTimeout(r, 100));
       }
       assert.ok(running, 'the backfill never showed two running tasks');
@@ -490,8 +439,8 @@ describe('backfill cancel', () => {
 describe('help', () => {
   it('lists the backfill commands', () => {
     const dir = workspace(PIPELINE);
-    const help = ok(dir, ['--help']);
+    const help = ok(['--help'], at(dir));
     for (const command of ['plan', 'run', 'resume', 'cancel', 'backfills']) assert.match(help, new RegExp(`^ {2}${command}\\b`, 'm'));
-    assert.match(ok(dir, ['run', '--help']), /--sample <n>/);
+    assert.match(ok(['run', '--help'], at(dir)), /--sample <n>/);
   });
 });

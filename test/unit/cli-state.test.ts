@@ -1,76 +1,17 @@
 // The state commands of the `backfill` CLI end to end: status, why, record, history, run as the
 // real bundle (dist/cli.js) in temporary workspaces with real SQLite state databases.
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-
-const REPO = path.resolve(__dirname, '..', '..');
-const CLI = path.join(REPO, 'dist', 'cli.js');
-
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the built CLI; NO_COLOR and a pipe keep the output plain. */
-function backfill(args: string[], options: { cwd?: string } = {}): Result {
-  const r = spawnSync(process.execPath, [CLI, ...args], {
-    cwd: options.cwd ?? REPO,
-    env: { ...process.env, NO_COLOR: '1', BACKFILL_DEBUG: '' },
-    encoding: 'utf8',
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** Runs a command that must succeed and returns its stdout. */
-function ok(args: string[], options: { cwd?: string } = {}): string {
-  const r = backfill(args, options);
-  assert.equal(r.code, 0, `backfill ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
-  return r.stdout;
-}
-
-/** Runs the CLI with --json and returns the one JSON document it printed (asserting exit 0). */
-function json<T = unknown>(args: string[], options: { cwd?: string } = {}): T {
-  return JSON.parse(ok([...args, '--json'], options)) as T;
-}
-
-/** A user error: exit 2, nothing on stdout, one `backfill: ...` line on stderr, no stack trace. */
-function userError(args: string[], options: { cwd?: string } = {}): string {
-  const r = backfill(args, options);
-  assert.equal(r.code, 2, `expected exit 2 from backfill ${args.join(' ')}, got ${r.code}: ${r.stdout}${r.stderr}`);
-  assert.equal(r.stdout, '');
-  const lines = r.stderr.trimEnd().split('\n').filter((l) => !l.startsWith('warning: '));
-  assert.equal(lines.length, 1, `one error line expected:\n${r.stderr}`);
-  assert.match(lines[0]!, /^backfill: /);
-  assert.doesNotMatch(r.stderr, /^\s+at /m);
-  return lines[0]!;
-}
-
-const temps: string[] = [];
+import { buildCli, json, ok, REPO, removeTempDirs, tempWorkspace, userError } from './cli-harness.ts';
 
 /** A temporary workspace with the given files (relative path → text). */
-function workspace(files: Record<string, string>): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'backfill-cli-state-'));
-  temps.push(dir);
-  for (const [rel, text] of Object.entries(files)) {
-    mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
-    writeFileSync(path.join(dir, rel), text);
-  }
-  return dir;
-}
+const workspace = (files: Record<string, string>): string => tempWorkspace(files, 'backfill-cli-state-');
 
-before(() => {
-  execFileSync(process.execPath, ['esbuild.mjs'], { cwd: REPO, stdio: 'inherit' });
-});
-
-after(() => {
-  for (const dir of temps) rmSync(dir, { recursive: true, force: true });
-});
+before(buildCli);
+after(removeTempDirs);
 
 // As of 2024-01-11 the daily assets have 10 partitions, 2024-01-01…2024-01-10.
 const NOW = ['--now', '2024-01-11'];

@@ -1,63 +1,15 @@
 // The `backfill` CLI end to end: the real bundle (dist/cli.js) run as a child process in
 // temporary workspaces. The JSON output is a contract; these tests pin its shape and values.
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { backfill, buildCli, json, REPO, removeTempDirs, tempWorkspace, userError } from './cli-harness.ts';
 
-const REPO = path.resolve(__dirname, '..', '..');
-const CLI = path.join(REPO, 'dist', 'cli.js');
 const VERSION = (JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { version: string }).version;
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the built CLI; NO_COLOR and a pipe keep the output plain. */
-function backfill(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Result {
-  const r = spawnSync(process.execPath, [CLI, ...args], {
-    cwd: options.cwd ?? REPO,
-    env: { ...process.env, NO_COLOR: '1', BACKFILL_DEBUG: '', ...options.env },
-    encoding: 'utf8',
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** Runs the CLI with --json and returns the one JSON document it printed (asserting exit 0). */
-function json(args: string[], options: { cwd?: string } = {}): unknown {
-  const r = backfill([...args, '--json'], options);
-  assert.equal(r.code, 0, `backfill ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
-  return JSON.parse(r.stdout);
-}
-
-/** A user error: exit 2, nothing on stdout, one `backfill: ...` line on stderr, no stack trace. */
-function userError(args: string[], options: { cwd?: string } = {}): string {
-  const r = backfill(args, options);
-  assert.equal(r.code, 2, `expected exit 2 from backfill ${args.join(' ')}, got ${r.code}: ${r.stderr}`);
-  assert.equal(r.stdout, '');
-  const lines = r.stderr.trimEnd().split('\n').filter((l) => !l.startsWith('warning: '));
-  assert.equal(lines.length, 1, `one error line expected:\n${r.stderr}`);
-  assert.match(lines[0]!, /^backfill: /);
-  assert.doesNotMatch(r.stderr, /^\s+at /m);
-  return lines[0]!;
-}
-
-const temps: string[] = [];
-
 /** A temporary workspace with the given files (relative path → text). */
-function workspace(files: Record<string, string>): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'backfill-cli-'));
-  temps.push(dir);
-  for (const [rel, text] of Object.entries(files)) {
-    mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
-    writeFileSync(path.join(dir, rel), text);
-  }
-  return dir;
-}
+const workspace = (files: Record<string, string>): string => tempWorkspace(files, 'backfill-cli-');
 
 const PIPELINE = `assets:
   raw_events:
@@ -87,13 +39,11 @@ let ws: string;
 const NOW = ['--now', '2024-04-01'];
 
 before(() => {
-  execFileSync(process.execPath, ['esbuild.mjs'], { cwd: REPO, stdio: 'inherit' });
+  buildCli();
   ws = workspace({ 'pipeline.assets.yaml': PIPELINE });
 });
 
-after(() => {
-  for (const dir of temps) rmSync(dir, { recursive: true, force: true });
-});
+after(removeTempDirs);
 
 describe('backfill validate', () => {
   it('reports a clean workspace as ok', () => {

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { PartitionSubset } from '../../src/core/partitions/subset.ts';
@@ -15,10 +14,10 @@ import { StatusEngine } from '../../src/core/state/staleness.ts';
 import { StateStore } from '../../src/core/state/store.ts';
 import { codeVersions } from '../../src/core/state/versions.ts';
 import { loadWorkspace, type Workspace } from '../../src/core/workspace.ts';
+import { removeTempDirs, tempWorkspace } from './fixtures.ts';
 
 const NOW = '2024-01-15T00:00:00Z';
-const dirs: string[] = [];
-after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+after(removeTempDirs);
 
 interface Fixture {
   root: string;
@@ -32,10 +31,7 @@ interface Fixture {
 
 /** A workspace with the given definitions and a `job.sh` that logs its arguments to runs.log. */
 async function fixture(yaml: string): Promise<Fixture> {
-  const root = mkdtempSync(path.join(tmpdir(), 'backfill-run-'));
-  dirs.push(root);
-  writeFileSync(path.join(root, 'pipeline.assets.yaml'), yaml);
-  writeFileSync(path.join(root, 'job.sh'), 'echo "$BACKFILL_ASSET $*" >> runs.log\n');
+  const root = tempWorkspace({ 'pipeline.assets.yaml': yaml, 'job.sh': 'echo "$BACKFILL_ASSET $*" >> runs.log\n' }, 'backfill-run-');
   const ws = await loadWorkspace(root, { now: new Date(NOW) });
   assert.deepEqual(
     ws.diagnostics.filter((d) => d.severity === 'error').map((d) => d.message),

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { keysOf } from '../../src/core/partitions/definition.ts';
@@ -11,10 +10,10 @@ import { StatusEngine, type AssetStatus } from '../../src/core/state/staleness.t
 import { StateStore } from '../../src/core/state/store.ts';
 import { codeVersions, dependencySet } from '../../src/core/state/versions.ts';
 import { loadWorkspaceFromSources, type Workspace } from '../../src/core/workspace.ts';
+import { removeTempDirs, tempDir } from './fixtures.ts';
 
 const NOW = new Date('2024-01-11T00:00:00Z');
-const dirs: string[] = [];
-after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+after(removeTempDirs);
 
 interface Fixture {
   root: string;
@@ -27,8 +26,7 @@ interface Fixture {
 }
 
 async function fixture(yaml: string): Promise<Fixture> {
-  const root = mkdtempSync(path.join(tmpdir(), 'backfill-stale-'));
-  dirs.push(root);
+  const root = tempDir('backfill-stale-');
   const file = path.join(root, 'pipeline.assets.yaml');
   const load = (text: string): Workspace => {
     writeFileSync(file, text);

@@ -1,19 +1,24 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { UserError } from '../../src/core/diagnostics.ts';
 import { StateStore } from '../../src/core/state/store.ts';
+import { removeTempDirs, tempDir } from './fixtures.ts';
 
-const dirs: string[] = [];
-after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+after(removeTempDirs);
 function tempDb(): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'backfill-store-'));
-  dirs.push(dir);
-  return path.join(dir, '.backfill', 'state.db');
+  return path.join(tempDir('backfill-store-'), '.backfill', 'state.db');
+}
+/** Runs test/fixtures/record-worker.ts in its own process: it records `count` partitions of `asset` into `file`. Resolves to its exit code. */
+function recordWorker(file: string, asset: string, count: number): Promise<number> {
+  const worker = path.join(__dirname, '..', 'fixtures', 'record-worker.ts');
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', worker, file, asset, String(count)], { stdio: ['ignore', 'ignore', 'inherit'] });
+    child.on('exit', (code) => resolve(code ?? -1));
+  });
 }
 function openError(file: string): UserError {
   try {
@@ -65,13 +70,7 @@ describe('StateStore', () => {
   it('two processes writing at once lose nothing and never fail on SQLITE_BUSY', async () => {
     const file = tempDb();
     StateStore.open(file).close();
-    const worker = path.join(__dirname, '..', 'fixtures', 'record-worker.ts');
-    const run = (asset: string): Promise<number> =>
-      new Promise((resolve) => {
-        const child = spawn(process.execPath, ['--import', 'tsx', worker, file, asset, '300'], { stdio: ['ignore', 'ignore', 'inherit'] });
-        child.on('exit', (code) => resolve(code ?? -1));
-      });
-    assert.deepEqual(await Promise.all([run('left'), run('right')]), [0, 0]);
+    assert.deepEqual(await Promise.all([recordWorker(file, 'left', 300), recordWorker(file, 'right', 300)]), [0, 0]);
     const s = StateStore.open(file);
     assert.equal(s.partitionStates('left').length, 300);
     assert.equal(s.partitionStates('right').length, 300);
@@ -134,13 +133,7 @@ describe('StateStore creation', () => {
   it('two processes creating the same new database at once both succeed', async () => {
     for (let round = 0; round < 3; round++) {
       const file = tempDb();
-      const worker = path.join(__dirname, '..', 'fixtures', 'record-worker.ts');
-      const run = (asset: string): Promise<number> =>
-        new Promise((resolve) => {
-          const child = spawn(process.execPath, ['--import', 'tsx', worker, file, asset, '5'], { stdio: ['ignore', 'ignore', 'inherit'] });
-          child.on('exit', (code) => resolve(code ?? -1));
-        });
-      assert.deepEqual(await Promise.all([run('a'), run('b')]), [0, 0]);
+      assert.deepEqual(await Promise.all([recordWorker(file, 'a', 5), recordWorker(file, 'b', 5)]), [0, 0]);
       const s = StateStore.open(file);
       assert.deepEqual(s.recordedAssets(), ['a', 'b']);
       s.close();
