@@ -185,7 +185,7 @@ export class StateStore {
     try {
       // Before anything that writes (WAL mode changes the file's header): a database refused
       // for being newer or not ours is left exactly as it was.
-      checkVersion(db, path);
+      db.transaction(() => checkVersion(db, path))();
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');
       db.pragma('mmap_size = 268435456');
@@ -586,7 +586,9 @@ export class SqliteUnavailableError extends UserError {
 }
 
 function migrate(db: Database.Database, path: string): void {
-  if (checkVersion(db, path) === SCHEMA_VERSION) return;
+  // One read transaction: the version and the tables from the same snapshot, even while another
+  // process commits its migration of a new file.
+  if (db.transaction(() => checkVersion(db, path))() === SCHEMA_VERSION) return;
   // Another process may be migrating the same new file: read the version again under the write
   // lock, so that each step runs exactly once.
   db.transaction(() => {
