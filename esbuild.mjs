@@ -27,6 +27,8 @@ const node = {
 const builds = [
   { ...node, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: `#!/usr/bin/env node\n${importMetaUrl}` } },
   { ...node, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js' },
+  // The graph webview (and its CSS, imported by main.ts, as dist/webview/graph.css).
+  { bundle: true, platform: 'browser', target: 'chrome120', format: 'iife', sourcemap: !production, minify: production, logLevel: 'warning', entryPoints: ['webview/main.ts'], outfile: 'dist/webview/graph.js' },
 ];
 
 if (watch) {

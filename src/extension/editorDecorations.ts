@@ -104,6 +104,7 @@ export class EditorDecorations implements vscode.CodeLensProvider, vscode.HoverP
         out.push(new vscode.CodeLens(range, { title: `Backfill ${need} partition${need === 1 ? '' : 's'}`, command: 'backfill.backfillNeeded', arguments: [asset.name] }));
       }
       out.push(new vscode.CodeLens(range, { title: 'Backfill downstream', command: 'backfill.backfillDownstream', arguments: [asset.name] }));
+      out.push(new vscode.CodeLens(range, { title: 'Show in graph', command: 'backfill.showInGraph', arguments: [asset.name] }));
     }
     return out;
   }

@@ -153,3 +153,29 @@ export function describeIndexes(def: PartitionsDefinition, st: AssetStatus | und
     causes: wanted.map((i) => (st && i < st.status.length ? st.causesAt(i) : [])),
   };
 }
+
+/**
+ * The page: nothing inline but the nonce'd script tag. Styles come from the extension's files
+ * (the toolkit's are constructed stylesheets, which style-src does not govern), so no
+ * 'unsafe-inline'. The one <style> element is the toolkit's probe for :focus-visible support,
+ * which takes its nonce from the csp-nonce meta tag (FAST's convention). The benchmark harness
+ * serves the same page.
+ */
+export function graphHtml(o: { cspSource: string; nonce: string; script: string; style: string }): string {
+  const csp = [`default-src 'none'`, `img-src ${o.cspSource} data:`, `style-src ${o.cspSource} 'nonce-${o.nonce}'`, `font-src ${o.cspSource}`, `script-src 'nonce-${o.nonce}'`].join('; ');
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
+<meta property="csp-nonce" content="${o.nonce}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="stylesheet" href="${o.style}">
+<title>Asset Graph</title>
+</head>
+<body>
+<div id="app"></div>
+<script nonce="${o.nonce}" src="${o.script}"></script>
+</body>
+</html>`;
+}

@@ -4,6 +4,8 @@ import * as actions from './backfillCommands.ts';
 import { BackfillTasks } from './backfillTask.ts';
 import { BackfillsTreeProvider } from './backfillsTree.ts';
 import { EditorDecorations } from './editorDecorations.ts';
+import { GraphPanel, registerGraphSerializer, type GraphCallbacks } from './graphPanel.ts';
+import { PartitionSubset } from '../core/partitions/subset.ts';
 import { COMMANDS, type CommandSpec } from './commands.ts';
 import { publishDiagnostics } from './diagnostics.ts';
 import { WorkspaceModel } from './workspaceModel.ts';
@@ -22,12 +24,13 @@ export class BackfillSession implements vscode.Disposable {
   private constructor(
     readonly log: vscode.LogOutputChannel,
     root: string,
-    extensionUri: vscode.Uri,
+    private readonly extensionUri: vscode.Uri,
   ) {
     this.disposables.push(log);
     this.model = this.own(new WorkspaceModel(root, log));
     this.tasks = this.own(new BackfillTasks(this.model, log));
     this.own(new EditorDecorations(this.model, extensionUri));
+    this.own(registerGraphSerializer(extensionUri, this.model, this.graphCallbacks));
     const tree = this.own(new AssetsTreeProvider(this.model));
     this.own(vscode.window.createTreeView('backfill.assets', { treeDataProvider: tree, showCollapseAll: true }));
     const backfills = this.own(new BackfillsTreeProvider(this.model));
@@ -78,6 +81,30 @@ export class BackfillSession implements vscode.Disposable {
       void vscode.window.showErrorMessage(`Backfill: ${(e as Error).message}`);
       return undefined;
     }
+  }
+
+  /** What the graph webview asks of the extension (it goes through the same plan preview and task runner). */
+  private readonly graphCallbacks: GraphCallbacks = {
+    backfill: (asset, partitions, downstream) => {
+      if (!vscode.workspace.isTrusted) {
+        void vscode.window.showWarningMessage('Backfill runs commands from this workspace only when it is trusted.');
+        return;
+      }
+      const run = partitions === null
+        ? downstream ? actions.backfillDownstream(this, asset) : actions.runBackfillFlow(this, asset)
+        : this.tasks.confirmAndRun(
+            { roots: [{ asset, partitions: PartitionSubset.range(partitions.start, partitions.end) }], downstream },
+            `${asset} (${partitions.end - partitions.start} partition${partitions.end - partitions.start === 1 ? '' : 's'})${downstream ? ' + downstream' : ''}`,
+          );
+      void Promise.resolve(run).catch((e: Error) => void vscode.window.showErrorMessage(`Backfill: ${e.message}`));
+    },
+    openDefinition: (asset) => void this.openDefinition(asset),
+    log: (message) => this.log.warn(`graph: ${message}`),
+  };
+
+  /** Opens the asset graph, focused on an asset if given. */
+  showGraph(focus?: string): void {
+    GraphPanel.show(this.extensionUri, this.model, this.graphCallbacks, focus);
   }
 
   /** Opens the file defining an asset, at its name. */

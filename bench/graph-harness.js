@@ -1,0 +1,13 @@
+// The fake VS Code host of the graph benchmark (bench/graph.ts), loaded before the webview's
+// bundle with the page's nonce: acquireVsCodeApi hands messages to the benchmark (exposed
+// function __hostReceive) and keeps the state; CSP violations are collected.
+(() => {
+  let state;
+  window.__cspViolations = [];
+  document.addEventListener('securitypolicyviolation', (e) => window.__cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`));
+  window.acquireVsCodeApi = () => ({
+    postMessage: (m) => window.__hostReceive(m),
+    getState: () => state,
+    setState: (s) => (state = s),
+  });
+})();
