@@ -97,7 +97,10 @@ export class BackfillTasks implements vscode.TaskProvider, vscode.Disposable {
   /** A task for a definition; the name is what the terminal tab and the task list show. */
   task(def: BackfillTaskDefinition, name = describe(def)): vscode.Task {
     const folder = vscode.workspace.workspaceFolders?.find((f) => f.uri.fsPath === this.model.root) ?? vscode.TaskScope.Workspace;
-    const task = new vscode.Task(def, folder, name, 'backfill', new vscode.CustomExecution(async (resolved) => this.terminal(resolved as BackfillTaskDefinition)));
+    // VS Code keeps only the properties declared in contributes.taskDefinitions in the definition
+    // it hands back (`label` is internal, not declared): take `label` from this closure.
+    const execution = new vscode.CustomExecution(async (resolved) => this.terminal({ ...def, ...(resolved as BackfillTaskDefinition) }));
+    const task = new vscode.Task(def, folder, name, 'backfill', execution);
     task.presentationOptions = { reveal: vscode.TaskRevealKind.Always, panel: vscode.TaskPanelKind.Dedicated, clear: true };
     return task;
   }
