@@ -180,7 +180,7 @@ export class BackfillTasks implements vscode.TaskProvider, vscode.Disposable {
           this.pending.delete(def.label ?? '');
           const plan = this.plan(selection, concurrency);
           id = saveBackfill(store, plan, { description: def.label ?? describe(def), workspace: ws.root, options: { concurrency, sample: def.sample ?? null } });
-          line(paint('bold', `Backfill ${id}: ${plan.summary.tasks} tasks, ${plan.summary.partitions} partitions of ${plan.summary.assets} assets`));
+          line(paint('bold', `Backfill ${id}: ${plan.summary.tasks} tasks, ${plan.summary.partitions} partitions of ${plan.summary.assets} asset${plan.summary.assets === 1 ? '' : 's'}`));
           for (const w of plan.warnings) line(paint('yellow', `warning: ${w}`));
         }
       } catch (e) {
@@ -241,11 +241,16 @@ export class BackfillTasks implements vscode.TaskProvider, vscode.Disposable {
   /** The completion notification, with its actions. */
   private async announce(report: BackfillReport): Promise<void> {
     const c = report.counts;
-    const text = `Backfill ${report.status}: ${c.succeeded} succeeded${c.failed ? `, ${c.failed} failed` : ''}${c.skipped ? `, ${c.skipped} skipped` : ''}${c.pending ? `, ${c.pending} left` : ''}.`;
-    const actions = report.status === 'succeeded' ? ['Open Terminal'] : report.status === 'paused' ? ['Continue', 'Open Terminal'] : ['Retry Failed', 'Show Failed', 'Open Terminal'];
+    const text = `Backfill ${report.status}: ${c.succeeded} succeeded${c.failed ? `, ${c.failed} failed` : ''}${c.skipped ? `, ${c.skipped} skipped` : ''}${c.canceled ? `, ${c.canceled} canceled` : ''}${c.pending ? `, ${c.pending} left` : ''}.`;
+    // Canceled or interrupted: nothing failed, so no Retry Failed / Show Failed; Resume runs what is left.
+    const actions =
+      report.status === 'succeeded' ? ['Open Terminal']
+      : report.status === 'paused' ? ['Continue', 'Open Terminal']
+      : report.status === 'canceled' || report.status === 'interrupted' ? ['Resume', 'Open Terminal']
+      : ['Retry Failed', ...(report.failed.length ? ['Show Failed'] : []), 'Open Terminal'];
     const show = report.status === 'succeeded' ? vscode.window.showInformationMessage : vscode.window.showWarningMessage;
     const choice = await show(text, ...actions);
-    if (choice === 'Retry Failed' || choice === 'Continue') await this.resume(report.id);
+    if (choice === 'Retry Failed' || choice === 'Continue' || choice === 'Resume') await this.resume(report.id);
     else if (choice === 'Show Failed' && report.failed[0]) await vscode.window.showTextDocument(vscode.Uri.file(report.failed[0].log));
     else if (choice === 'Open Terminal') await vscode.commands.executeCommand('workbench.action.terminal.focus');
   }

@@ -1,157 +1,43 @@
 // End-to-end tests of the Backfill extension in a real VS Code workbench (code-server), driven
-// by playwright-core in Chromium. Started by test/e2e/run.sh, which provides:
+// by playwright-core in Chromium (helpers.mjs). Started by test/e2e/run.sh, which provides:
 //   CS_URL         the code-server base URL        E2E_WORKSPACE  a fresh copy of examples/demo
 //   E2E_SHOTS      folder for the screenshots      CHROMIUM       the browser binary
 //   BACKFILL_CLI   the built CLI (dist/cli.js)     E2E_TIMEOUT_MS default wait (30000)
 // The tests share one page and run in order: each starts from the state the previous one left.
 import { describe, it, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
-import { chromium } from 'playwright-core';
-
-const env = (name) => {
-  const v = process.env[name];
-  if (!v) throw new Error(`${name} is not set: run the e2e tests with "npm run test:e2e" (test/e2e/run.sh)`);
-  return v;
-};
-const CS_URL = env('CS_URL');
-const WORKSPACE = env('E2E_WORKSPACE');
-const CLI = env('BACKFILL_CLI');
-const SHOTS = process.env.E2E_SHOTS ?? path.resolve('test-output/e2e');
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
-const T = Number(process.env.E2E_TIMEOUT_MS ?? 30000);
-/** How long the tree may take to follow a change made outside the editor (CLI writing the state). */
-const LIVE_UPDATE_MS = 15000;
+import * as h from './helpers.mjs';
+import { LIVE_UPDATE_MS, T, WORKSPACE, january, openWorkbench } from './helpers.mjs';
 
 const GROUPS = ['ingest', 'clean', 'metrics', 'reports', 'ml'];
 const ASSETS = ['raw_events', 'clean_events', 'daily_active_users', 'region_activity', 'weekly_summary', 'churn_model'];
 const DEFINITIONS = 'pipeline.assets.yaml';
 
-fs.mkdirSync(SHOTS, { recursive: true });
-
 /** Runs the Backfill CLI on the test workspace, like a user in a terminal. */
-async function cli(...args) {
-  const { stdout } = await promisify(execFile)(process.execPath, [CLI, '--workspace', WORKSPACE, ...args], { timeout: 60000 });
-  return stdout;
-}
-
+const cli = (...args) => h.cli(WORKSPACE, ...args);
 /** Writes the output files of an asset's partitions: what its job would have produced. */
-function writeOutputs(asset, days, ext = 'jsonl') {
-  const dir = path.join(WORKSPACE, 'data', asset);
-  fs.mkdirSync(dir, { recursive: true });
-  for (const day of days) fs.writeFileSync(path.join(dir, `${day}.${ext}`), '{}\n');
-}
-
-/** `2024-01-01`, … for days `from`..`to` of January 2024 (inclusive). */
-const january = (from, to) => Array.from({ length: to - from + 1 }, (_, i) => `2024-01-${String(from + i).padStart(2, '0')}`);
-
-const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const writeOutputs = (asset, days, ext) => h.writeOutputs(WORKSPACE, asset, days, ext);
 
 describe('Backfill extension in VS Code (code-server)', { timeout: 300000 }, () => {
   let browser;
   let page;
+  /** @type {import('./helpers.mjs').Workbench} */
+  let wb;
   let tree;
 
-  const shot = (name) => page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
-
-  /** The tree row whose label is exactly `label` (labels are unique in the demo). */
-  const row = (label) =>
-    tree.locator('.monaco-list-row', { has: page.locator('.label-name', { hasText: new RegExp(`^${escape(label)}$`) }) });
-  const description = async (label) => (await row(label).locator('.label-description').textContent())?.trim() ?? '';
-
-  /** Waits until `label`'s description matches `re`; fails with the last description seen. */
-  async function waitForDescription(label, re, timeout = LIVE_UPDATE_MS) {
-    const deadline = Date.now() + timeout;
-    let last = '';
-    for (;;) {
-      last = (await row(label).count()) ? await description(label).catch(() => '') : '(no row)';
-      if (re.test(last)) return last;
-      if (Date.now() > deadline) assert.fail(`description of ${label} is "${last}" after ${timeout} ms, expected ${re}`);
-      await page.waitForTimeout(200);
-    }
-  }
-
-  /**
-   * Expands a tree row with its twistie (clicking the row itself runs its command). Retries:
-   * a refresh of the tree (the extension reloading after a change) can re-render the row
-   * between the click and the check.
-   */
-  async function expand(label) {
-    const r = row(label);
-    const deadline = Date.now() + T;
-    let clicks = 0;
-    for (;;) {
-      await r.waitFor({ timeout: Math.max(deadline - Date.now(), 1) });
-      const state = await r.getAttribute('aria-expanded', { timeout: 2000 }).catch(() => null);
-      if (state === 'true') {
-        if (clicks > 1) console.log(`# expanding "${label}" took ${clicks} clicks`);
-        return;
-      }
-      if (Date.now() > deadline) assert.fail(`could not expand "${label}" (aria-expanded=${state})`);
-      if (state === 'false') {
-        clicks++;
-        await r.locator('.monaco-tl-twistie').click({ timeout: 2000 }).catch(() => {});
-        // Children come from the extension host: give the expansion time before clicking again
-        // (a second click would collapse it).
-        await page.waitForFunction(
-          ([lbl]) => [...document.querySelectorAll('.monaco-list-row')].some((el) =>
-            el.querySelector('.label-name')?.textContent?.trim() === lbl && el.getAttribute('aria-expanded') === 'true'),
-          [label], { timeout: 3000 },
-        ).catch(() => {});
-      } else {
-        await page.waitForTimeout(250);
-      }
-    }
-  }
-
-  /** Shows the Backfill view (clicking its activity-bar entry while it is shown would hide it). */
-  async function showBackfillView() {
-    if (await tree.isVisible()) return;
-    await page.locator('.activitybar .action-label[aria-label="Backfill"]').click();
-    await tree.waitFor();
-    await page.mouse.move(1200, 16); // off the activity bar: no tooltip over the tree in screenshots
-    // Collapse the container's other views so the whole Assets tree is rendered (list rows
-    // outside the viewport are not in the DOM).
-    const others = page
-      .locator('.part.sidebar .pane-header[aria-expanded="true"]')
-      .filter({ hasNot: page.locator('.title', { hasText: /^Assets$/i }) });
-    while ((await others.count()) > 0) await others.first().locator('.title').click();
-  }
-
-  /** Drags the side bar's sash so that descriptions fit (for readable screenshots). */
-  async function widenSideBar(width) {
-    const box = await page.locator('.part.sidebar').boundingBox();
-    if (!box || box.width >= width) return;
-    const x = box.x + box.width - 1;
-    const y = box.y + box.height / 2;
-    await page.mouse.move(x, y);
-    await page.mouse.down();
-    await page.mouse.move(x + width - box.width, y, { steps: 5 });
-    await page.mouse.up();
-    await page.mouse.move(1200, 16);
-  }
+  const shot = (name) => wb.shot(name);
+  const row = (label) => wb.row(label);
+  const description = (label) => wb.description(label);
+  const waitForDescription = (label, re, timeout) => wb.waitForDescription(label, re, timeout);
+  const expand = (label) => wb.expand(label);
+  const showBackfillView = () => wb.showBackfillView();
+  const widenSideBar = (width) => wb.widenSideBar(width);
 
   before(async () => {
-    // chromium.launch() uses a fresh temporary profile (Playwright rejects --user-data-dir in args).
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    page.setDefaultTimeout(T);
-    const t0 = Date.now();
-    await page.goto(`${CS_URL}/?folder=${encodeURIComponent(WORKSPACE)}`);
-    await page.locator('.monaco-workbench').waitFor({ timeout: 90000 });
-    // The activity-bar entry exists once the remote extension host has scanned the extension;
-    // the palette is only complete after that.
-    await page.locator('.activitybar .action-label[aria-label="Backfill"]').waitFor({ timeout: 90000 });
-    console.log(`# workbench + extension contributions ready in ${Date.now() - t0} ms`);
-    tree = page.getByRole('tree', { name: 'Assets' });
+    ({ browser, page, wb } = await openWorkbench(WORKSPACE));
+    tree = wb.assets;
   });
 
   afterEach(async (t) => {

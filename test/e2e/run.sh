@@ -12,7 +12,8 @@
 #        E2E_SHOTS           screenshot folder (default <repo>/test-output/e2e)
 #        E2E_PORT            code-server port (default: a free one)
 #        E2E_KEEP=1          keep the per-run folder (it is always kept when something fails)
-#        E2E_TESTS           test files/folder for node --test (default test/e2e/)
+#        E2E_TESTS           test files/folder for node --test (default test/e2e/: every *.test.mjs,
+#                            one file after the other, each with its own browser and workspace)
 #        E2E_TIMEOUT_MS      default Playwright wait, read by the tests (default 30000)
 set -euo pipefail
 
@@ -196,7 +197,7 @@ main() {
   local rc=0
   CS_URL="http://127.0.0.1:$port" E2E_WORKSPACE="$RUN/demo" E2E_SHOTS="$SHOTS" CHROMIUM="$CHROMIUM" \
     BACKFILL_CLI="$ROOT/dist/cli.js" \
-    node --test --test-reporter=spec ${E2E_TESTS:-"$HERE/"} || rc=$?
+    node --test --test-reporter=spec --test-concurrency=1 ${E2E_TESTS:-"$HERE/"} || rc=$?
   log "tests finished in $(since "$t") s (rc=$rc); total $(since "$T0") s; screenshots in $SHOTS"
   if [ "$rc" != 0 ]; then log "last lines of the server log:"; tail -30 "$RUN/server.log" >&2 || true; fi
   return "$rc"
