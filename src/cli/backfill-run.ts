@@ -2,6 +2,7 @@ import type { PartitionsDefinition } from '../core/partitions/definition.ts';
 import { keysOf } from '../core/partitions/definition.ts';
 import type { PartitionSubset } from '../core/partitions/subset.ts';
 import type { BackfillPlan } from '../core/plan/planner.ts';
+import { formatSeconds } from '../core/run/duration.ts';
 import { BackfillRunner, type BackfillReport, type RunnerEvent } from '../core/run/runner.ts';
 import { BackfillStore, type StoredTask, type TaskStatus } from '../core/state/backfills.ts';
 import type { StateStore } from '../core/state/store.ts';
@@ -60,14 +61,6 @@ export function describeEstimate(seconds: number | null, noHistory: readonly str
   return noHistory.length > 0 ? `${known}; no history for ${noHistory.join(', ')}` : known;
 }
 
-/** `45s`, `3m 20s`, `2h 05m`. */
-export function formatSeconds(total: number): string {
-  const s = Math.max(0, Math.round(total));
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m ${String(s % 60).padStart(2, '0')}s`;
-  const m = Math.round(s / 60);
-  return `${Math.floor(m / 60)}h ${String(m % 60).padStart(2, '0')}m`;
-}
 
 /** `3m`, `45s`, `2h 05m`: an ETA, coarser than a duration. */
 function formatEta(ms: number): string {

@@ -4,6 +4,7 @@ import { UserError } from '../core/diagnostics.ts';
 import type { BackfillPlan, Selection } from '../core/plan/planner.ts';
 import { planBackfill } from '../core/plan/planner.ts';
 import { newBackfillId, prepareResume, saveBackfill } from '../core/run/backfill.ts';
+import { formatSeconds } from '../core/run/duration.ts';
 import { BackfillRunner, type BackfillReport, type RunnerEvent } from '../core/run/runner.ts';
 import { StatusEngine } from '../core/state/staleness.ts';
 import { BackfillStore } from '../core/state/backfills.ts';
@@ -263,10 +264,4 @@ function describe(def: BackfillTaskDefinition): string {
   if (def.from || def.to) parts.push(`${def.from ?? '…'}..${def.to ?? '…'}`);
   if (def.only) parts.push(`(${def.only.join(', ')})`);
   return parts.join(' ') || 'backfill';
-}
-
-function formatSeconds(s: number): string {
-  if (s < 60) return `${Math.round(s)}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m ${String(Math.round(s % 60)).padStart(2, '0')}s`;
-  return `${Math.floor(s / 3600)}h ${String(Math.round((s % 3600) / 60)).padStart(2, '0')}m`;
 }
