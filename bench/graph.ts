@@ -4,17 +4,22 @@
 //  2. frame times over a scripted zoom in, pan and zoom out with the mouse wheel (frames over
 //     16.7 ms counted as dropped);
 //  3. one partition's status changing → the redraw (target < 16 ms): the message handler's time
-//     and the frame it lands in, in the overview, close up, and with the partitions panel open.
+//     and the frame it lands in, in the overview, close up, and with the partitions panel open;
+//  4. what the layout worker buys: for 2,000 and 5,000 assets, each on a fresh page with the
+//     layout forced into the worker or onto the page's thread, the time from the `graph` message
+//     to the first painted frame, the longest main-thread task (Long Tasks API, ≥ 50 ms) and the
+//     longest gap between frames while the layout ran.
 // The page is the one the extension serves (same HTML and CSP, from graphHtml), with a fake host
 // (bench/graph-harness.js) that this script drives.
-// Run: npm run bench:graph [-- --screenshot DIR]. Writes bench/results/graph.json.
+// Run: npm run bench:graph [-- --screenshot DIR] [-- --layout-sizes 300,500 --layout-runs 5]
+// [-- --layout-only]. Writes bench/results/graph.json.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { cpus } from 'node:os';
 import * as path from 'node:path';
-import { chromium, type Page } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { graphHtml } from '../src/extension/graphData.ts';
 import { countStatuses, encodeStatuses, isWebviewMessage, type AssetStatusWire, type GraphAsset, type GraphMessage, type HostMessage } from '../src/shared/graphProtocol.ts';
 import { fixtureGraph, rng } from './graphFixture.ts';
@@ -25,33 +30,40 @@ const PARTITIONS = 1000;
 const DAY = 86_400_000;
 const DROPPED_MS = 16.7 * 1.5;
 const START = Date.UTC(2021, 0, 1);
-const screenshotDir = process.argv.includes('--screenshot') ? process.argv[process.argv.indexOf('--screenshot') + 1] : undefined;
+const arg = (name: string): string | undefined => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : undefined);
+const screenshotDir = arg('--screenshot');
+const LAYOUT_SIZES = (arg('--layout-sizes') ?? '2000,5000').split(',').map(Number);
+const LAYOUT_RUNS = Number(arg('--layout-runs') ?? 3);
+const LAYOUT_ONLY = process.argv.includes('--layout-only');
 
 // ── the fixture ─────────────────────────────────────────────────────────────────────────────
-const random = rng(11);
-const fixture = fixtureGraph(ASSETS);
-const assets: GraphAsset[] = fixture.map((a) => ({
-  name: a.name,
-  group: a.group,
-  kind: 'daily',
-  size: PARTITIONS,
-  partitionsText: `daily · ${PARTITIONS}`,
-  deps: a.deps.map((d) => ({ asset: d.asset, mapping: d.mapping })),
-}));
-/** Mostly fresh, with runs of stale, missing, failed and running partitions. */
-function statusesOf(): Uint8Array {
-  const s = new Uint8Array(PARTITIONS);
-  const runs = Math.floor(random() * 6);
-  for (let r = 0; r < runs; r++) {
-    const start = Math.floor(random() * PARTITIONS);
-    const len = 1 + Math.floor(random() * 80);
-    s.fill(1 + Math.floor(random() * 4), start, Math.min(PARTITIONS, start + len));
-  }
-  return s;
+function buildFixture(n: number): { assets: GraphAsset[]; statuses: Map<string, Uint8Array>; message: GraphMessage } {
+  const random = rng(11);
+  const assets: GraphAsset[] = fixtureGraph(n).map((a) => ({
+    name: a.name,
+    group: a.group,
+    kind: 'daily',
+    size: PARTITIONS,
+    partitionsText: `daily · ${PARTITIONS}`,
+    deps: a.deps.map((d) => ({ asset: d.asset, mapping: d.mapping })),
+  }));
+  /** Mostly fresh, with runs of stale, missing, failed and running partitions. */
+  const statusesOf = (): Uint8Array => {
+    const s = new Uint8Array(PARTITIONS);
+    const runs = Math.floor(random() * 6);
+    for (let r = 0; r < runs; r++) {
+      const start = Math.floor(random() * PARTITIONS);
+      const len = 1 + Math.floor(random() * 80);
+      s.fill(1 + Math.floor(random() * 4), start, Math.min(PARTITIONS, start + len));
+    }
+    return s;
+  };
+  const statuses = new Map(assets.map((a) => [a.name, statusesOf()]));
+  const wireOf = (name: string): AssetStatusWire => ({ name, counts: countStatuses(statuses.get(name)!), statuses: encodeStatuses(statuses.get(name)!) });
+  return { assets, statuses, message: { type: 'graph', revision: 1, assets, statuses: assets.map((a) => wireOf(a.name)), canBackfill: true } };
 }
-const statuses = new Map(assets.map((a) => [a.name, statusesOf()]));
+const { assets, statuses, message: graphMessage } = buildFixture(ASSETS);
 const wire = (name: string): AssetStatusWire => ({ name, counts: countStatuses(statuses.get(name)!), statuses: encodeStatuses(statuses.get(name)!) });
-const graphMessage: GraphMessage = { type: 'graph', revision: 1, assets, statuses: assets.map((a) => wire(a.name)), canBackfill: true };
 const keyOf = (i: number): string => new Date(START + i * DAY).toISOString().slice(0, 10);
 
 // ── serving the page ────────────────────────────────────────────────────────────────────────
@@ -64,7 +76,7 @@ function serve(): Promise<{ url: string; close(): void }> {
   };
   const server = createServer((req, res) => {
     const origin = `http://${req.headers.host}`;
-    if (req.url === '/') {
+    if (req.url === '/' || req.url?.startsWith('/?')) {
       const nonce = 'bench' + Math.random().toString(36).slice(2);
       let html = graphHtml({ cspSource: origin, nonce, script: `${origin}/dist/webview/graph.js`, style: `${origin}/dist/webview/graph.css` });
       html = html.replace('</head>', `<link rel="stylesheet" href="${origin}/bench/graph-harness.css">\n</head>`);
@@ -99,6 +111,8 @@ async function main(): Promise<void> {
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
   });
   try {
+    const paths = await layoutPaths(browser, server.url);
+    if (LAYOUT_ONLY) return;
     const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
@@ -199,6 +213,7 @@ async function main(): Promise<void> {
           cspViolations: csp,
           errors,
           messagesFromWebview: received.length,
+          layoutPaths: paths,
         },
         null,
         2,
@@ -208,6 +223,116 @@ async function main(): Promise<void> {
   } finally {
     await browser.close();
     server.close();
+  }
+}
+
+interface LayoutRun {
+  /** `graph` message to the first painted frame. */
+  total: number;
+  layoutMs: number;
+  renderMs: number;
+  inWorker: boolean;
+  /** Longest main-thread task from the message to the painted frame (the Long Tasks API reports those of 50 ms and more; 0: none). */
+  longestTask: number;
+  /** Longest interval between two frames that overlaps the layout: how long the page could not paint while it ran. */
+  longestGapDuringLayout: number;
+}
+
+interface LayoutPathResult {
+  assets: number;
+  path: 'worker' | 'sync';
+  /** The page's first graph (a cold page: its JIT, and the worker, start with it). */
+  first: LayoutRun[];
+  /** Then a definition edit (one asset removed): a new graph laid out on the warm page. */
+  relayout: LayoutRun[];
+}
+
+/** Layout and render of `LAYOUT_SIZES` assets, on a fresh page each time, in the worker and on the page's thread. */
+async function layoutPaths(browser: Browser, url: string): Promise<LayoutPathResult[]> {
+  const out: LayoutPathResult[] = [];
+  for (const n of LAYOUT_SIZES) {
+    const { message } = buildFixture(n);
+    const edited: GraphMessage = { ...message, revision: 2, assets: message.assets.slice(0, -1), statuses: message.statuses.slice(0, -1) };
+    for (const forced of ['worker', 'sync'] as const) {
+      const result: LayoutPathResult = { assets: n, path: forced, first: [], relayout: [] };
+      for (let r = 0; r < LAYOUT_RUNS; r++) {
+        const [first, relayout] = await layoutRuns(browser, `${url}?layout=${forced}`, [message, edited]);
+        result.first.push(first!);
+        result.relayout.push(relayout!);
+      }
+      out.push(result);
+    }
+  }
+  const ms = (xs: number[]): string => `${median(xs).toFixed(0)} (${Math.min(...xs).toFixed(0)}–${max(xs).toFixed(0)})`;
+  console.log(`\n| layout + render, ms: median of ${LAYOUT_RUNS} fresh pages (min–max) | path | message → painted | layout | longest task | longest frame gap while laying out |\n| --- | --- | ---: | ---: | ---: | ---: |`);
+  for (const phase of ['first', 'relayout'] as const) {
+    for (const p of out) {
+      const runs = p[phase];
+      console.log(`| ${p.assets} assets, ${phase === 'first' ? 'first graph' : 'after an edit'} | ${p.path} | ${ms(runs.map((x) => x.total))} | ${ms(runs.map((x) => x.layoutMs))} | ${ms(runs.map((x) => x.longestTask))} | ${ms(runs.map((x) => x.longestGapDuringLayout))} |`);
+    }
+  }
+  return out;
+}
+
+/** One fresh page, which draws the graphs one after the other. */
+async function layoutRuns(browser: Browser, url: string, messages: GraphMessage[]): Promise<LayoutRun[]> {
+  const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+  try {
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    let ready!: () => void;
+    const isReady = new Promise<void>((r) => (ready = r));
+    await page.exposeFunction('__hostReceive', (m: unknown) => {
+      if (!isWebviewMessage(m)) throw new Error(`malformed message from the webview: ${JSON.stringify(m)}`);
+      if (m.type === 'ready') ready();
+      else if (m.type === 'log') errors.push(m.message);
+    });
+    await page.goto(url);
+    await isReady;
+    const runs: LayoutRun[] = [];
+    for (const message of messages) {
+      await page.evaluate((m) => ((window as unknown as { __graph: GraphMessage }).__graph = m), message);
+      await page.waitForTimeout(300);
+      // A string, not a function: tsx would wrap the inner named functions in a helper the page lacks.
+      const run = (await page.evaluate(`new Promise((resolve) => {
+        const tasks = [];
+        const observer = new PerformanceObserver((list) => tasks.push(...list.getEntries()));
+        observer.observe({ type: 'longtask' });
+        const frames = [];
+        let beating = true;
+        const beat = (t) => {
+          frames.push(t);
+          if (beating) requestAnimationFrame(beat);
+        };
+        requestAnimationFrame(beat);
+        const t0 = performance.now();
+        document.addEventListener('backfill-graph-rendered', (e) => {
+          requestAnimationFrame(() => {
+            const total = performance.now() - t0;
+            // Long task entries arrive after their task: give them a moment.
+            setTimeout(() => {
+              beating = false;
+              tasks.push(...observer.takeRecords());
+              observer.disconnect();
+              const d = e.detail;
+              let gap = 0;
+              for (let k = 1; k < frames.length; k++) {
+                if (frames[k] > d.layoutStart && frames[k - 1] < d.layoutEnd) gap = Math.max(gap, frames[k] - frames[k - 1]);
+              }
+              const inRun = tasks.filter((x) => x.startTime >= t0 - 1 && x.startTime <= t0 + total);
+              resolve({ total, layoutMs: d.layoutMs, renderMs: d.renderMs, inWorker: d.layoutInWorker, longestTask: Math.max(0, ...inRun.map((x) => x.duration)), longestGapDuringLayout: gap });
+            }, 200);
+          });
+        }, { once: true });
+        window.postMessage(window.__graph, '*');
+      })`)) as LayoutRun;
+      if (run.inWorker !== url.endsWith('=worker')) throw new Error(`the layout ran ${run.inWorker ? 'in the worker' : 'on the page'}, not as forced by ${url}`);
+      runs.push(run);
+    }
+    if (errors.length) throw new Error(`the page reported: ${errors.join('; ')}`);
+    return runs;
+  } finally {
+    await page.close();
   }
 }
 

@@ -334,6 +334,9 @@ export class DetailPanel {
     const g = this.grid;
     if (!g) return;
     if (e.key === 'Escape') {
+      // The first Escape drops the range; with none, it goes on to close the panel (main.ts).
+      if (!this.selection) return;
+      e.stopPropagation();
       this.select(null);
       this.anchor = -1;
       this.describeSelection();

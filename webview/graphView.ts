@@ -290,6 +290,22 @@ export class GraphView {
     this.setTransform({ k, x: width / 2 - p.x * k, y: height / 2 - p.y * k }, animate);
   }
 
+  /**
+   * Pans (at the same zoom) just enough for a node to be wholly in view: after a click selects
+   * it, the partitions panel takes the bottom of the page and may cover it.
+   */
+  reveal(id: string, animate = true): void {
+    const p = this.placedById.get(id);
+    if (!p) return;
+    const { width, height } = this.size();
+    const { k, x, y } = this.transform;
+    const m = 16;
+    const shift = (lo: number, hi: number, room: number): number => (hi - lo > room - 2 * m ? m - lo : lo < m ? m - lo : hi > room - m ? room - m - hi : 0);
+    const dx = shift(x + (p.x - NODE_W / 2) * k, x + (p.x + NODE_W / 2) * k, width);
+    const dy = shift(y + (p.y - NODE_H / 2) * k, y + (p.y + NODE_H / 2) * k, height);
+    if (dx || dy) this.setTransform({ k, x: x + dx, y: y + dy }, animate);
+  }
+
   /** Client coordinates of a node's box (for menus opened from the keyboard). */
   clientPoint(id: string): { x: number; y: number } | undefined {
     const p = this.placedById.get(id);
@@ -470,7 +486,13 @@ export class GraphView {
     this.edgeLayer
       .selectAll<SVGPathElement, EdgeDatum>('path')
       .data(edges, (d) => d.key)
-      .join((enter) => enter.append('path').attr('class', 'edge').attr('d', (d) => d.d));
+      .join((enter) =>
+        enter
+          .append('path')
+          .attr('class', 'edge')
+          .attr('data-edge', (d) => `${d.source}→${d.target}`)
+          .attr('d', (d) => d.d),
+      );
     this.labelLayer
       .selectAll<SVGTextElement, EdgeDatum>('text')
       .data(

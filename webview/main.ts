@@ -6,7 +6,9 @@ import './graph.css';
 import { isHostMessage, type GraphAsset, type GraphMessage, type GraphViewState, type GridSpec, type HostMessage, type StatusesMessage, type WebviewMessage } from '../src/shared/graphProtocol.ts';
 import { DetailPanel } from './detail.ts';
 import { GraphView, NODE_H, NODE_W } from './graphView.ts';
-import { layeredLayout, type LayoutResult } from './layout.ts';
+import layoutWorkerSource from 'layout-worker:source';
+import type { LayoutResult } from './layout.ts';
+import { LayoutRunner, WORKER_MIN_NODES } from './layoutRunner.ts';
 import { ContextMenu } from './menu.ts';
 import { AssetStore, buildView, GROUP_PREFIX, layoutKey, searchAssets, type GraphViewModel } from './model.ts';
 import { button, initUi, searchBox, toggle } from './ui.ts';
@@ -17,10 +19,21 @@ interface VsCodeApi {
   setState(state: GraphViewState): void;
 }
 declare function acquireVsCodeApi(): VsCodeApi;
+declare global {
+  interface Window {
+    /** Set by the graph benchmark before the page runs, to force one layout path: 0 (always the worker) or Infinity (never). */
+    backfillLayoutWorkerMinNodes?: number;
+  }
+}
 
 /** What the page reports to benchmarks and tests (as DOM events; nothing listens in VS Code). */
 export interface RenderedDetail {
+  /** From the graph's arrival to its layout (0: the drawn graph had not changed). */
   layoutMs: number;
+  /** When the layout started and ended (performance.now()), and where it ran. */
+  layoutStart: number;
+  layoutEnd: number;
+  layoutInWorker: boolean;
   renderMs: number;
   nodes: number;
   edges: number;
@@ -79,9 +92,21 @@ let matches: string[] = [];
 let matchAt = -1;
 let canBackfill = false;
 let firstGraph = true;
+let rebuilds = 0;
+let layoutWorkerUrl: string | undefined;
+const layouts = new LayoutRunner({
+  workerMinNodes: window.backfillLayoutWorkerMinNodes ?? WORKER_MIN_NODES,
+  createWorker: () => new Worker((layoutWorkerUrl ??= URL.createObjectURL(new Blob([layoutWorkerSource], { type: 'text/javascript' }))), { name: 'backfill-layout' }),
+  log: (message) => post({ type: 'log', level: 'error', message: `graph webview: ${message}` }),
+  layout: { nodeWidth: NODE_W, nodeHeight: NODE_H },
+});
 
 const graph = new GraphView(graphBox, store, {
-  select: (id) => select(id),
+  select: (id) => {
+    select(id);
+    // Once the partitions panel has taken its room: keep the clicked node in sight.
+    if (id) requestAnimationFrame(() => graph.reveal(id));
+  },
   activate: (id) => activate(id),
   contextMenu: (id, x, y) => openMenu(id, x, y),
   viewportChanged: (t) => saveState({ transform: t }),
@@ -197,26 +222,46 @@ function runSearch(text: string): void {
   matchInfo.textContent = text.trim() ? (matches.length ? `${matches.length} match${matches.length === 1 ? '' : 'es'}` : 'No match') : '';
 }
 
-/** Lays out (unless the drawn graph is the same), then draws, keeping the viewport steady. */
-async function rebuild(o: { keep: boolean; focus?: string }): Promise<RenderedDetail> {
+/**
+ * Lays out (unless the drawn graph is the same), then draws, keeping the viewport steady.
+ * Null when a newer rebuild started while this one waited for its layout: that one draws.
+ * Until then the page keeps showing (and answering for) the graph it drew last.
+ */
+async function rebuild(o: { keep: boolean; focus?: string }): Promise<RenderedDetail | null> {
   const t0 = performance.now();
+  const generation = ++rebuilds;
   const groups = new Set(store.assets.map((a) => a.group));
   collapsed = new Set([...collapsed].filter((g) => groups.has(g)));
-  view = buildView(store.assets, collapsed);
-  const key = layoutKey(view);
+  const next = buildView(store.assets, collapsed);
+  const key = layoutKey(next);
   let layoutMs = 0;
-  const anchor = o.keep ? graph.centreNode() : undefined;
-  const anchorWas = anchor ? graph.positionOf(anchor) : undefined;
+  let layoutStart = t0;
+  let layoutInWorker = false;
   if (!layout || key !== lastLayoutKey) {
-    if (!layout && view.nodes.length > 1000) {
-      // The first layout of a large graph takes a few hundred ms on this thread: say so first.
-      empty.textContent = `Laying out ${view.nodes.length} assets…`;
-      await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
+    if (!layout && next.nodes.length > 1000) {
+      // The first layout of a large graph takes from a few hundred ms to seconds: say so first.
+      empty.textContent = `Laying out ${next.nodes.length} assets…`;
+      // On this thread, the message needs a frame painted before the layout blocks it.
+      if (!layouts.usesWorker(next.nodes.length)) await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
+      if (generation !== rebuilds) return null;
     }
-    layout = await computeLayout(view);
+    layoutStart = performance.now();
+    const laid = await layouts.layout(
+      next.nodes.map((n) => ({ id: n.id, group: n.group })),
+      next.edges,
+    );
+    if (!laid) return null;
+    layout = laid.result;
+    layoutInWorker = laid.inWorker;
     lastLayoutKey = key;
     layoutMs = performance.now() - t0;
+  } else {
+    layouts.cancel(); // a layout still running for an earlier rebuild is not wanted any more
   }
+  const layoutEnd = performance.now();
+  const anchor = o.keep ? graph.centreNode() : undefined;
+  const anchorWas = anchor ? graph.positionOf(anchor) : undefined;
+  view = next;
   const t1 = performance.now();
   empty.hidden = view.nodes.length > 0;
   empty.textContent = 'No assets: Backfill reads files named *.assets.yaml.';
@@ -235,17 +280,7 @@ async function rebuild(o: { keep: boolean; focus?: string }): Promise<RenderedDe
   if (o.focus && sel) graph.focus(sel, false);
   runSearch(search.value());
   firstGraph = false;
-  return { layoutMs, renderMs: performance.now() - t1, nodes: view.nodes.length, edges: view.edges.length, crossings: layout.crossings };
-}
-
-function computeLayout(v: GraphViewModel): Promise<LayoutResult> {
-  return Promise.resolve(
-    layeredLayout(
-      v.nodes.map((n) => ({ id: n.id, group: n.group })),
-      v.edges,
-      { nodeWidth: NODE_W, nodeHeight: NODE_H },
-    ),
-  );
+  return { layoutMs, layoutStart, layoutEnd, layoutInWorker, renderMs: performance.now() - t1, nodes: view.nodes.length, edges: view.edges.length, crossings: layout.crossings };
 }
 
 async function onGraph(m: GraphMessage): Promise<void> {
@@ -255,6 +290,7 @@ async function onGraph(m: GraphMessage): Promise<void> {
   store.setGraph(m.assets, m.statuses, m.revision);
   const keep = !firstGraph && m.assets.some((a) => before.has(a.name));
   const result = await rebuild({ keep, focus: m.focus });
+  if (!result) return; // a newer graph is on its way to the screen
   requestAnimationFrame(() => document.dispatchEvent(new CustomEvent<RenderedDetail>('backfill-graph-rendered', { detail: result })));
 }
 

@@ -158,11 +158,12 @@ export function describeIndexes(def: PartitionsDefinition, st: AssetStatus | und
  * The page: nothing inline but the nonce'd script tag. Styles come from the extension's files
  * (the toolkit's are constructed stylesheets, which style-src does not govern), so no
  * 'unsafe-inline'. The one <style> element is the toolkit's probe for :focus-visible support,
- * which takes its nonce from the csp-nonce meta tag (FAST's convention). The benchmark harness
- * serves the same page.
+ * which takes its nonce from the csp-nonce meta tag (FAST's convention). `worker-src blob:`
+ * lets the page start its layout worker, whose code graph.js carries and hands over as a Blob
+ * (webview/layoutWorker.ts); no other worker source. The benchmark harness serves the same page.
  */
 export function graphHtml(o: { cspSource: string; nonce: string; script: string; style: string }): string {
-  const csp = [`default-src 'none'`, `img-src ${o.cspSource} data:`, `style-src ${o.cspSource} 'nonce-${o.nonce}'`, `font-src ${o.cspSource}`, `script-src 'nonce-${o.nonce}'`].join('; ');
+  const csp = [`default-src 'none'`, `img-src ${o.cspSource} data:`, `style-src ${o.cspSource} 'nonce-${o.nonce}'`, `font-src ${o.cspSource}`, `script-src 'nonce-${o.nonce}'`, `worker-src blob:`].join('; ');
   return `<!DOCTYPE html>
 <html lang="en">
 <head>

@@ -94,13 +94,20 @@ export class BackfillSession implements vscode.Disposable {
         ? downstream ? actions.backfillDownstream(this, asset) : actions.runBackfillFlow(this, asset)
         : this.tasks.confirmAndRun(
             { roots: [{ asset, partitions: PartitionSubset.range(partitions.start, partitions.end) }], downstream },
-            `${asset} (${partitions.end - partitions.start} partition${partitions.end - partitions.start === 1 ? '' : 's'})${downstream ? ' + downstream' : ''}`,
+            `${asset} ${this.rangeText(asset, partitions.start, partitions.end)}${downstream ? ' + downstream' : ''}`,
           );
       void Promise.resolve(run).catch((e: Error) => void vscode.window.showErrorMessage(`Backfill: ${e.message}`));
     },
     openDefinition: (asset) => void this.openDefinition(asset),
     log: (message) => this.log.warn(`graph: ${message}`),
   };
+
+  /** `2024-01-08…2024-01-10` (or the one key) for partitions [start, end) of an asset. */
+  private rangeText(asset: string, start: number, end: number): string {
+    const def = this.model.workspace?.assets.get(asset)?.partitions;
+    if (!def) return `(${end - start} partitions)`;
+    return end - start === 1 ? def.keyAt(start) : `${def.keyAt(start)}…${def.keyAt(end - 1)}`;
+  }
 
   /** Opens the asset graph, focused on an asset if given. */
   showGraph(focus?: string): void {

@@ -155,25 +155,31 @@ export class WorkspaceModel implements vscode.Disposable {
 
   /** After this window wrote the store (a backfill running here): recompute statuses soon. */
   refreshStatusesSoon(): void {
-    if (this.storeTimer) return;
-    this.storeTimer = setTimeout(() => {
-      this.storeTimer = undefined;
-      this.computeStatuses();
-      this.changed.fire();
-    }, 500);
+    // This window's own writes do not change the connection's data_version: remember them, so
+    // that a recompute already scheduled by the file watcher does not skip them.
+    this.ownWrites = true;
+    this.recomputeStatusesIn(500);
   }
 
   private storeTimer: NodeJS.Timeout | undefined;
+  private ownWrites = false;
+  /** Another process (or this one) touched the database file. */
   private onStoreTouched(): void {
+    this.recomputeStatusesIn(DEBOUNCE_MS);
+  }
+
+  /** Recomputes statuses after `ms` (once for any number of calls) if the store changed. */
+  private recomputeStatusesIn(ms: number): void {
     if (this.storeTimer) return;
     this.storeTimer = setTimeout(() => {
       this.storeTimer = undefined;
-      if (!this.store || this.store.dataVersion === this.storeVersion) return;
+      if (!this.store || (!this.ownWrites && this.store.dataVersion === this.storeVersion)) return;
+      this.ownWrites = false;
       const t0 = performance.now();
       this.computeStatuses();
       this.log.info(`state changed: statuses recomputed in ${(performance.now() - t0).toFixed(0)} ms`);
       this.changed.fire();
-    }, DEBOUNCE_MS);
+    }, ms);
   }
 
   private closeStore(): void {

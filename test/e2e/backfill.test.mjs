@@ -15,7 +15,7 @@ import { describe, it, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { LIVE_UPDATE_MS, copyDemo, openWorkbench, processesIn, until } from './helpers.mjs';
+import { LIVE_UPDATE_MS, copyDemo, openWorkbench, processesIn, shortenDemo, until } from './helpers.mjs';
 
 const WS = copyDemo('demo-backfill');
 const DEFINITIONS = 'pipeline.assets.yaml';
@@ -36,17 +36,6 @@ const OUTPUT = {
   churn_model: () => 'data/churn_model.json',
 };
 const exists = (rel) => fs.existsSync(path.join(WS, rel));
-
-/** Replaces each `from` (which must be there) in a workspace file. */
-function edit(file, replacements) {
-  const p = path.join(WS, file);
-  let text = fs.readFileSync(p, 'utf8');
-  for (const [from, to] of replacements) {
-    assert.ok(text.includes(from), `${file} has no "${from}": update backfill.test.mjs to the demo`);
-    text = text.replace(from, to);
-  }
-  fs.writeFileSync(p, text);
-}
 
 describe('Running backfills in VS Code (code-server)', { timeout: 900000 }, () => {
   let browser;
@@ -78,12 +67,7 @@ describe('Running backfills in VS Code (code-server)', { timeout: 900000 }, () =
   }
 
   before(async () => {
-    edit(DEFINITIONS, [
-      ['days: { daily: { start: 2024-01-01, end: 2024-03-03 } }', 'days: { daily: { start: 2024-01-01, end: 2024-01-22 } }'],
-      ['partitions: { weekly: { start: 2024-01-01, end: 2024-03-03 } }', 'partitions: { weekly: { start: 2024-01-01, end: 2024-01-22 } }'],
-      ['run: node jobs/train_model.mjs 2024-01-07 2024-02-25', 'run: node jobs/train_model.mjs 2024-01-07 2024-01-14'],
-      ['    retries: 1\n', '    retries: 0\n'],
-    ]);
+    shortenDemo(WS);
     ({ browser, page, wb } = await openWorkbench(WS));
   });
 

@@ -259,6 +259,8 @@ describe('graph page', () => {
     const csp = /http-equiv="Content-Security-Policy" content="([^"]+)"/.exec(html)![1]!;
     assert.match(csp, /default-src 'none'/);
     assert.match(csp, /script-src 'nonce-N0nce'/);
+    // The layout worker starts from a Blob of graph.js's own text, and from nothing else.
+    assert.deepEqual(csp.split(';').map((d) => d.trim()).filter((d) => d.startsWith('worker-src') || d.startsWith('child-src')), ['worker-src blob:']);
     assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval|\*/);
     assert.match(html, /<script nonce="N0nce" src="https:\/\/x\.vscode-cdn\.net\/graph\.js">/);
     assert.equal((html.match(/<script/g) ?? []).length, 1);
