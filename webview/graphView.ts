@@ -38,8 +38,8 @@ export interface GraphViewEvents {
   contextMenu(id: string, clientX: number, clientY: number): void;
   /** Double-click or Enter on a node. */
   activate(id: string): void;
-  /** The user panned or zoomed (for the saved state). */
-  viewportChanged(t: Transform): void;
+  /** The view panned or zoomed (for the saved state), with the graph area's size then. */
+  viewportChanged(t: Transform, size: { width: number; height: number }): void;
 }
 
 interface Placed {
@@ -162,7 +162,7 @@ export class GraphView {
     this.tooltip.setAttribute('role', 'tooltip');
     this.tooltip.hidden = true;
     container.appendChild(this.tooltip);
-    new ResizeObserver(() => this.commit()).observe(container);
+    new ResizeObserver(() => this.onResize()).observe(container);
   }
 
   /** The current pan and zoom. */
@@ -170,8 +170,15 @@ export class GraphView {
     return { ...this.transform };
   }
 
-  /** Shows a new graph and layout. Keeps the viewport (moved so that `anchor` stays put on screen) unless told to fit. */
-  setGraph(view: GraphViewModel, layout: LayoutResult, viewport: { fit: true } | { transform: Transform; anchor?: string; anchorWas?: { x: number; y: number } }): void {
+  /**
+   * Shows a new graph and layout. Keeps the viewport (moved so that `anchor` stays put on screen)
+   * unless told to fit; a transform saved at another `size` of the graph area keeps its centre.
+   */
+  setGraph(
+    view: GraphViewModel,
+    layout: LayoutResult,
+    viewport: { fit: true } | { transform: Transform; size?: { width: number; height: number }; anchor?: string; anchorWas?: { x: number; y: number } },
+  ): void {
     this.view = view;
     this.placed = view.nodes.map((node) => {
       const p = layout.positions.get(node.id) ?? { x: 0, y: 0 };
@@ -213,6 +220,8 @@ export class GraphView {
     if ('fit' in viewport) this.fit(false);
     else {
       let t = viewport.transform;
+      const now = this.size();
+      if (viewport.size && now.width && now.height) t = { k: t.k, x: t.x + (now.width - viewport.size.width) / 2, y: t.y + (now.height - viewport.size.height) / 2 };
       const a = viewport.anchor ? this.placedById.get(viewport.anchor) : undefined;
       if (a && viewport.anchorWas) t = { k: t.k, x: t.x + (viewport.anchorWas.x - a.x) * t.k, y: t.y + (viewport.anchorWas.y - a.y) * t.k };
       this.setTransform(t, false);
@@ -295,15 +304,22 @@ export class GraphView {
    * it, the partitions panel takes the bottom of the page and may cover it.
    */
   reveal(id: string, animate = true): void {
+    this.following = id;
+    const d = this.outOfView(id, this.size());
+    if (d && (d.dx || d.dy)) this.setTransform({ k: this.transform.k, x: this.transform.x + d.dx, y: this.transform.y + d.dy }, animate);
+  }
+
+  /** How far to pan for a node to be wholly in an area of `size` (16 px in from its edges); 0, 0 when it is. */
+  private outOfView(id: string, size: { width: number; height: number }): { dx: number; dy: number } | undefined {
     const p = this.placedById.get(id);
-    if (!p) return;
-    const { width, height } = this.size();
+    if (!p) return undefined;
     const { k, x, y } = this.transform;
     const m = 16;
     const shift = (lo: number, hi: number, room: number): number => (hi - lo > room - 2 * m ? m - lo : lo < m ? m - lo : hi > room - m ? room - m - hi : 0);
-    const dx = shift(x + (p.x - NODE_W / 2) * k, x + (p.x + NODE_W / 2) * k, width);
-    const dy = shift(y + (p.y - NODE_H / 2) * k, y + (p.y + NODE_H / 2) * k, height);
-    if (dx || dy) this.setTransform({ k, x: x + dx, y: y + dy }, animate);
+    return {
+      dx: shift(x + (p.x - NODE_W / 2) * k, x + (p.x + NODE_W / 2) * k, size.width),
+      dy: shift(y + (p.y - NODE_H / 2) * k, y + (p.y + NODE_H / 2) * k, size.height),
+    };
   }
 
   /** Client coordinates of a node's box (for menus opened from the keyboard). */
@@ -320,6 +336,9 @@ export class GraphView {
   }
 
   private setTransform(t: Transform, animate: boolean): void {
+    // Computed for the area's size now: a resize noticed later is measured from this size.
+    const now = this.size();
+    if (now.width && now.height) this.lastSize = now;
     const target = zoomIdentity.translate(t.x, t.y).scale(t.k);
     const reduced = window.matchMedia('(prefers-reduced-motion: reduce)').matches;
     if (animate && !reduced) this.svg.transition().duration(350).call(this.zoomBehavior.transform, target);
@@ -339,7 +358,8 @@ export class GraphView {
     const { x, y, k } = e.transform;
     this.transform = { x, y, k };
     this.hideTooltip();
-    if (e.sourceEvent) this.events.viewportChanged(this.viewport);
+    if (e.sourceEvent) this.following = null; // the user moved the view: it no longer follows the selection
+    this.events.viewportChanged(this.viewport, this.lastSize ?? this.size());
     const c = this.committed;
     if (!c) {
       this.commit();
@@ -350,6 +370,29 @@ export class GraphView {
     if (this.restTimer) clearTimeout(this.restTimer);
     this.restTimer = window.setTimeout(() => this.commit(), 150);
     if (this.mode === 'detail' && k >= DETAIL_SCALE && !this.viewportInside()) this.commit();
+  }
+
+  private lastSize: { width: number; height: number } | undefined;
+  /** The node clicked last, kept in view through resizes until the user pans or zooms. */
+  private following: string | null = null;
+
+  /**
+   * The graph area changed size (the partitions panel opened, the terminal panel took room, the
+   * editor group was resized): the view keeps its centre rather than its top-left corner, so
+   * what was in the middle stays in sight, and so does a node just clicked (until the user pans
+   * or zooms) if it was in view. A hidden page (size 0) changes nothing.
+   */
+  private onResize(): void {
+    const now = this.size();
+    const was = this.lastSize;
+    if (!now.width || !now.height) return;
+    this.lastSize = now;
+    if (!was || (was.width === now.width && was.height === now.height) || !this.bounds.width) return this.commit();
+    const follow = this.following && this.following === this.selected ? this.following : null;
+    const before = follow ? this.outOfView(follow, was) : undefined;
+    const { x, y, k } = this.transform;
+    this.setTransform({ k, x: x + (now.width - was.width) / 2, y: y + (now.height - was.height) / 2 }, false);
+    if (follow && before && !before.dx && !before.dy) this.reveal(follow, false);
   }
 
   /** Draws the content at the current transform and drops the interim CSS transform. */

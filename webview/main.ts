@@ -109,7 +109,7 @@ const graph = new GraphView(graphBox, store, {
   },
   activate: (id) => activate(id),
   contextMenu: (id, x, y) => openMenu(id, x, y),
-  viewportChanged: (t) => saveState({ transform: t }),
+  viewportChanged: (t, size) => saveState({ transform: t, size }),
 });
 const menu = new ContextMenu(app);
 const detail = new DetailPanel(store, {
@@ -266,7 +266,7 @@ async function rebuild(o: { keep: boolean; focus?: string }): Promise<RenderedDe
   empty.hidden = view.nodes.length > 0;
   empty.textContent = 'No assets: Backfill reads files named *.assets.yaml.';
   let viewport: Parameters<GraphView['setGraph']>[2];
-  if (firstGraph && state.transform && !o.focus) viewport = { transform: state.transform };
+  if (firstGraph && state.transform && !o.focus) viewport = { transform: state.transform, ...(state.size ? { size: state.size } : {}) };
   else if (firstGraph || !o.keep) viewport = { fit: true };
   else {
     // A collapsed group takes its members' place: keep the group (or the asset) that was in the middle.

@@ -167,6 +167,8 @@ export type WebviewMessage = ReadyMessage | BackfillMessage | OpenDefinitionMess
 export interface GraphViewState {
   /** d3-zoom transform. */
   transform?: { x: number; y: number; k: number };
+  /** The graph area's size when the transform was saved (a restore keeps the same centre at another size). */
+  size?: { width: number; height: number };
   selected?: string;
   collapsed?: string[];
   search?: string;

@@ -34,7 +34,7 @@ describe('The asset graph in VS Code (code-server)', { timeout: 600000 }, () => 
   const detail = () => frame.locator('.detail-panel');
   const canvas = () => frame.locator('.detail-panel canvas');
   /** The viewport transform of the graph (pan and zoom). */
-  const viewport = () => frame.locator('svg.graph g.viewport').getAttribute('transform');
+  const viewport = async () => (await frame.locator('svg.graph g.viewport').getAttribute('transform')).replace(/-?\d+(\.\d+)?(e-?\d+)?/g, (n) => String(Math.round(Number(n) * 100) / 100));
 
   /** Waits until `name`'s aria-label (`name: 11 missing · 10 fresh`) matches `re`; returns it. */
   async function waitForLabel(name, re, timeout = LIVE_UPDATE_MS) {
@@ -258,6 +258,9 @@ describe('The asset graph in VS Code (code-server)', { timeout: 600000 }, () => 
     const b = await bar('raw_events');
     assert.ok(Math.abs(b.fresh - (BAR_W * 10) / 21) < 0.5 && b.running === 0, JSON.stringify(b));
     assert.equal(await node('raw_events').locator('.bar .seg.s0').evaluate((el) => getComputedStyle(el).fill), await themeColor('--bf-s0'));
+    // The terminal panel took the bottom of the window: the selected node is still in sight.
+    const [n, d, g] = [await node('raw_events').boundingBox(), await detail().boundingBox(), await frame.locator('svg.graph').boundingBox()];
+    assert.ok(n.y >= g.y && n.y + n.height <= d.y, `raw_events at ${JSON.stringify(n)}: outside the graph area above the panel at ${d.y}`);
     for (const day of ['2024-01-08', '2024-01-09', '2024-01-10']) assert.equal(await cellColor(day), await paintedColor('--bf-s0'), day);
     // Outside the selection cells are dimmed; Escape clears it and they are plain missing.
     await canvas().focus();
