@@ -305,15 +305,16 @@ export class GraphView {
    */
   reveal(id: string, animate = true): void {
     this.following = id;
-    const d = this.outOfView(id, this.size());
-    if (d && (d.dx || d.dy)) this.setTransform({ k: this.transform.k, x: this.transform.x + d.dx, y: this.transform.y + d.dy }, animate);
+    const t = this.animTarget ?? this.transform;
+    const d = this.outOfView(id, this.size(), t);
+    if (d && (d.dx || d.dy)) this.setTransform({ k: t.k, x: t.x + d.dx, y: t.y + d.dy }, animate);
   }
 
-  /** How far to pan for a node to be wholly in an area of `size` (16 px in from its edges); 0, 0 when it is. */
-  private outOfView(id: string, size: { width: number; height: number }): { dx: number; dy: number } | undefined {
+  /** How far to pan for a node to be wholly in an area of `size` (16 px in from its edges) at transform `t`; 0, 0 when it is. */
+  private outOfView(id: string, size: { width: number; height: number }, t: Transform): { dx: number; dy: number } | undefined {
     const p = this.placedById.get(id);
     if (!p) return undefined;
-    const { k, x, y } = this.transform;
+    const { k, x, y } = t;
     const m = 16;
     const shift = (lo: number, hi: number, room: number): number => (hi - lo > room - 2 * m ? m - lo : lo < m ? m - lo : hi > room - m ? room - m - hi : 0);
     return {
@@ -341,8 +342,18 @@ export class GraphView {
     if (now.width && now.height) this.lastSize = now;
     const target = zoomIdentity.translate(t.x, t.y).scale(t.k);
     const reduced = window.matchMedia('(prefers-reduced-motion: reduce)').matches;
-    if (animate && !reduced) this.svg.transition().duration(350).call(this.zoomBehavior.transform, target);
-    else {
+    if (animate && !reduced) {
+      const goal = { ...t };
+      this.animTarget = goal;
+      this.svg
+        .transition()
+        .duration(350)
+        .call(this.zoomBehavior.transform, target)
+        .on('end interrupt', () => {
+          if (this.animTarget === goal) this.animTarget = null;
+        });
+    } else {
+      this.animTarget = null;
       this.svg.call(this.zoomBehavior.transform, target);
       this.commit();
     }
@@ -373,6 +384,8 @@ export class GraphView {
   }
 
   private lastSize: { width: number; height: number } | undefined;
+  /** Where a running pan/zoom animation is going. */
+  private animTarget: Transform | null = null;
   /** The node clicked last, kept in view through resizes until the user pans or zooms. */
   private following: string | null = null;
 
@@ -388,11 +401,15 @@ export class GraphView {
     if (!now.width || !now.height) return;
     this.lastSize = now;
     if (!was || (was.width === now.width && was.height === now.height) || !this.bounds.width) return this.commit();
+    // While an animation runs (a focus, a fit), its goal is what moves: the animation goes on.
+    const animating = this.animTarget;
+    const base = animating ?? this.transform;
     const follow = this.following && this.following === this.selected ? this.following : null;
-    const before = follow ? this.outOfView(follow, was) : undefined;
-    const { x, y, k } = this.transform;
-    this.setTransform({ k, x: x + (now.width - was.width) / 2, y: y + (now.height - was.height) / 2 }, false);
-    if (follow && before && !before.dx && !before.dy) this.reveal(follow, false);
+    const before = follow ? this.outOfView(follow, was, base) : undefined;
+    let next = { k: base.k, x: base.x + (now.width - was.width) / 2, y: base.y + (now.height - was.height) / 2 };
+    const d = follow && before && !before.dx && !before.dy ? this.outOfView(follow, now, next) : undefined;
+    if (d) next = { k: next.k, x: next.x + d.dx, y: next.y + d.dy };
+    this.setTransform(next, !!animating);
   }
 
   /** Draws the content at the current transform and drops the interim CSS transform. */
