@@ -15,7 +15,7 @@ import { describe, it, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { LIVE_UPDATE_MS, copyDemo, openWorkbench, processesIn, shortenDemo, until } from './helpers.mjs';
+import { LIVE_UPDATE_MS, copyDemo, exactly, openWorkbench, processesIn, shortenDemo, until } from './helpers.mjs';
 
 const WS = copyDemo('demo-backfill');
 const DEFINITIONS = 'pipeline.assets.yaml';
@@ -82,7 +82,7 @@ describe('Running backfills in VS Code (code-server)', { timeout: 900000 }, () =
   it('Backfill Downstream from the Assets tree: the plan, the terminal, fresh partitions and data files', async () => {
     await wb.showBackfillView();
     await wb.widenSideBar(460);
-    assert.equal(await wb.waitForDescription('raw_events', /missing/, 60000), '21 missing');
+    await wb.waitForDescription('raw_events', exactly('21 missing'), 60000);
 
     // Right-click raw_events → Backfill Downstream.
     await wb.row('raw_events').click({ button: 'right' });
@@ -113,7 +113,12 @@ describe('Running backfills in VS Code (code-server)', { timeout: 900000 }, () =
     await wb.panelHeight(460);
     // While it runs: a progress notification, the tasks' lines streaming into the terminal.
     await wb.waitForTerminalLine(/^✓ /);
-    await wb.waitForDescription('raw_events', /running|fresh/);
+    // Partitions being built show as running in the tree while the backfill goes on.
+    const building = ['raw_events', 'clean_events', 'daily_active_users', 'region_activity'];
+    await until(async () => {
+      for (const a of building) if (/\d+ running/.test(await wb.description(a).catch(() => ''))) return true;
+      return false;
+    }, 'no asset of the tree showed running partitions while the backfill ran');
     await wb.shot('bf-03-downstream-running');
     const { line, seconds } = await waitForSummary(/^failed: 120 succeeded, 1 failed, 7 skipped, 0 canceled, 0 pending /, t0);
     console.log(`# downstream backfill (128 tasks) finished in ${seconds} s: ${line}`);
@@ -126,10 +131,10 @@ describe('Running backfills in VS Code (code-server)', { timeout: 900000 }, () =
     await wb.waitForTerminalLine(/^Resume with: backfill resume bf-/);
 
     // The tree: fresh wherever the backfill ran; 2024-01-15 failed and what depends on it missing.
-    assert.equal(await wb.waitForDescription('raw_events', /20 fresh/), '1 failed · 20 fresh');
-    assert.equal(await wb.waitForDescription('clean_events', /20 fresh/), '1 missing · 20 fresh');
-    assert.equal(await wb.waitForDescription('daily_active_users', /20 fresh/), '1 missing · 20 fresh');
-    assert.equal(await wb.waitForDescription('region_activity', /60 fresh/), '3 missing · 60 fresh');
+    await wb.waitForDescription('raw_events', exactly('1 failed · 20 fresh'));
+    await wb.waitForDescription('clean_events', exactly('1 missing · 20 fresh'));
+    await wb.waitForDescription('daily_active_users', exactly('1 missing · 20 fresh'));
+    await wb.waitForDescription('region_activity', exactly('3 missing · 60 fresh'));
     assert.equal(await wb.description('weekly_summary'), '2 missing'); // its one task reads 2024-01-15
     assert.equal(await wb.description('churn_model'), 'missing');
     await wb.shot('bf-04-downstream-terminal');
@@ -165,9 +170,9 @@ describe('Running backfills in VS Code (code-server)', { timeout: 900000 }, () =
     // The Backfills view: the backfill failed, the failed task under its asset.
     await wb.showBackfillsPane();
     const backfill = 'raw_events + downstream';
-    assert.equal(await wb.waitForDescription(backfill, /failed/, LIVE_UPDATE_MS, wb.backfills), 'failed · 120/128');
+    await wb.waitForDescription(backfill, exactly('failed · 120/128'), LIVE_UPDATE_MS, wb.backfills);
     await wb.expand(backfill, wb.backfills);
-    assert.equal(await wb.waitForDescription('raw_events', /failed/, LIVE_UPDATE_MS, wb.backfills), '20/21 · 1 failed');
+    await wb.waitForDescription('raw_events', exactly('20/21 · 1 failed'), LIVE_UPDATE_MS, wb.backfills);
     assert.match(await wb.waitForDescription(FLAKY, /503/, LIVE_UPDATE_MS, wb.backfills), /^exit code 1: pull_events: error: events API answered 503/);
     await wb.shot('bf-06-backfills-view-failed');
 
@@ -178,14 +183,14 @@ describe('Running backfills in VS Code (code-server)', { timeout: 900000 }, () =
     const { line, seconds } = await waitForSummary(/^succeeded: 128 succeeded, 0 failed, 0 skipped, 0 canceled, 0 pending /, t0);
     console.log(`# retry finished in ${seconds} s: ${line}`);
     await wb.waitForTerminalLine(/^✓ churn_model$/);
-    assert.equal(await wb.waitForDescription(backfill, /succeeded/, LIVE_UPDATE_MS, wb.backfills), 'succeeded · 128/128');
+    await wb.waitForDescription(backfill, exactly('succeeded · 128/128'), LIVE_UPDATE_MS, wb.backfills);
     await wb.shot('bf-07-backfills-view-succeeded');
 
     await wb.showBackfillView();
-    assert.equal(await wb.waitForDescription('raw_events', /fresh/), 'all 21 fresh');
-    assert.equal(await wb.waitForDescription('region_activity', /fresh/), 'all 63 fresh');
-    assert.equal(await wb.waitForDescription('weekly_summary', /fresh/), 'all 2 fresh');
-    assert.equal(await wb.waitForDescription('churn_model', /fresh/), 'fresh');
+    await wb.waitForDescription('raw_events', exactly('all 21 fresh'));
+    await wb.waitForDescription('region_activity', exactly('all 63 fresh'));
+    await wb.waitForDescription('weekly_summary', exactly('all 2 fresh'));
+    await wb.waitForDescription('churn_model', exactly('fresh'));
     assert.equal(await wb.row('failed 2024-01-15').count(), 0);
     for (const f of [OUTPUT.raw_events(FLAKY), ...REGIONS.map((r) => OUTPUT.region_activity(FLAKY, r)), ...WEEKS.map(OUTPUT.weekly_summary), OUTPUT.churn_model()]) {
       assert.ok(exists(f), `${f} was not written`);
@@ -225,8 +230,8 @@ describe('Running backfills in VS Code (code-server)', { timeout: 900000 }, () =
     assert.deepEqual(rewritten, ['2024-01-05', '2024-01-06', '2024-01-07']);
 
     // raw_events stays fresh; the clean_events days that read the rewritten ones are stale now.
-    assert.equal(await wb.waitForDescription('raw_events', /fresh/), 'all 21 fresh');
-    assert.equal(await wb.waitForDescription('clean_events', /stale/), '3 stale · 18 fresh');
+    await wb.waitForDescription('raw_events', exactly('all 21 fresh'));
+    await wb.waitForDescription('clean_events', exactly('3 stale · 18 fresh'));
     await wb.shot('bf-11-range-terminal');
     await wb.expand('clean_events');
     await wb.row('stale (upstream) 2024-01-05…2024-01-07 (3)').waitFor();
@@ -287,7 +292,7 @@ describe('Running backfills in VS Code (code-server)', { timeout: 900000 }, () =
       '',
     ].join('\n'));
     await wb.expand('exports');
-    assert.equal(await wb.waitForDescription('slow_export', /missing/), '4 missing');
+    await wb.waitForDescription('slow_export', exactly('4 missing'));
 
     await wb.palette('Backfill: Run Backfill…');
     await wb.pick('Backfill: which asset?', 'slow_export');
@@ -316,12 +321,12 @@ describe('Running backfills in VS Code (code-server)', { timeout: 900000 }, () =
     const toast = wb.toast(`Backfill canceled: 0 succeeded, ${canceled} canceled${pending ? `, ${pending} left` : ''}.`);
     await toast.getByRole('button', { name: 'Resume', exact: true }).waitFor();
     assert.equal(await toast.getByRole('button', { name: 'Retry Failed' }).count(), 0);
-    assert.equal(await wb.waitForDescription('slow_export', /canceled/, LIVE_UPDATE_MS, wb.backfills), 'canceled · 0/4');
+    await wb.waitForDescription('slow_export', exactly('canceled · 0/4'), LIVE_UPDATE_MS, wb.backfills);
     // The commands were killed (SIGTERM to their process group, SIGKILL after 2 s).
     await until(() => sleeps().length === 0, () => `sleep still running: ${JSON.stringify(sleeps())}`, 10000);
     assert.ok(Date.now() - t0 < 20000, 'cancel took as long as the commands');
     await wb.showBackfillView();
-    assert.equal(await wb.waitForDescription('slow_export', /missing/), '4 missing');
+    await wb.waitForDescription('slow_export', exactly('4 missing'));
     await wb.showBackfillsPane();
     await wb.shot('bf-16-canceled');
   });
