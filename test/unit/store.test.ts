@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
@@ -138,5 +138,30 @@ describe('StateStore creation', () => {
       assert.deepEqual(s.recordedAssets(), ['a', 'b']);
       s.close();
     }
+  });
+
+  it('opening a new database while another process is creating it waits instead of failing', async () => {
+    // The other process holds the write lock of the new file, as a second Backfill does for a
+    // moment while it creates the tables. Switching to WAL then fails at once with SQLITE_BUSY
+    // (SQLite does not call the busy handler when a read transaction upgrades): open must wait.
+    const file = tempDb();
+    StateStore.open(file).close();
+    // Back to a new, empty database in rollback-journal mode.
+    for (const f of [file, `${file}-wal`, `${file}-shm`]) rmSync(f, { force: true });
+    const holdMs = 400;
+    const locker = spawn(
+      process.execPath,
+      ['-e', `const db = new (require('better-sqlite3'))(process.argv[1]); db.exec('BEGIN IMMEDIATE'); console.log('locked'); setTimeout(() => { db.exec('COMMIT'); db.close(); }, ${holdMs});`, file],
+      { cwd: path.join(__dirname, '..', '..'), stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    await new Promise<void>((resolve) => locker.stdout!.once('data', () => resolve()));
+    const started = Date.now();
+    const s = StateStore.open(file);
+    const waited = Date.now() - started;
+    s.record([{ asset: 'a', partition: 'p', startedAt: 1, endedAt: 2, status: 'success' }]);
+    assert.deepEqual(s.recordedAssets(), ['a']);
+    s.close();
+    assert.ok(waited >= holdMs / 2, `open returned after ${waited} ms, before the other process let go`);
+    await new Promise((resolve) => locker.once('exit', resolve));
   });
 });

@@ -176,9 +176,10 @@ export class StateStore {
       const ignore = `${dir}/.gitignore`;
       if (!existsSync(ignore)) writeFileSync(ignore, '# Backfill state: local to this machine\n*\n');
     }
+    const timeoutMs = options.busyTimeoutMs ?? 10_000;
     let db: Database.Database;
     try {
-      db = new (loadSqlite())(path, { timeout: options.busyTimeoutMs ?? 10_000 });
+      db = new (loadSqlite())(path, { timeout: timeoutMs });
     } catch (e) {
       throw new UserError(`cannot open the state database ${path}: ${(e as Error).message}`);
     }
@@ -186,7 +187,7 @@ export class StateStore {
       // Before anything that writes (WAL mode changes the file's header): a database refused
       // for being newer or not ours is left exactly as it was.
       db.transaction(() => checkVersion(db, path))();
-      db.pragma('journal_mode = WAL');
+      enableWal(db, timeoutMs);
       db.pragma('synchronous = NORMAL');
       db.pragma('mmap_size = 268435456');
       db.pragma('foreign_keys = ON');
@@ -597,6 +598,27 @@ function migrate(db: Database.Database, path: string): void {
       db.pragma(`user_version = ${v + 1}`);
     }
   }).immediate();
+}
+
+/**
+ * Switches a database to WAL mode, waiting up to `timeoutMs` for other processes. The switch
+ * upgrades a read transaction to a write one, and SQLite fails such an upgrade at once with
+ * SQLITE_BUSY (without calling the busy handler) while another connection holds the write lock,
+ * as a second process does for a moment while it creates a new database.
+ */
+function enableWal(db: Database.Database, timeoutMs: number): void {
+  const deadline = Date.now() + timeoutMs;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
+    try {
+      // Returns the mode in force: the old one when it could not be changed.
+      if (db.pragma('journal_mode = WAL', { simple: true }) === 'wal') return;
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'SQLITE_BUSY') throw e;
+    }
+    if (Date.now() >= deadline) throw Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' });
+    Atomics.wait(pause, 0, 0, delay);
+  }
 }
 
 /** The schema version of a database this Backfill can use (0: empty), or a UserError. Only reads. */
