@@ -120,7 +120,7 @@ export async function runStored(ctx: CliContext, ws: Workspace, store: StateStor
     process.off('SIGTERM', onSignal);
   }
   if (ctx.json) printJson({ backfill: reportJson(report) });
-  else printReport(ctx, ws, report, [id, ...options.hintOptions]);
+  else printReport(ctx, report, [id, ...options.hintOptions]);
   return report.status === 'succeeded' ? EXIT_OK : report.status === 'paused' ? EXIT_PAUSED : EXIT_FAILURE;
 }
 
@@ -140,7 +140,7 @@ const COUNT_ORDER: readonly TaskStatus[] = ['succeeded', 'failed', 'skipped', 'c
 const MAX_FAILED_SHOWN = 20;
 
 /** The final summary: status and counts, the failed partitions with their logs, how to resume. */
-function printReport(ctx: CliContext, ws: Workspace, report: BackfillReport, resumeArgs: string[]): void {
+function printReport(ctx: CliContext, report: BackfillReport, resumeArgs: string[]): void {
   const s = ctx.style;
   const statusWord =
     report.status === 'succeeded' ? s.green('succeeded') : report.status === 'paused' ? s.yellow('paused after the sample') : s.red(report.status);
@@ -151,7 +151,7 @@ function printReport(ctx: CliContext, ws: Workspace, report: BackfillReport, res
   if (report.failed.length > 0) {
     lines.push(`failed (${report.failed.length}):`);
     for (const f of report.failed.slice(0, MAX_FAILED_SHOWN)) {
-      lines.push(`  ${s.red('✗')} ${label(f.asset, f.partitions)}${f.message ? `: ${f.message}` : ''}`, `    log: ${relativePath(ws.root, f.log)}`);
+      lines.push(`  ${s.red('✗')} ${label(f.asset, f.partitions)}${f.message ? `: ${f.message}` : ''}`, `    log: ${relativePath(process.cwd(), f.log)}`);
     }
     if (report.failed.length > MAX_FAILED_SHOWN) lines.push(`  … and ${report.failed.length - MAX_FAILED_SHOWN} more (backfill backfills --json)`);
   }

@@ -24,7 +24,7 @@ export function printJson(value: unknown, stream: NodeJS.WriteStream = process.s
   stream.write(JSON.stringify(value, null, stream.isTTY ? 2 : undefined) + '\n');
 }
 
-/** A path as shown to the user: relative to the workspace with `/` separators, absolute when outside it. */
+/** A path as shown to the user: relative to `root` (the workspace, or the folder the command was typed in) with `/` separators, absolute when outside it. */
 export function relativePath(root: string, file: string): string {
   const rel = path.relative(root, file);
   if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) return file;

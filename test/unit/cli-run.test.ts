@@ -290,6 +290,21 @@ describe('backfill run', () => {
     assert.equal(json<StatusJson>(['status', 'days'], at(dir)).assets[0]!.counts.fresh, 21);
   });
 
+  it('run from another folder with --workspace: the log path and the resume command work from where it was typed', () => {
+    const dir = workspace(PIPELINE);
+    writeFileSync(path.join(dir, 'fail-2024-01-03'), '');
+    const elsewhere = path.dirname(dir);
+    const r = backfill(['run', 'days', '--partition', '2024-01-02...2024-01-04', '--workspace', path.basename(dir)], { cwd: elsewhere });
+    assert.equal(r.code, 1, r.stderr);
+    const log = /^ {4}log: (.+)$/m.exec(r.stdout)?.[1];
+    assert.ok(log, r.stdout);
+    assert.match(readFileSync(path.resolve(elsewhere, log), 'utf8'), /boom 2024-01-03/);
+    const resume = /^resume with: backfill (.+)$/m.exec(r.stdout)?.[1];
+    assert.ok(resume, r.stdout);
+    rmSync(path.join(dir, 'fail-2024-01-03'));
+    assert.match(ok(resume.split(' '), { cwd: elsewhere }), /succeeded/);
+  });
+
   it('--json prints only the final report', () => {
     const dir = workspace(PIPELINE);
     writeFileSync(path.join(dir, 'fail-2024-01-03'), '');
