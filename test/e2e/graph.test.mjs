@@ -366,4 +366,50 @@ describe('The asset graph in VS Code (code-server)', { timeout: 600000 }, () => 
     assert.ok(Math.abs(after.x - before.x) <= 2 && Math.abs(after.y - before.y) <= 40, `raw_events moved from ${JSON.stringify(before)} to ${JSON.stringify(after)}`);
     await wb.shot('graph-06-new-asset');
   });
+
+  /** Moves the heatmap's keyboard cursor with these keys; returns the tooltip's lines. */
+  async function keys(...presses) {
+    await page.mouse.move(1, 1); // the pointer off the canvas: the tooltip follows the keyboard
+    await canvas().focus();
+    for (const k of presses) await page.keyboard.press(k);
+    await tipKey();
+    return (await frame.locator('.cell-tip').innerText()).split('\n').map((l) => l.trim()).filter(Boolean);
+  }
+
+  it('shows hourly partitions as days × hours and a multi-partitioned asset as a matrix, with keyboard range selection', async () => {
+    // An hourly asset over three days, reading raw_events (hourly → daily), three hours of it run from the CLI.
+    fs.appendFileSync(path.join(WS, 'pipeline.assets.yaml'), [
+      '',
+      '  hourly_sessions:',
+      '    description: Sessions per hour',
+      '    group: metrics',
+      '    partitions: { hourly: { start: 2024-01-01-00:00, end: 2024-01-04-00:00 } }',
+      '    deps: [raw_events]',
+      '    run: node -e "console.log(1)"',
+      '',
+    ].join('\n'));
+    await cli(WS, 'run', 'hourly_sessions', '--partition', '2024-01-02-05:00...2024-01-02-07:00');
+    await node('hourly_sessions').waitFor({ timeout: LIVE_UPDATE_MS });
+    assert.equal(await waitForLabel('hourly_sessions', /^hourly_sessions: \d+ missing · 3 fresh$/), 'hourly_sessions: 69 missing · 3 fresh');
+    await node('hourly_sessions').click();
+    await until(async () => /hourly_sessions[\s\S]*hourly · 72/.test(await detail().locator('.heading').innerText()), 'the detail panel shows hourly_sessions');
+    // A column per day, a row per hour.
+    assert.match(await canvas().getAttribute('aria-label'), /^72 partitions of hourly_sessions, 3 × 24 grid\./);
+    // Down five hours, right one day: 05:00 on January 2, materialized from the CLI.
+    assert.deepEqual(await keys('ArrowDown', 'ArrowDown', 'ArrowDown', 'ArrowDown', 'ArrowDown', 'ArrowRight'), ['2024-01-02-05:00', 'fresh']);
+    // Shift+Down three times: a range of four hours, the last one missing.
+    assert.deepEqual(await keys('Shift+ArrowDown', 'Shift+ArrowDown', 'Shift+ArrowDown'), ['2024-01-02-08:00', 'missing']);
+    await until(async () => (await detail().locator('.selection-info').innerText()) === 'Selected 2024-01-02-05:00 … 2024-01-02-08:00 · 4 partitions',
+      async () => `selection says "${await detail().locator('.selection-info').innerText()}"`);
+    assert.ok(await detail().getByRole('button', { name: 'Backfill Selection' }).isEnabled());
+    await wb.shot('graph-07-hourly-grid');
+
+    // region_activity (region × date): a column per day, a row per region, in the order defined.
+    await node('region_activity').click();
+    await until(async () => /region_activity/.test(await detail().locator('.heading').innerText()), 'the detail panel shows region_activity');
+    assert.match(await canvas().getAttribute('aria-label'), /^63 partitions of region_activity, 21 × 3 grid\./);
+    assert.deepEqual(await keys('ArrowDown'), ['2024-01-01|us', 'fresh']);
+    assert.deepEqual(await keys('ArrowDown', 'ArrowRight', 'ArrowRight', 'ArrowRight', 'ArrowRight', 'ArrowRight', 'ArrowRight', 'ArrowRight'), ['2024-01-08|apac', 'missing']);
+    await wb.shot('graph-08-multi-matrix');
+  });
 });
