@@ -1,4 +1,4 @@
-// The extension's own work at activation on the demo workspace (what BackfillSession.start does
+// The extension's own work at activation on the demo workspace (what a session does on load
 // besides registering views and commands): find and parse the definitions, open the state
 // database, hash the source files for code versions, compute every status. Target < 100 ms.
 // Run: npm run bench:activation (bundled with esbuild first, as the extension is). The real figure in VS Code is logged to the "Backfill" output

@@ -53,6 +53,11 @@ export class BackfillTasks implements vscode.TaskProvider, vscode.Disposable {
     this.disposables.push(this.finished, vscode.tasks.registerTaskProvider(BackfillTasks.type, this));
   }
 
+  /** How many backfills this window is running. */
+  get running(): number {
+    return this.active.size;
+  }
+
   /** The window is closing: stop the commands now and leave the backfills resumable. */
   dispose(): void {
     for (const runner of this.active) runner.interrupt();

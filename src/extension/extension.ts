@@ -1,10 +1,11 @@
 import type * as vscode from 'vscode';
-import { BackfillSession } from './session.ts';
+import { SessionHost } from './host.ts';
 
-/** Thin on purpose: the session owns everything (see session.ts). */
-export function activate(context: vscode.ExtensionContext): void {
-  const session = BackfillSession.start(context.extensionUri);
-  if (session) context.subscriptions.push(session);
+/** Thin on purpose: the host and its session own everything (see host.ts, session.ts). */
+export function activate(context: vscode.ExtensionContext): Promise<void> {
+  const host = new SessionHost(context);
+  context.subscriptions.push(host);
+  return host.start();
 }
 
 export function deactivate(): void {}

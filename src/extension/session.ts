@@ -1,18 +1,20 @@
 import * as vscode from 'vscode';
-import { AssetsTreeProvider } from './assetsTree.ts';
 import * as actions from './backfillCommands.ts';
 import { BackfillTasks } from './backfillTask.ts';
-import { BackfillsTreeProvider } from './backfillsTree.ts';
 import { EditorDecorations } from './editorDecorations.ts';
 import { GraphPanel, registerGraphSerializer, type GraphCallbacks } from './graphPanel.ts';
 import { PartitionSubset } from '../core/partitions/subset.ts';
 import { COMMANDS, type CommandSpec } from './commands.ts';
 import { publishDiagnostics } from './diagnostics.ts';
+import type { FolderInfo } from './folders.ts';
+import type { ModelViews } from './views.ts';
 import { WorkspaceModel } from './workspaceModel.ts';
 
 /**
- * Everything the extension creates, owned in one place and disposed together: the model of the
- * workspace folder, the views, the diagnostics and the commands.
+ * Everything the extension creates for the workspace folder it shows, owned in one place and
+ * disposed together: the model of the folder, the editor decorations, the diagnostics and the
+ * commands. The host (host.ts) creates one per folder shown; the output channel and the tree
+ * views are the host's.
  */
 export class BackfillSession implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
@@ -21,20 +23,21 @@ export class BackfillSession implements vscode.Disposable {
   /** The backfill entry points (see backfillCommands.ts), for the command table. */
   readonly actions = actions;
 
-  private constructor(
+  constructor(
     readonly log: vscode.LogOutputChannel,
-    root: string,
+    readonly folder: FolderInfo,
     private readonly extensionUri: vscode.Uri,
+    /** Switches the folder shown (the Select Workspace Folder command). */
+    readonly host: { selectFolder(): Promise<void> },
+    /** The Assets and Backfills views, the host's: they outlive the session. */
+    views: ModelViews,
   ) {
-    this.disposables.push(log);
-    this.model = this.own(new WorkspaceModel(root, log));
+    this.model = this.own(new WorkspaceModel(folder.path, log));
     this.tasks = this.own(new BackfillTasks(this.model, log));
     this.own(new EditorDecorations(this.model, extensionUri));
     this.own(registerGraphSerializer(extensionUri, this.model, this.graphCallbacks));
-    const tree = this.own(new AssetsTreeProvider(this.model));
-    this.own(vscode.window.createTreeView('backfill.assets', { treeDataProvider: tree, showCollapseAll: true }));
-    const backfills = this.own(new BackfillsTreeProvider(this.model));
-    this.own(vscode.window.createTreeView('backfill.backfills', { treeDataProvider: backfills }));
+    // With several folders open, the views say which one they show.
+    views.show(this.model, (vscode.workspace.workspaceFolders?.length ?? 0) > 1 ? folder.name : undefined);
     const problems = this.own(vscode.languages.createDiagnosticCollection('backfill'));
     this.own(this.model.onDidChange(() => publishDiagnostics(problems, this.model.workspace?.diagnostics ?? [], this.model.workspace?.files ?? [])));
     for (const [id, spec] of Object.entries(COMMANDS) as Array<[string, CommandSpec]>) {
@@ -42,24 +45,11 @@ export class BackfillSession implements vscode.Disposable {
     }
   }
 
-  /** Creates the session for the first workspace folder and loads it. */
-  static start(extensionUri: vscode.Uri): BackfillSession | undefined {
-    const log = vscode.window.createOutputChannel('Backfill', { log: true });
-    const folder = vscode.workspace.workspaceFolders?.[0];
-    if (!folder) {
-      log.info('no workspace folder: nothing to show');
-      log.dispose();
-      return undefined;
-    }
-    const t0 = performance.now();
-    const session = new BackfillSession(log, folder.uri.fsPath, extensionUri);
-    log.info(`activated in ${(performance.now() - t0).toFixed(0)} ms (views and commands registered)`);
-    // Definitions, state and statuses load after activation returns: the views fill in when ready.
-    void session.model.reload().then(() => {
-      log.info(`first load done ${(performance.now() - t0).toFixed(0)} ms after activation started`);
-      return session.tasks.offerResume();
-    });
-    return session;
+  /** Loads definitions, state and statuses (the views fill in when ready), then offers to resume interrupted backfills. */
+  async load(t0 = performance.now()): Promise<void> {
+    await this.model.reload();
+    this.log.info(`${this.folder.name}: first load done ${(performance.now() - t0).toFixed(0)} ms after it started`);
+    await this.tasks.offerResume();
   }
 
   private own<T extends vscode.Disposable>(d: T): T {

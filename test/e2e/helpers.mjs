@@ -121,6 +121,8 @@ export async function until(probe, what, timeout = T, every = 200) {
 
 /** Chromium on code-server with `workspace` open; resolves once the extension's contributions are registered. */
 export async function openWorkbench(workspace) {
+  // A folder, or a multi-root workspace file (`*.code-workspace`).
+  const target = workspace.endsWith('.code-workspace') ? `workspace=${encodeURIComponent(workspace)}` : `folder=${encodeURIComponent(workspace)}`;
   // chromium.launch() uses a fresh temporary profile (Playwright rejects --user-data-dir in args).
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
@@ -131,7 +133,7 @@ export async function openWorkbench(workspace) {
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
   page.setDefaultTimeout(T);
   const t0 = Date.now();
-  await page.goto(`${CS_URL}/?folder=${encodeURIComponent(workspace)}`);
+  await page.goto(`${CS_URL}/?${target}`);
   await page.locator('.monaco-workbench').waitFor({ timeout: 90000 });
   // The activity-bar entry exists once the remote extension host has scanned the extension;
   // the palette is only complete after that.

@@ -1,0 +1,95 @@
+// End-to-end test of a multi-root workspace in a real VS Code (code-server) and Chromium: the
+// Assets view shows the folder that holds asset definitions even when it is not the first one,
+// and Backfill: Select Workspace Folder… switches folders (remembered across a window reload).
+// Started by test/e2e/run.sh (see extension.test.mjs for the environment).
+import { describe, it, before, after, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { copyDemo, openWorkbench, until } from './helpers.mjs';
+
+// Two folders: `notes` first (no definitions), then a copy of the demo.
+const DEMO = copyDemo('demo-folders');
+const NOTES = path.join(path.dirname(DEMO), 'notes');
+const WORKSPACE_FILE = path.join(path.dirname(DEMO), 'two-folders.code-workspace');
+const FOLDER_TITLE = 'Backfill: Select Workspace Folder';
+
+describe('A multi-root workspace in VS Code (code-server)', { timeout: 300000 }, () => {
+  let browser;
+  let page;
+  /** @type {import('./helpers.mjs').Workbench} */
+  let wb;
+
+  /** The folder name the Assets view's header shows. */
+  const shownFolder = () => wb.paneHeader('Assets').locator('.description').innerText();
+  const welcome = () => page.locator('.part.sidebar .welcome-view-content');
+
+  /** Picks a folder in the Select Workspace Folder quick pick; returns every row's label and description. */
+  async function selectFolder(name) {
+    await wb.palette(`${FOLDER_TITLE}…`);
+    await wb.quickInput.locator('.quick-input-title', { hasText: FOLDER_TITLE }).waitFor();
+    const rows = wb.quickInput.locator('.quick-input-list .monaco-list-row');
+    await until(async () => (await rows.count()) === 2, async () => `the folder picker lists ${await rows.count()} rows`);
+    const listed = await rows.evaluateAll((rs) => rs.map((r) => `${r.querySelector('.label-name')?.textContent} — ${r.querySelector('.label-description')?.textContent}`));
+    await wb.pick(FOLDER_TITLE, name);
+    return listed;
+  }
+
+  before(async () => {
+    fs.rmSync(NOTES, { recursive: true, force: true });
+    fs.mkdirSync(NOTES);
+    fs.writeFileSync(path.join(NOTES, 'README.md'), '# Notes\nNothing for Backfill here.\n');
+    fs.writeFileSync(WORKSPACE_FILE, JSON.stringify({ folders: [{ path: 'notes' }, { path: 'demo-folders' }] }, null, 2));
+    ({ browser, page, wb } = await openWorkbench(WORKSPACE_FILE));
+  });
+
+  afterEach(async (t) => {
+    if (page) await wb.shot(`folders-after-${t.name.replace(/\W+/g, '_')}`).catch(() => {});
+  });
+
+  after(async () => {
+    await browser?.close();
+  });
+
+  it('shows the folder with asset definitions, not merely the first folder, and names it', async () => {
+    await wb.showBackfillView();
+    await wb.row('ingest').waitFor();
+    await wb.expand('ingest');
+    await wb.waitForDescription('raw_events', /^62 missing$/);
+    assert.equal(await shownFolder(), 'demo-folders');
+    await wb.shot('folders-01-second-folder-shown');
+  });
+
+  /** Opens the asset graph and waits for an asset's node in it. */
+  async function graphShows(asset) {
+    await wb.palette('Backfill: Show Asset Graph');
+    const frame = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
+    await frame.locator(`g.node[data-id="${asset}"]`).waitFor();
+  }
+  const graphTab = () => page.locator('.tabs-container .tab', { hasText: 'Asset Graph' });
+
+  it('switches folders with Select Workspace Folder…, and keeps the choice after a reload', async () => {
+    await graphShows('raw_events');
+    assert.deepEqual(await selectFolder('notes'), ['notes — no asset definitions', 'demo-folders — shown · 1 definition file']);
+    // The notes folder: no assets; the view says so and offers to switch back.
+    await welcome().getByText('No asset definitions found in this folder').waitFor();
+    assert.equal(await shownFolder(), 'notes');
+    // The graph of the folder no longer shown is closed.
+    await graphTab().waitFor({ state: 'detached' });
+    await wb.shot('folders-02-notes-shown');
+
+    await wb.palette('Developer: Reload Window');
+    await page.locator('.activitybar .action-label[aria-label="Backfill"]').waitFor({ timeout: 90000 });
+    await welcome().getByText('No asset definitions found in this folder').waitFor({ timeout: 60000 });
+    assert.equal(await shownFolder(), 'notes');
+
+    // Back with the welcome view's button.
+    await welcome().getByRole('button', { name: 'Select Workspace Folder' }).click();
+    await wb.pick(FOLDER_TITLE, 'demo-folders');
+    await wb.row('ingest').waitFor();
+    await wb.expand('ingest');
+    await wb.waitForDescription('raw_events', /^62 missing$/);
+    assert.equal(await shownFolder(), 'demo-folders');
+    await graphShows('churn_model');
+  });
+});
