@@ -236,7 +236,12 @@ export class DetailPanel {
     const byHeight = Math.floor(MAX_GRID_HEIGHT / g.rows);
     this.cell = g.cols * g.rows === 1 ? 24 : Math.max(4, Math.min(16, byWidth, Math.max(byHeight, 4)));
     this.gap = this.cell >= 6 ? 1 : 0;
-    const w = LEFT + g.cols * this.cell + 4;
+    // Wide enough for the column labels too (a few days of hourly partitions: `Jan 1 2024` over three columns).
+    if (!this.colors.length) this.readColors();
+    const measure = this.canvas.getContext('2d')!;
+    measure.font = `10px ${this.colors[6]}`;
+    const labelsEnd = g.colLabels.reduce((end, l) => Math.max(end, LEFT + l.at * this.cell + measure.measureText(l.text).width), 0);
+    const w = Math.ceil(Math.max(LEFT + g.cols * this.cell, labelsEnd) + 4);
     const h = TOP + g.rows * this.cell + 2;
     const dpr = window.devicePixelRatio || 1;
     this.canvas.width = Math.ceil(w * dpr);
