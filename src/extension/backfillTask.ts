@@ -1,3 +1,4 @@
+import * as path from 'node:path';
 import { availableParallelism } from 'node:os';
 import * as vscode from 'vscode';
 import { UserError } from '../core/diagnostics.ts';
@@ -97,6 +98,25 @@ export class BackfillTasks implements vscode.TaskProvider, vscode.Disposable {
 
   resolveTask(task: vscode.Task): vscode.Task | undefined {
     const def = task.definition as BackfillTaskDefinition;
+    const scope = task.scope;
+    if (typeof scope === 'object' && scope.uri.fsPath !== this.model.root) {
+      // A tasks.json of another folder of a multi-root workspace: its assets are not the ones loaded.
+      const shown = path.basename(this.model.root);
+      const explain = (): vscode.Pseudoterminal => {
+        const write = new vscode.EventEmitter<string>();
+        const close = new vscode.EventEmitter<number>();
+        return {
+          onDidWrite: write.event,
+          onDidClose: close.event,
+          open: () => {
+            write.fire(paint('red', `This task belongs to the folder ${scope.name}, but Backfill shows ${shown}: run "Backfill: Select Workspace Folder…", pick ${scope.name}, then run the task again.`) + '\r\n');
+            close.fire(1);
+          },
+          close: () => {},
+        };
+      };
+      return new vscode.Task(def, scope, task.name, 'backfill', new vscode.CustomExecution(async () => explain()));
+    }
     return this.task(def, task.name);
   }
 

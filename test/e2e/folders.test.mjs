@@ -39,6 +39,13 @@ describe('A multi-root workspace in VS Code (code-server)', { timeout: 300000 },
     fs.rmSync(NOTES, { recursive: true, force: true });
     fs.mkdirSync(NOTES);
     fs.writeFileSync(path.join(NOTES, 'README.md'), '# Notes\nNothing for Backfill here.\n');
+    // A backfill task in each folder's tasks.json (the last test runs them).
+    const tasks = (folder, task) => {
+      fs.mkdirSync(path.join(folder, '.vscode'), { recursive: true });
+      fs.writeFileSync(path.join(folder, '.vscode', 'tasks.json'), JSON.stringify({ version: '2.0.0', tasks: [{ type: 'backfill', problemMatcher: [], ...task }] }, null, 2));
+    };
+    tasks(NOTES, { label: 'notes backfill', assets: ['raw_events'] });
+    tasks(DEMO, { label: 'first days', assets: ['raw_events'], from: '2024-01-01', to: '2024-01-02' });
     fs.writeFileSync(WORKSPACE_FILE, JSON.stringify({ folders: [{ path: 'notes' }, { path: 'demo-folders' }] }, null, 2));
     ({ browser, page, wb } = await openWorkbench(WORKSPACE_FILE));
   });
@@ -91,5 +98,21 @@ describe('A multi-root workspace in VS Code (code-server)', { timeout: 300000 },
     await wb.waitForDescription('raw_events', /^62 missing$/);
     assert.equal(await shownFolder(), 'demo-folders');
     await graphShows('churn_model');
+  });
+
+  it('runs a backfill task from the shown folder’s tasks.json; one from another folder says which folder to select instead', async () => {
+    await wb.palette('Tasks: Run Task');
+    await wb.pick('Select the task to run', 'first days', 'first days');
+    assert.match(await wb.waitForTerminalLine(/^(succeeded|failed|canceled): \d+ succeeded/, 120000), /^succeeded: 2 succeeded, 0 failed/);
+    await wb.waitForDescription('raw_events', /^60 missing · 2 fresh$/);
+
+    await wb.palette('Tasks: Run Task');
+    await wb.pick('Select the task to run', 'notes backfill', 'notes backfill');
+    // (The terminal wraps the message: its first line is enough.)
+    await wb.waitForTerminalLine(/^This task belongs to the folder notes, but Backfill shows demo-folders: run "Backfill: Select Workspace/);
+    await wb.shot('folders-03-task-of-other-folder');
+    // Nothing ran: the demo folder still has the one backfill, of two partitions.
+    assert.deepEqual(fs.readdirSync(path.join(DEMO, '.backfill', 'logs')).length, 1);
+    await wb.waitForDescription('raw_events', /^60 missing · 2 fresh$/);
   });
 });
