@@ -5,7 +5,7 @@ import * as vscode from 'vscode';
 import { ObservedOutputs } from '../core/state/observed.ts';
 import { indexStoreFor, statePath } from '../core/state/record.ts';
 import { StatusEngine, type AssetStatus } from '../core/state/staleness.ts';
-import { StateStore } from '../core/state/store.ts';
+import { SqliteUnavailableError, StateStore } from '../core/state/store.ts';
 import { SourceHashCache, codeVersions, sourceFiles } from '../core/state/versions.ts';
 import { findDefinitionFiles, loadWorkspaceFromSources, ParseCache, type SourceFile, type Workspace } from '../core/workspace.ts';
 
@@ -114,7 +114,8 @@ export class WorkspaceModel implements vscode.Disposable {
   private computeStatuses(): void {
     const ws = this.workspace;
     if (!ws) return;
-    if (!this.store && !this.storeError) this.openStore(ws);
+    // Also after a failure: the user may have moved a corrupt file aside or closed the locker.
+    if (!this.store) this.openStore(ws);
     if (!this.store) {
       this.statuses = new Map();
       return;
@@ -130,13 +131,21 @@ export class WorkspaceModel implements vscode.Disposable {
     const file = statePath(ws.root, setting || undefined);
     try {
       this.store = StateStore.open(file);
+      if (this.storeError) this.log.info(`state database ${file} opened`);
       this.storeError = undefined;
       this.watchStore(file);
     } catch (e) {
-      this.storeError = (e as Error).message;
-      this.log.error(this.storeError);
-      void vscode.window.showErrorMessage(`Backfill: ${this.storeError}`, 'Open README').then((choice) => {
-        if (choice) void vscode.env.openExternal(vscode.Uri.parse('https://github.com/backfill/backfill#packaging'));
+      const message = (e as Error).message;
+      // Said once per problem: the next reloads (and changes in the database's folder) retry quietly.
+      const known = message === this.storeError;
+      this.storeError = message;
+      if (!(e instanceof SqliteUnavailableError)) this.watchStore(file);
+      if (known) return;
+      this.log.error(message);
+      const action = e instanceof SqliteUnavailableError ? 'Open README' : 'Retry';
+      void vscode.window.showErrorMessage(`Backfill: ${message}`, action).then((choice) => {
+        if (choice === 'Open README') void vscode.env.openExternal(vscode.Uri.parse('https://github.com/backfill/backfill#packaging'));
+        else if (choice === 'Retry') void this.reload();
       });
     }
   }
@@ -165,7 +174,9 @@ export class WorkspaceModel implements vscode.Disposable {
   private ownWrites = false;
   /** Another process (or this one) touched the database file. */
   private onStoreTouched(): void {
-    this.recomputeStatusesIn(DEBOUNCE_MS);
+    // The database could not be opened: a change in its folder (the file moved aside, restored) is worth a retry.
+    if (!this.store) this.schedule();
+    else this.recomputeStatusesIn(DEBOUNCE_MS);
   }
 
   /** Recomputes statuses after `ms` (once for any number of calls) if the store changed. */

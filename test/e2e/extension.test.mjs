@@ -160,4 +160,38 @@ describe('Backfill extension in VS Code (code-server)', { timeout: 300000 }, () 
     await page.locator('.part.panel').waitFor({ state: 'hidden' });
     await shot('05-tree-ranges');
   });
+
+  it('says how to fix a corrupt state database, changes nothing in it, and recovers once it is moved aside', async () => {
+    // The workspace's settings point Backfill at a database that is not one (a half-copied file).
+    const broken = path.join(WORKSPACE, 'state-copy.db');
+    const garbage = Buffer.concat([Buffer.from('SQLite format 3\0'), Buffer.alloc(4080, 0x5a)]);
+    fs.writeFileSync(broken, garbage);
+    fs.mkdirSync(path.join(WORKSPACE, '.vscode'), { recursive: true });
+    fs.writeFileSync(path.join(WORKSPACE, '.vscode', 'settings.json'), JSON.stringify({ 'backfill.stateDatabase': 'state-copy.db' }));
+    const gitignore = fs.readFileSync(path.join(WORKSPACE, '.gitignore'), 'utf8');
+    const toast = wb.toast(/is corrupt/);
+    await toast.waitFor({ timeout: LIVE_UPDATE_MS });
+    const message = await toast.locator('.notification-list-item-message').innerText();
+    console.log(`# corrupt database: ${message}`);
+    assert.ok(message.includes(broken), message);
+    assert.match(message, /Nothing was changed: move it aside \(mv ".*state-copy\.db" ".*state-copy\.db\.broken"\)/);
+    await waitForDescription('raw_events', /^state unavailable$/);
+    await shot('06-corrupt-database');
+    // Retry while it is still corrupt: the same problem is not announced again, the file is as it was.
+    await wb.notificationButton(/is corrupt/, 'Retry');
+    await page.waitForTimeout(1000);
+    assert.equal(await wb.toast(/is corrupt/).count(), 0);
+    assert.ok(fs.readFileSync(broken).equals(garbage), 'the corrupt database was modified');
+
+    // The fix the message gives, from a terminal: the view recovers by itself with a new history.
+    fs.renameSync(broken, `${broken}.broken`);
+    // A new history: daily_active_users' failed day (in the workspace's own database) is not in
+    // it; raw_events' January outputs on disk count as materialized (observed).
+    await waitForDescription('daily_active_users', /^62 missing$/);
+    assert.equal(await description('raw_events'), '31 missing · 31 fresh');
+    assert.ok(fs.readFileSync(`${broken}.broken`).equals(garbage));
+    assert.ok(fs.existsSync(broken), 'no new database was created');
+    // The project's own .gitignore is left as it was.
+    assert.equal(fs.readFileSync(path.join(WORKSPACE, '.gitignore'), 'utf8'), gitignore);
+  });
 });

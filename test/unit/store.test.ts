@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
@@ -53,6 +53,13 @@ describe('StateStore', () => {
     assert.deepEqual(history[0]!.metadata, { rows: 12 });
     assert.equal(s.medianDurationMs('a'), 550);
     s.close();
+  });
+
+  it('a database put in an existing folder (the project itself) writes no .gitignore there', () => {
+    const project = tempDir('backfill-store-project-');
+    StateStore.open(path.join(project, 'state.db')).close();
+    assert.equal(existsSync(path.join(project, '.gitignore')), false);
+    assert.ok(existsSync(path.join(project, 'state.db')));
   });
 
   it('an older attempt finishing after a newer one keeps the newer one as latest', () => {

@@ -172,14 +172,17 @@ export class StateStore {
     const fresh = !existsSync(path);
     if (fresh) {
       const dir = dirname(path);
-      mkdirSync(dir, { recursive: true });
+      // A folder of our own (the default .backfill/) is kept out of git; a folder that was there
+      // already (--state or backfill.stateDatabase pointing into the project) is left alone.
+      const created = mkdirSync(dir, { recursive: true });
       const ignore = `${dir}/.gitignore`;
-      if (!existsSync(ignore)) writeFileSync(ignore, '# Backfill state: local to this machine\n*\n');
+      if (created !== undefined && !existsSync(ignore)) writeFileSync(ignore, '# Backfill state: local to this machine\n*\n');
     }
     const timeoutMs = options.busyTimeoutMs ?? 10_000;
+    const Sqlite = loadSqlite(); // its own error (SqliteUnavailableError) says how to fix the install
     let db: Database.Database;
     try {
-      db = new (loadSqlite())(path, { timeout: timeoutMs });
+      db = new Sqlite(path, { timeout: timeoutMs });
     } catch (e) {
       throw new UserError(`cannot open the state database ${path}: ${(e as Error).message}`);
     }
