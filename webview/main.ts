@@ -206,6 +206,7 @@ function openMenu(id: string, x: number, y: number): void {
       ? [
           { label: 'Backfill…', run: () => post({ type: 'backfill', asset, range: null, downstream: false }) },
           { label: 'Backfill Downstream', run: () => post({ type: 'backfill', asset, range: null, downstream: true }) },
+          { label: 'Backfill Stale/Missing/Failed', run: () => post({ type: 'backfillNeeded', asset }) },
         ]
       : []),
     { label: 'Open Definition', run: () => post({ type: 'openDefinition', asset }) },

@@ -8,6 +8,8 @@ import type { WorkspaceModel } from './workspaceModel.ts';
 export interface GraphCallbacks {
   /** Backfill an asset: a partition index range [start, end), or null for the usual pickers; with everything downstream. */
   backfill(asset: string, partitions: { start: number; end: number } | null, downstream: boolean): void;
+  /** Backfill an asset's stale, missing and failed partitions. */
+  backfillNeeded(asset: string): void;
   openDefinition(asset: string): void;
   /** Errors the page reports (optional: the extension's log). */
   log?(message: string): void;
@@ -111,6 +113,9 @@ export class GraphPanel implements vscode.Disposable {
         this.callbacks.backfill(m.asset, m.range, m.downstream);
         return;
       }
+      case 'backfillNeeded':
+        if (ws?.assets.has(m.asset)) this.callbacks.backfillNeeded(m.asset);
+        return;
       case 'openDefinition':
         if (ws?.assets.has(m.asset)) this.callbacks.openDefinition(m.asset);
         return;

@@ -88,6 +88,13 @@ export class BackfillSession implements vscode.Disposable {
           );
       void Promise.resolve(run).catch((e: Error) => void vscode.window.showErrorMessage(`Backfill: ${e.message}`));
     },
+    backfillNeeded: (asset) => {
+      if (!vscode.workspace.isTrusted) {
+        void vscode.window.showWarningMessage('Backfill runs commands from this workspace only when it is trusted.');
+        return;
+      }
+      void actions.backfillStatuses(this, asset).catch((e: Error) => void vscode.window.showErrorMessage(`Backfill: ${e.message}`));
+    },
     openDefinition: (asset) => void this.openDefinition(asset),
     log: (message) => this.log.warn(`graph: ${message}`),
   };

@@ -133,6 +133,12 @@ export interface BackfillMessage {
   downstream: boolean;
 }
 
+/** Webview → host: backfill an asset's stale, missing and failed partitions (the tree's Backfill Stale/Missing/Failed). */
+export interface BackfillNeededMessage {
+  type: 'backfillNeeded';
+  asset: string;
+}
+
 /** Webview → host: open the file defining an asset. */
 export interface OpenDefinitionMessage {
   type: 'openDefinition';
@@ -161,7 +167,7 @@ export interface LogMessage {
   message: string;
 }
 
-export type WebviewMessage = ReadyMessage | BackfillMessage | OpenDefinitionMessage | GridRequest | DescribeRequest | LogMessage;
+export type WebviewMessage = ReadyMessage | BackfillMessage | BackfillNeededMessage | OpenDefinitionMessage | GridRequest | DescribeRequest | LogMessage;
 
 /** State the webview keeps with vscode.setState (restored after a reload by the serializer). */
 export interface GraphViewState {
@@ -251,6 +257,7 @@ const WEBVIEW: Record<WebviewMessage['type'], Check> = {
     range: nullable((r) => shape({ start: isCount, end: isCount })(r) && (r as { start: number }).start < (r as { end: number }).end),
     downstream: isBool,
   }),
+  backfillNeeded: shape({ asset: isString }),
   openDefinition: shape({ asset: isString }),
   gridRequest: shape({ id: isCount, asset: isString }),
   describeRequest: shape({ id: isCount, asset: isString, indexes: arrayOf(isCount, MAX_DESCRIBE) }),

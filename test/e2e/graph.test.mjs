@@ -274,12 +274,19 @@ describe('The asset graph in VS Code (code-server)', { timeout: 600000 }, () => 
     await node('clean_events').click({ button: 'right' });
     const menu = frame.getByRole('menu');
     await menu.waitFor();
-    assert.deepEqual(await menu.getByRole('menuitem').allTextContents(), ['Backfill…', 'Backfill Downstream', 'Open Definition', 'Collapse Group']);
+    assert.deepEqual(await menu.getByRole('menuitem').allTextContents(), ['Backfill…', 'Backfill Downstream', 'Backfill Stale/Missing/Failed', 'Open Definition', 'Collapse Group']);
     await menu.getByRole('menuitem', { name: 'Backfill Downstream' }).click();
     const { message, detail: text } = await wb.dialogText();
     // Without a range: the asset's partitions that need it (7 stale, 11 missing… every one not fresh).
     assert.match(message, /^Backfill clean_events \+ downstream: \d+ partitions of \d assets$/);
     assert.match(text, /^• clean_events: 21 partitions 2024-01-01…2024-01-21$/m);
+    await wb.dialogButton('Cancel');
+    // Backfill Stale/Missing/Failed: only clean_events' partitions that need it, nothing downstream.
+    await node('clean_events').click({ button: 'right' });
+    await menu.getByRole('menuitem', { name: 'Backfill Stale/Missing/Failed' }).click();
+    const needed = await wb.dialogText();
+    assert.equal(needed.message, 'Backfill missing/failed/stale of clean_events: 21 partitions of 1 asset');
+    assert.match(needed.detail, /^• clean_events: 21 partitions 2024-01-01…2024-01-21$/m);
     await wb.dialogButton('Cancel');
   });
 
