@@ -75,12 +75,12 @@ export class GraphPanel implements vscode.Disposable {
     };
   }
 
-  /** Restores a graph panel left open when the window reloaded. */
   /** Closes the graph, if open (the folder it shows is being closed). */
   static close(): void {
     GraphPanel.current?.dispose();
   }
 
+  /** Restores a graph panel left open when the window reloaded. */
   static revive(panel: vscode.WebviewPanel, extensionUri: vscode.Uri, model: WorkspaceModel, callbacks: GraphCallbacks): GraphPanel {
     GraphPanel.current?.dispose();
     // The page restores its own viewport and selection from its webview state: no focus to send.

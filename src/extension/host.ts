@@ -9,9 +9,10 @@ import { ModelViews } from './views.ts';
 const FOLDER_KEY = 'backfill.folder';
 
 /**
- * Owns the output channel, the tree views and the session of the workspace folder Backfill shows: in a
- * multi-root workspace the folder picked last, else the first one with asset definitions
- * (folders.ts). Switching folders replaces the session; folders added or removed are followed.
+ * Owns the output channel, the tree views and the session of the workspace folder Backfill
+ * shows: in a multi-root workspace the folder picked last, else the first one with asset
+ * definitions (folders.ts). Switching folders replaces the session (the views stay and show the
+ * new folder's model); folders added or removed are followed.
  */
 export class SessionHost implements vscode.Disposable {
   private readonly log = vscode.window.createOutputChannel('Backfill', { log: true });
