@@ -197,7 +197,8 @@ export async function showBackfillOutput(s: BackfillSession, id?: string): Promi
 export async function deleteBackfill(s: BackfillSession, id?: string): Promise<void> {
   const store = s.model.store;
   if (!store || !id) return;
-  const ok = await vscode.window.showWarningMessage(`Delete backfill ${id} from the history? Materialization records stay.`, { modal: true }, 'Delete');
+  const logs = path.join(path.dirname(store.path), 'logs', id);
+  const ok = await vscode.window.showWarningMessage(`Delete backfill ${id} from the history?`, { modal: true, detail: `Materialization records stay, and so do its logs (${logs}).` }, 'Delete');
   if (!ok) return;
   new BackfillStore(store).delete(id);
   s.model.refreshStatusesSoon();
