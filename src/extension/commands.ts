@@ -15,7 +15,7 @@ export const COMMANDS = {
     run: (s, target) => s.openDefinition(typeof target === 'string' ? target : (target as { asset?: { name: string } } | undefined)?.asset?.name),
   },
   'backfill.showOutput': { run: (s) => s.log.show() },
-  'backfill.selectFolder': { run: (s) => s.host.selectFolder() },
+  'backfill.selectFolder': { run: (s, folder) => s.host.selectFolder(typeof folder === 'string' ? folder : undefined) },
   'backfill.showGraph': { run: (s) => s.showGraph() },
   'backfill.showInGraph': { run: (s, t) => s.showGraph(typeof t === 'string' ? t : (t as { asset?: { name: string } } | undefined)?.asset?.name) },
   'backfill.runBackfill': { run: (s, target) => s.actions.runBackfillFlow(s, target), needsTrust: true },

@@ -92,7 +92,14 @@ export class EditorDecorations implements vscode.CodeLensProvider, vscode.HoverP
   }
 
   provideCodeLenses(doc: vscode.TextDocument): vscode.CodeLens[] {
-    if (!this.setting('codeLens') || !vscode.workspace.isTrusted) return [];
+    if (!this.setting('codeLens')) return [];
+    const other = this.otherFolder(doc);
+    if (other) {
+      // A definitions file of a folder Backfill does not show (multi-root): say so, offer to switch.
+      const title = `Backfill shows ${path.basename(this.model.root)}: show ${other.name} instead`;
+      return [new vscode.CodeLens(new vscode.Range(0, 0, 0, 0), { title, command: 'backfill.selectFolder', arguments: [other.uri.fsPath] })];
+    }
+    if (!vscode.workspace.isTrusted) return [];
     const out: vscode.CodeLens[] = [];
     for (const asset of this.assetsIn(doc.uri.fsPath)) {
       const st = this.model.statuses.get(asset.name);
@@ -107,6 +114,12 @@ export class EditorDecorations implements vscode.CodeLensProvider, vscode.HoverP
       out.push(new vscode.CodeLens(range, { title: 'Show in graph', command: 'backfill.showInGraph', arguments: [asset.name] }));
     }
     return out;
+  }
+
+  /** The workspace folder of a file outside the folder shown, if any. */
+  private otherFolder(doc: vscode.TextDocument): vscode.WorkspaceFolder | undefined {
+    const folder = vscode.workspace.getWorkspaceFolder(doc.uri);
+    return folder && folder.uri.fsPath !== this.model.root ? folder : undefined;
   }
 
   private sourceLenses(doc: vscode.TextDocument): vscode.CodeLens[] {

@@ -36,9 +36,11 @@ export class SessionHost implements vscode.Disposable {
     this.log.info(`activated in ${(performance.now() - t0).toFixed(0)} ms (views and commands registered)`);
   }
 
-  /** Backfill: Select Workspace Folder. */
-  async selectFolder(): Promise<void> {
+  /** Backfill: Select Workspace Folder: the folder at `path` (a CodeLens's argument), else one picked. */
+  async selectFolder(path?: string): Promise<void> {
     const folders = workspaceFolders();
+    const given = folders.find((f) => f.path === path);
+    if (given) return this.switchTo(given);
     if (folders.length < 2) {
       void vscode.window.showInformationMessage(`Backfill shows the workspace's only folder${folders[0] ? `, ${folders[0].name}` : ''}.`);
       return;
@@ -52,10 +54,14 @@ export class SessionHost implements vscode.Disposable {
       }),
     );
     const pick = await vscode.window.showQuickPick(items, { title: 'Backfill: Select Workspace Folder', placeHolder: 'The folder whose assets Backfill shows' });
-    if (!pick || pick.folder.path === current) return;
-    if (this.busy()) return;
-    await this.context.workspaceState.update(FOLDER_KEY, pick.folder.path);
-    this.open(pick.folder);
+    if (pick) await this.switchTo(pick.folder);
+  }
+
+  /** Shows another folder (remembered for this workspace) unless it is shown or a backfill runs. */
+  private async switchTo(folder: FolderInfo): Promise<void> {
+    if (folder.path === this.session?.folder.path || this.busy()) return;
+    await this.context.workspaceState.update(FOLDER_KEY, folder.path);
+    this.open(folder);
   }
 
   dispose(): void {

@@ -28,7 +28,7 @@ export class BackfillSession implements vscode.Disposable {
     readonly folder: FolderInfo,
     private readonly extensionUri: vscode.Uri,
     /** Switches the folder shown (the Select Workspace Folder command). */
-    readonly host: { selectFolder(): Promise<void> },
+    readonly host: { selectFolder(path?: string): Promise<void> },
     /** The Assets and Backfills views, the host's: they outlive the session. */
     views: ModelViews,
   ) {

@@ -113,6 +113,28 @@ describe('A multi-root workspace in VS Code (code-server)', { timeout: 300000 },
     await graphShows('churn_model');
   });
 
+  it('a definitions file of the folder not shown says so in a CodeLens that switches to its folder', async () => {
+    await selectFolder('notes');
+    await welcome().getByText('No asset definitions found in this folder').waitFor();
+    // Quick Open the demo's definitions file.
+    await page.keyboard.press('Control+P');
+    await wb.input.fill('pipeline.assets.yaml');
+    await wb.quickInput.locator('.quick-input-list .monaco-list-row.focused', { hasText: 'pipeline.assets.yaml' }).waitFor();
+    await page.keyboard.press('Enter');
+    const editor = wb.editor('demo-folders/pipeline.assets.yaml');
+    const lens = editor.locator('.codelens-decoration a', { hasText: 'Backfill shows notes: show demo-folders instead' });
+    await lens.waitFor();
+    // No counts beside the assets of a folder not shown.
+    assert.equal(await editor.locator('.codelens-decoration a', { hasText: /^Backfill downstream$/ }).count(), 0);
+    await wb.shot('folders-03-other-folder-lens');
+    await lens.click();
+    await until(async () => (await shownFolder()) === 'demo-folders', async () => `the views show ${await shownFolder()}`);
+    // Now the file's assets have their usual CodeLens.
+    await editor.locator('.codelens-decoration a', { hasText: /^Backfill downstream$/ }).first().waitFor();
+    await wb.showBackfillView();
+    await wb.waitForDescription('raw_events', /^62 missing$/);
+  });
+
   it('runs a backfill task from the shown folder’s tasks.json; one from another folder says which folder to select instead', async () => {
     await wb.palette('Tasks: Run Task');
     await wb.pick('Select the task to run', 'first days', 'first days');
