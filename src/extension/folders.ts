@@ -17,6 +17,7 @@ export async function chooseFolder(
   remembered: string | undefined,
   hasDefinitions: (folder: FolderInfo) => Promise<boolean>,
 ): Promise<FolderInfo | undefined> {
+  if (folders.length <= 1) return folders[0]; // nothing to choose: no need to look into it
   const kept = folders.find((f) => f.path === remembered);
   if (kept) return kept;
   for (const f of folders) if (await hasDefinitions(f)) return f;

@@ -40,6 +40,13 @@ describe('the workspace folder Backfill shows', () => {
     assert.equal(await chooseFolder([], undefined, onDisk), undefined);
   });
 
+  it('does not look into the only folder of a workspace', async () => {
+    const [one] = folders({ a: false });
+    const asked: string[] = [];
+    assert.equal(await chooseFolder([one!], undefined, async (f) => (asked.push(f.name), onDisk(f))), one);
+    assert.deepEqual(asked, []);
+  });
+
   it('looks into folders only until it finds definitions', async () => {
     const fs = folders({ a: false, b: true, c: true });
     const asked: string[] = [];
