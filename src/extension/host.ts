@@ -86,7 +86,11 @@ export class SessionHost implements vscode.Disposable {
   private async foldersChanged(): Promise<void> {
     const current = this.session;
     const open = workspaceFolders();
-    if (current && open.some((f) => f.path === current.folder.path) && (current.model.workspace?.assets.size ?? 0) > 0) return;
+    if (current && open.some((f) => f.path === current.folder.path) && (current.model.workspace?.assets.size ?? 0) > 0) {
+      // Still shown; the views name it only while there are several folders.
+      this.views.show(current.model, open.length > 1 ? current.folder.name : undefined);
+      return;
+    }
     const next = await this.choose();
     if (next?.path === current?.folder.path || this.session !== current) return;
     if (!next) {
