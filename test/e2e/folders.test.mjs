@@ -6,7 +6,7 @@ import { describe, it, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { copyDemo, openWorkbench, until } from './helpers.mjs';
+import { LIVE_UPDATE_MS, copyDemo, openWorkbench, until } from './helpers.mjs';
 
 // Two folders: `notes` first (no definitions), then a copy of the demo.
 const DEMO = copyDemo('demo-folders');
@@ -149,5 +149,16 @@ describe('A multi-root workspace in VS Code (code-server)', { timeout: 300000 },
     // Nothing ran: the demo folder still has the one backfill, of two partitions.
     assert.deepEqual(fs.readdirSync(path.join(DEMO, '.backfill', 'logs')).length, 1);
     await wb.waitForDescription('raw_events', /^60 missing · 2 fresh$/);
+  });
+
+  it('follows folders removed from the workspace: the folder shown gone, it shows another', async () => {
+    await wb.hidePanel();
+    // The workspace file edited on disk (as "Remove Folder from Workspace" would): only notes is left.
+    fs.writeFileSync(WORKSPACE_FILE, JSON.stringify({ folders: [{ path: 'notes' }] }, null, 2));
+    await welcome().getByText('No asset definitions found').waitFor({ timeout: LIVE_UPDATE_MS });
+    // One folder: the views no longer name it.
+    await until(async () => (await wb.paneHeader('Assets').locator('.description').count()) === 0 || (await shownFolder()) === '',
+      async () => `the Assets view still names ${await shownFolder()}`);
+    await wb.shot('folders-04-folder-removed');
   });
 });
