@@ -159,6 +159,11 @@ describe('A multi-root workspace in VS Code (code-server)', { timeout: 300000 },
     // One folder: the views no longer name it.
     await until(async () => (await wb.paneHeader('Assets').locator('.description').count()) === 0 || (await shownFolder()) === '',
       async () => `the Assets view still names ${await shownFolder()}`);
+    // The open definitions file (now outside the workspace) loses the backfill lenses of the
+    // folder no longer shown (VS Code may still draw the last ones from its cache, inert: not links).
+    const editor = wb.editor('demo-folders/pipeline.assets.yaml');
+    await until(async () => (await editor.locator('.codelens-decoration a', { hasText: /^Backfill downstream$/ }).count()) === 0,
+      'the definitions file of the removed folder still shows its backfill lenses', LIVE_UPDATE_MS);
     await wb.shot('folders-04-folder-removed');
   });
 });
