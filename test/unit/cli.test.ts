@@ -277,6 +277,9 @@ describe('errors', () => {
     assert.match(before, /2024-01-01, 2024-01-02/);
     const statics = userError(['deps', 'regions', 'uk'], { cwd: ws });
     assert.match(statics, /"uk".*regions.*nearest: us\b/);
+    // Digits in the right places but no such month: said to be malformed, not "after the last partition".
+    const month13 = userError(['deps', 'raw_events', '2024-13-01', ...NOW], { cwd: ws });
+    assert.match(month13, /"2024-13-01".*\(not a key of the form %Y-%m-%d\)/);
   });
 
   it('suggests the asset meant', () => {
