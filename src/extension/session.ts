@@ -57,17 +57,26 @@ export class BackfillSession implements vscode.Disposable {
     return d;
   }
 
-  private async runCommand(id: string, spec: CommandSpec, args: unknown[]): Promise<unknown> {
-    if (spec.needsTrust && !vscode.workspace.isTrusted) {
+  private runCommand(id: string, spec: CommandSpec, args: unknown[]): Promise<unknown> {
+    return this.guard(id, spec.needsTrust ?? false, () => spec.run(this, ...args));
+  }
+
+  /**
+   * Runs an entry point (a command, a request from the graph): refused with a way to manage
+   * Workspace Trust when it would run the workspace's commands in an untrusted workspace;
+   * errors are logged and shown.
+   */
+  private async guard(what: string, needsTrust: boolean, run: () => unknown): Promise<unknown> {
+    if (needsTrust && !vscode.workspace.isTrusted) {
       void vscode.window.showWarningMessage('Backfill runs commands from this workspace only when it is trusted.', 'Manage Workspace Trust').then((c) => {
         if (c) void vscode.commands.executeCommand('workbench.trust.manage');
       });
       return undefined;
     }
     try {
-      return await spec.run(this, ...args);
+      return await run();
     } catch (e) {
-      this.log.error(`${id}: ${(e as Error).stack ?? String(e)}`);
+      this.log.error(`${what}: ${(e as Error).stack ?? String(e)}`);
       void vscode.window.showErrorMessage(`Backfill: ${(e as Error).message}`);
       return undefined;
     }
@@ -75,26 +84,16 @@ export class BackfillSession implements vscode.Disposable {
 
   /** What the graph webview asks of the extension (it goes through the same plan preview and task runner). */
   private readonly graphCallbacks: GraphCallbacks = {
-    backfill: (asset, partitions, downstream) => {
-      if (!vscode.workspace.isTrusted) {
-        void vscode.window.showWarningMessage('Backfill runs commands from this workspace only when it is trusted.');
-        return;
-      }
-      const run = partitions === null
-        ? downstream ? actions.backfillDownstream(this, asset) : actions.runBackfillFlow(this, asset)
-        : this.tasks.confirmAndRun(
-            { roots: [{ asset, partitions: PartitionSubset.range(partitions.start, partitions.end) }], downstream },
-            `${asset} ${this.rangeText(asset, partitions.start, partitions.end)}${downstream ? ' + downstream' : ''}`,
-          );
-      void Promise.resolve(run).catch((e: Error) => void vscode.window.showErrorMessage(`Backfill: ${e.message}`));
-    },
-    backfillNeeded: (asset) => {
-      if (!vscode.workspace.isTrusted) {
-        void vscode.window.showWarningMessage('Backfill runs commands from this workspace only when it is trusted.');
-        return;
-      }
-      void actions.backfillStatuses(this, asset).catch((e: Error) => void vscode.window.showErrorMessage(`Backfill: ${e.message}`));
-    },
+    backfill: (asset, partitions, downstream) =>
+      void this.guard('graph: backfill', true, () =>
+        partitions === null
+          ? downstream ? actions.backfillDownstream(this, asset) : actions.runBackfillFlow(this, asset)
+          : this.tasks.confirmAndRun(
+              { roots: [{ asset, partitions: PartitionSubset.range(partitions.start, partitions.end) }], downstream },
+              `${asset} ${this.rangeText(asset, partitions.start, partitions.end)}${downstream ? ' + downstream' : ''}`,
+            ),
+      ),
+    backfillNeeded: (asset) => void this.guard('graph: backfill stale/missing/failed', true, () => actions.backfillStatuses(this, asset)),
     openDefinition: (asset) => void this.openDefinition(asset),
     log: (message) => this.log.warn(`graph: ${message}`),
   };
