@@ -145,7 +145,7 @@ export class WorkspaceModel implements vscode.Disposable {
       const action = e instanceof SqliteUnavailableError ? 'Open README' : 'Retry';
       void vscode.window.showErrorMessage(`Backfill: ${message}`, action).then((choice) => {
         if (choice === 'Open README') void vscode.env.openExternal(vscode.Uri.parse('https://github.com/backfill/backfill#packaging'));
-        else if (choice === 'Retry') void this.reload();
+        else if (choice === 'Retry' && !this.disposed) void this.reload(); // not after a switch to another folder
       });
     }
   }
@@ -201,7 +201,10 @@ export class WorkspaceModel implements vscode.Disposable {
     this.storeError = undefined;
   }
 
+  private disposed = false;
+
   dispose(): void {
+    this.disposed = true;
     if (this.timer) clearTimeout(this.timer);
     if (this.storeTimer) clearTimeout(this.storeTimer);
     this.closeStore();
