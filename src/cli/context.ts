@@ -6,7 +6,9 @@ import { UserError } from '../core/diagnostics.ts';
 import { ObservedOutputs } from '../core/state/observed.ts';
 import { statePath } from '../core/state/record.ts';
 import { StatusEngine, type AssetStatus } from '../core/state/staleness.ts';
-import { explainStoreError, StateStore } from '../core/state/store.ts';
+import { explainStoreError } from '../core/state/database.ts';
+import { sqliteErrorCode } from '../core/state/sqlite.ts';
+import { StateStore } from '../core/state/store.ts';
 import { codeVersions } from '../core/state/versions.ts';
 import { loadWorkspace, type Workspace } from '../core/workspace.ts';
 import { plural, styleFor, type Style } from './output.ts';
@@ -114,8 +116,7 @@ export class CliContext {
    * while reading, a lock held too long) as a UserError naming the file; other errors as they are.
    */
   storeError(e: unknown): unknown {
-    const code = (e as { code?: unknown } | null)?.code;
-    return this.openStore !== null && typeof code === 'string' && code.startsWith('SQLITE_') ? explainStoreError(e, this.statePath) : e;
+    return this.openStore !== null && sqliteErrorCode(e) ? explainStoreError(e, this.statePath) : e;
   }
 }
 

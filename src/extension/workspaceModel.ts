@@ -5,7 +5,8 @@ import * as vscode from 'vscode';
 import { ObservedOutputs } from '../core/state/observed.ts';
 import { indexStoreFor, statePath } from '../core/state/record.ts';
 import { StatusEngine, type AssetStatus } from '../core/state/staleness.ts';
-import { SqliteUnavailableError, StateStore } from '../core/state/store.ts';
+import { SqliteUnavailableError } from '../core/state/sqlite.ts';
+import { StateStore } from '../core/state/store.ts';
 import { SourceHashCache, codeVersions, sourceFiles } from '../core/state/versions.ts';
 import { findDefinitionFiles, loadWorkspaceFromSources, ParseCache, type SourceFile, type Workspace } from '../core/workspace.ts';
 

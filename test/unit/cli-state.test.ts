@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import Database from 'better-sqlite3';
+import { connect } from '../../src/core/state/sqlite.ts';
 import { buildCli, json, ok, REPO, removeTempDirs, tempWorkspace, userError } from './cli-harness.ts';
 
 /** A temporary workspace with the given files (relative path → text). */
@@ -400,12 +400,12 @@ describe('state database errors', () => {
   it('refuses a newer schema and a foreign SQLite database without changing them', () => {
     const dir = workspace({ 'p.assets.yaml': PIPELINE });
     const newer = path.join(dir, 'newer.db');
-    let db = new Database(newer);
+    let db = connect(newer, { timeoutMs: 0 });
     db.exec('CREATE TABLE attempts (id INTEGER PRIMARY KEY)');
-    db.pragma('user_version = 99');
+    db.exec('PRAGMA user_version = 99');
     db.close();
     const foreign = path.join(dir, 'foreign.db');
-    db = new Database(foreign);
+    db = connect(foreign, { timeoutMs: 0 });
     db.exec(`CREATE TABLE people (name TEXT); INSERT INTO people VALUES ('ada')`);
     db.close();
     for (const [file, message] of [

@@ -338,7 +338,7 @@ assets:
     const backfills = new BackfillStore(f.store);
     backfills.startTask(id, 't1', 1, () => [f.store.startAttempt({ asset: 'x', partition: 'a', startedAt: 1, runId: id })]);
     backfills.setStatus(id, 'running', { pid: 999_999_999 });
-    f.store.db.prepare(`UPDATE backfills SET heartbeat_at = 0 WHERE id = ?`).run(id);
+    f.store.db.sql(`UPDATE backfills SET heartbeat_at = 0 WHERE id = ?`).run(id);
     assert.deepEqual(backfills.recoverInterrupted(), [id]);
     assert.equal(backfills.get(id)!.status, 'interrupted');
     assert.deepEqual(

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
-import Database from 'better-sqlite3';
+import { connect } from '../../src/core/state/sqlite.ts';
 import { UserError } from '../../src/core/diagnostics.ts';
 import { StateStore } from '../../src/core/state/store.ts';
 import { removeTempDirs, tempDir } from './fixtures.ts';
@@ -100,8 +100,8 @@ describe('StateStore', () => {
   it('a database from a newer Backfill is refused', () => {
     const file = tempDb();
     StateStore.open(file).close();
-    const db = new Database(file);
-    db.pragma('user_version = 99');
+    const db = connect(file, { timeoutMs: 0 });
+    db.exec('PRAGMA user_version = 99');
     db.close();
     assert.match(openError(file).message, /schema version 99, newer than this Backfill understands/);
   });
@@ -110,7 +110,7 @@ describe('StateStore', () => {
     const file = tempDb();
     StateStore.open(file).close();
     const other = path.join(path.dirname(file), 'other.db');
-    const db = new Database(other);
+    const db = connect(other, { timeoutMs: 0 });
     db.exec('CREATE TABLE t (x)');
     db.close();
     assert.match(openError(other).message, /not a Backfill state database/);
@@ -119,7 +119,7 @@ describe('StateStore', () => {
   it('a database locked by another writer for longer than the timeout gives a clear error', () => {
     const file = tempDb();
     const s = StateStore.open(file);
-    const locker = new Database(file);
+    const locker = connect(file, { timeoutMs: 0 });
     locker.exec('BEGIN EXCLUSIVE');
     try {
       const waiting = StateStore.open(file, { busyTimeoutMs: 100 });
@@ -158,7 +158,7 @@ describe('StateStore creation', () => {
     const holdMs = 400;
     const locker = spawn(
       process.execPath,
-      ['-e', `const db = new (require('better-sqlite3'))(process.argv[1]); db.exec('BEGIN IMMEDIATE'); console.log('locked'); setTimeout(() => { db.exec('COMMIT'); db.close(); }, ${holdMs});`, file],
+      ['--import', 'tsx', '-e', `const db = require('./src/core/state/sqlite.ts').connect(process.argv[1], { timeoutMs: 0 }); db.exec('BEGIN IMMEDIATE'); console.log('locked'); setTimeout(() => { db.exec('COMMIT'); db.close(); }, ${holdMs});`, file],
       { cwd: path.join(__dirname, '..', '..'), stdio: ['ignore', 'pipe', 'inherit'] },
     );
     await new Promise<void>((resolve) => locker.stdout!.once('data', () => resolve()));

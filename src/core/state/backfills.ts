@@ -1,7 +1,5 @@
-import type Database from 'better-sqlite3';
+import type { SqlStatement } from './sqlite.ts';
 import type { StateStore } from './store.ts';
-
-type Statement = Database.Statement<unknown[]>;
 
 export type BackfillStatus = 'running' | 'paused' | 'interrupted' | 'succeeded' | 'failed' | 'canceled';
 export type TaskStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'canceled';
@@ -86,15 +84,9 @@ export const HEARTBEAT_STALE_MS = 60_000;
 export class BackfillStore {
   constructor(private readonly store: StateStore) {}
 
-  private static readonly statements = new WeakMap<object, Map<string, Statement>>();
-
   /** A prepared statement, cached per connection (the runner writes task states thousands of times). */
-  private sql(text: string): Statement {
-    let cache = BackfillStore.statements.get(this.store.db);
-    if (!cache) BackfillStore.statements.set(this.store.db, (cache = new Map()));
-    let stmt = cache.get(text);
-    if (!stmt) cache.set(text, (stmt = this.store.db.prepare<unknown[]>(text)));
-    return stmt;
+  private sql(text: string): SqlStatement {
+    return this.store.db.sql(text);
   }
 
   create(b: NewBackfill): void {
@@ -121,13 +113,15 @@ export class BackfillStore {
 
   /** A backfill id from a unique prefix, like git does for commits. */
   resolve(prefix: string): string | null {
-    const rows = this.sql(`SELECT id FROM backfills WHERE id = ? OR id LIKE ? ESCAPE '\\' ORDER BY id LIMIT 2`).pluck().all(prefix, prefix.replace(/[\\%_]/g, '\\$&') + '%') as string[];
+    const rows = this.sql(`SELECT id FROM backfills WHERE id = ? OR id LIKE ? ESCAPE '\\' ORDER BY id LIMIT 2`)
+      .all(prefix, prefix.replace(/[\\%_]/g, '\\$&') + '%')
+      .map((r) => r['id'] as string);
     if (rows.includes(prefix)) return prefix;
     return rows.length === 1 ? rows[0]! : null;
   }
 
   tasks(id: string): StoredTask[] {
-    const rows = this.sql(`SELECT * FROM backfill_tasks WHERE backfill_id = ? ORDER BY seq`).all(id) as TaskRow[];
+    const rows = this.sql(`SELECT * FROM backfill_tasks WHERE backfill_id = ? ORDER BY seq`).all(id) as unknown as TaskRow[];
     return rows.map((r) => ({
       backfillId: r.backfill_id,
       id: r.task_id,
@@ -209,7 +203,7 @@ export class BackfillStore {
    * started canceled, so nothing looks like it is still running. Returns their ids.
    */
   recoverInterrupted(isAlive: (pid: number) => boolean = processIsAlive, now = Date.now()): string[] {
-    const rows = this.sql(`SELECT id, pid, heartbeat_at FROM backfills WHERE status = 'running'`).all() as Array<{ id: string; pid: number | null; heartbeat_at: number | null }>;
+    const rows = this.sql(`SELECT id, pid, heartbeat_at FROM backfills WHERE status = 'running'`).all() as unknown as Array<{ id: string; pid: number | null; heartbeat_at: number | null }>;
     // Gone: its process no longer exists, or (a reused pid) it stopped beating long ago.
     const dead = rows.filter((r) => r.pid === null || !isAlive(r.pid) || now - (r.heartbeat_at ?? 0) > HEARTBEAT_STALE_MS);
     if (dead.length === 0) return [];
@@ -222,7 +216,9 @@ export class BackfillStore {
   /** Puts a backfill whose process is gone into the resumable state (inside a transaction). */
   interrupt(id: string, now = Date.now()): void {
     // Commands the dead runner left behind would otherwise race the resumed ones.
-    const orphans = this.sql(`SELECT pid FROM backfill_tasks WHERE backfill_id = ? AND status = 'running' AND pid IS NOT NULL`).pluck().all(id) as number[];
+    const orphans = this.sql(`SELECT pid FROM backfill_tasks WHERE backfill_id = ? AND status = 'running' AND pid IS NOT NULL`)
+      .all(id)
+      .map((r) => r['pid'] as number);
     for (const pid of orphans) {
       try {
         process.kill(-pid, 'SIGKILL');
@@ -241,7 +237,7 @@ export class BackfillStore {
     const id = row['id'] as string;
     const counts = zeroCounts();
     const partitionCounts = zeroCounts();
-    const rows = this.sql(`SELECT status, count(*) AS n, sum(json_array_length(partitions)) AS p FROM backfill_tasks WHERE backfill_id = ? GROUP BY status`).all(id) as Array<{ status: TaskStatus; n: number; p: number }>;
+    const rows = this.sql(`SELECT status, count(*) AS n, sum(json_array_length(partitions)) AS p FROM backfill_tasks WHERE backfill_id = ? GROUP BY status`).all(id) as unknown as Array<{ status: TaskStatus; n: number; p: number }>;
     for (const r of rows) {
       counts[r.status] = r.n;
       partitionCounts[r.status] = r.p;

@@ -33,10 +33,10 @@ export interface PartitionIndexer {
 
 export interface EncodedSnapshot {
   partitions: string;
-  records: Buffer;
+  records: Uint8Array;
   strings: string;
   fingerprint: string;
-  indexes: Buffer;
+  indexes: Uint8Array;
 }
 
 export class AssetSnapshot {
@@ -62,9 +62,9 @@ export class AssetSnapshot {
     return new AssetSnapshot('', [], new Float64Array(0), [], new Map(), '', new Int32Array(0), 0);
   }
 
-  static decode(e: { partitions: string; records: Buffer; strings: string; fingerprint: string; indexes: Buffer }): AssetSnapshot {
+  static decode(e: { partitions: string; records: Uint8Array; strings: string; fingerprint: string; indexes: Uint8Array }): AssetSnapshot {
     const rows = e.records.length / (8 * FIELDS);
-    // better-sqlite3 gives each blob its own buffer: view it in place when aligned, else copy.
+    // Each driver gives each blob its own buffer: view it in place when aligned, else copy.
     const records = view(e.records, Float64Array, rows * FIELDS);
     const indexes = e.indexes.length === rows * 4 ? view(e.indexes, Int32Array, rows) : new Int32Array(rows).fill(-1);
     const table = JSON.parse(e.strings) as string[];
@@ -152,7 +152,7 @@ export class AssetSnapshot {
   }
 }
 
-function view<T extends Float64Array | Int32Array>(buf: Buffer, Type: { new (b: ArrayBufferLike, offset: number, length: number): T; new (length: number): T; BYTES_PER_ELEMENT: number }, length: number): T {
+function view<T extends Float64Array | Int32Array>(buf: Uint8Array, Type: { new (b: ArrayBufferLike, offset: number, length: number): T; new (length: number): T; BYTES_PER_ELEMENT: number }, length: number): T {
   if (buf.byteOffset % Type.BYTES_PER_ELEMENT === 0) return new Type(buf.buffer, buf.byteOffset, length);
   const copy = new Type(length);
   new Uint8Array(copy.buffer).set(buf.subarray(0, length * Type.BYTES_PER_ELEMENT));
