@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { SpecError, UserError } from '../core/diagnostics.ts';
 import pkg from '../../package.json';
+import { connect } from '../core/state/sqlite.ts';
 import { COMMANDS } from './commands/index.ts';
 import { EXIT_FAILURE, EXIT_USAGE } from './output.ts';
 
@@ -52,11 +53,28 @@ function usageMessage(message: string): string {
   return `${text.replace(/\s*\n\s*/g, ' ')} (see --help)`;
 }
 
+/** `backfill --version`: the version, the runtime and the SQLite driver this runtime uses (or why it has none). */
+function versionText(): string {
+  let sqlite: string;
+  try {
+    const c = connect(':memory:', { timeoutMs: 0 });
+    sqlite = `${c.driver} (SQLite ${c.sqliteVersion})`;
+    c.close();
+  } catch (e) {
+    sqlite = `none: ${(e as Error).message}`;
+  }
+  return `backfill ${pkg.version}\nNode ${process.versions.node}; state database through ${sqlite}`;
+}
+
 /** Runs the CLI on `argv` (without node and the script) and returns the exit code. */
 export async function run(argv: readonly string[]): Promise<number> {
   const program = createProgram();
   if (argv.length === 0) {
     program.outputHelp();
+    return 0;
+  }
+  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
+    process.stdout.write(`${versionText()}\n`);
     return 0;
   }
   try {

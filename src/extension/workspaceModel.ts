@@ -132,21 +132,25 @@ export class WorkspaceModel implements vscode.Disposable {
     const file = statePath(ws.root, setting || undefined);
     try {
       this.store = StateStore.open(file);
-      if (this.storeError) this.log.info(`state database ${file} opened`);
+      // The e2e tests read this line to know which driver the extension host used.
+      this.log.info(`state database ${file} opened with ${this.store.driverDescription}`);
       this.storeError = undefined;
       this.watchStore(file);
     } catch (e) {
+      if (e instanceof SqliteUnavailableError) {
+        this.storeError = sqliteUnavailableMessage(e);
+        announceSqliteUnavailable(this.storeError, e, this.log);
+        return;
+      }
       const message = (e as Error).message;
       // Said once per problem: the next reloads (and changes in the database's folder) retry quietly.
       const known = message === this.storeError;
       this.storeError = message;
-      if (!(e instanceof SqliteUnavailableError)) this.watchStore(file);
+      this.watchStore(file);
       if (known) return;
       this.log.error(message);
-      const action = e instanceof SqliteUnavailableError ? 'Open README' : 'Retry';
-      void vscode.window.showErrorMessage(`Backfill: ${message}`, action).then((choice) => {
-        if (choice === 'Open README') void vscode.env.openExternal(vscode.Uri.parse('https://github.com/backfill/backfill#packaging'));
-        else if (choice === 'Retry' && !this.disposed) void this.reload(); // not after a switch to another folder
+      void vscode.window.showErrorMessage(`Backfill: ${message}`, 'Retry').then((choice) => {
+        if (choice === 'Retry' && !this.disposed) void this.reload(); // not after a switch to another folder
       });
     }
   }
@@ -215,4 +219,29 @@ export class WorkspaceModel implements vscode.Disposable {
 
 function isDefinition(file: string): boolean {
   return /\.assets\.ya?ml$/.test(file);
+}
+
+/** Whether this extension host has already said that it has no SQLite (once, whatever the folder). */
+let sqliteUnavailableAnnounced = false;
+
+/**
+ * Neither node:sqlite nor the bundled better-sqlite3 loads in this extension host: what it lacks
+ * and which VS Code has it, in a user's words (the details go to the log).
+ */
+export function sqliteUnavailableMessage(e: SqliteUnavailableError): string {
+  const electron = process.versions['electron'] ? `, Electron ${process.versions['electron']}` : '';
+  return (
+    `partition state is unavailable: this VS Code (${vscode.version}) runs extensions on Node ${process.versions.node}${electron}, which has no built-in SQLite, ` +
+    `and the better-sqlite3 fallback in this extension does not load there (${e.reasons['better-sqlite3'] ?? 'not tried'}). ` +
+    `Backfill needs VS Code 1.101 or newer (its extension host has SQLite built in). Definitions, diagnostics and the graph still work.`
+  );
+}
+
+function announceSqliteUnavailable(message: string, e: SqliteUnavailableError, log: vscode.LogOutputChannel): void {
+  if (sqliteUnavailableAnnounced) return;
+  sqliteUnavailableAnnounced = true;
+  log.error(`${message}\n${e.message}`);
+  void vscode.window.showErrorMessage(`Backfill: ${message}`, 'Supported Versions').then((choice) => {
+    if (choice) void vscode.env.openExternal(vscode.Uri.parse('https://github.com/backfill/backfill#supported-vs-code-versions'));
+  });
 }

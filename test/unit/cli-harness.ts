@@ -23,6 +23,8 @@ export interface CliOptions {
   env?: NodeJS.ProcessEnv;
   /** Arguments put after all the others, after the `--json` of json() too. */
   append?: string[];
+  /** The Node binary that runs the CLI (default: the one running the tests). */
+  node?: string;
 }
 
 /** Builds dist/ (for a `before` hook): the tests run the bundle, not the sources. */
@@ -32,7 +34,7 @@ export function buildCli(): void {
 
 /** Runs the built CLI; NO_COLOR and a pipe keep the output plain. */
 export function backfill(args: string[], options: CliOptions = {}): Result {
-  const r = spawnSync(process.execPath, [CLI, ...args, ...(options.append ?? [])], {
+  const r = spawnSync(options.node ?? process.execPath, [CLI, ...args, ...(options.append ?? [])], {
     cwd: options.cwd ?? REPO,
     env: { ...process.env, NO_COLOR: '1', BACKFILL_DEBUG: '', ...options.env },
     encoding: 'utf8',

@@ -331,7 +331,9 @@ describe('global options', () => {
   it('prints the version and help', () => {
     const v = backfill(['--version']);
     assert.equal(v.code, 0);
-    assert.equal(v.stdout.trim(), VERSION);
+    const [name, runtime] = v.stdout.trim().split('\n');
+    assert.equal(name, `backfill ${VERSION}`);
+    assert.match(runtime!, new RegExp(`^Node ${process.versions.node}; state database through (node:sqlite|better-sqlite3) \\(SQLite 3\\.\\d+\\.\\d+\\)$`));
     const help = backfill(['--help']);
     assert.equal(help.code, 0);
     for (const command of ['validate', 'assets', 'partitions', 'deps', 'impact']) assert.match(help.stdout, new RegExp(`^ {2}${command}\\b`, 'm'));
