@@ -73,7 +73,7 @@ export async function run(argv: readonly string[]): Promise<number> {
     program.outputHelp();
     return 0;
   }
-  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
+  if (argv[0] === '--version' || argv[0] === '-V') {
     process.stdout.write(`${versionText()}\n`);
     return 0;
   }

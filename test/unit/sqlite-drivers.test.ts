@@ -149,10 +149,12 @@ describe('one database, both drivers', () => {
     }
   });
 
-  it('the CLI on either runtime runs, resumes and reports backfills in a database the other created', () => {
-    const dir = tempWorkspace(
-      {
-        'p.assets.yaml': `assets:
+  for (const creator of ['better-sqlite3', 'node:sqlite'] as const) {
+    const other = creator === 'node:sqlite' ? 'better-sqlite3' : 'node:sqlite';
+    it(`the CLI through ${other} resumes, runs and reports backfills in a database the CLI through ${creator} created`, () => {
+      const dir = tempWorkspace(
+        {
+          'p.assets.yaml': `assets:
   days:
     partitions: {daily: {start: 2024-01-01}}
     run: sh job.sh {partition}
@@ -161,40 +163,41 @@ describe('one database, both drivers', () => {
     deps: [days]
     run: sh job.sh {partition}
 `,
-        'job.sh': 'echo "$BACKFILL_ASSET $1" >> runs.log\n',
-      },
-      'backfill-two-drivers-cli-',
-    );
-    const NOW = ['--now', '2024-01-22'];
-    const better = { cwd: dir, append: NOW, node: betterNode };
-    const builtin = { cwd: dir, append: NOW, node: builtinNode };
-    assert.match(ok(['--version'], { node: betterNode }), /through better-sqlite3/);
-    assert.match(ok(['--version'], { node: builtinNode }), /through node:sqlite/);
+          'job.sh': 'echo "$BACKFILL_ASSET $1" >> runs.log\n',
+        },
+        'backfill-two-drivers-cli-',
+      );
+      const NOW = ['--now', '2024-01-22'];
+      const nodeFor = (d: SqliteDriverName): string => (d === 'node:sqlite' ? builtinNode : betterNode);
+      const first = { cwd: dir, append: NOW, node: nodeFor(creator) };
+      const second = { cwd: dir, append: NOW, node: nodeFor(other) };
+      assert.match(ok(['--version'], first), new RegExp(`through ${creator} `));
+      assert.match(ok(['--version'], second), new RegExp(`through ${other} `));
 
-    // Node 20 creates the database and pauses after a sample; Node 24 resumes it.
-    const paused = expectExit(3, ['run', 'days', '--sample', '2'], better);
-    const id = /^backfill (\S+) paused after the sample/m.exec(paused)![1]!;
-    ok(['resume', id], builtin);
-    type Status = { assets: Array<{ asset: string; counts: Record<string, number> }> };
-    const days = (o: typeof better): Record<string, number> => json<Status>(['status', 'days'], o).assets[0]!.counts;
-    assert.equal(days(builtin)['fresh'], 21);
-    assert.deepEqual(days(better), days(builtin));
+      // The first creates the database and pauses after a sample; the second resumes it.
+      const paused = expectExit(3, ['run', 'days', '--sample', '2'], first);
+      const id = /^backfill (\S+) paused after the sample/m.exec(paused)![1]!;
+      ok(['resume', id], second);
+      type Status = { assets: Array<{ asset: string; counts: Record<string, number> }> };
+      const counts = (asset: string, o: typeof first): Record<string, number> => json<Status>(['status', asset], o).assets[0]!.counts;
+      assert.equal(counts('days', second)['fresh'], 21);
+      assert.deepEqual(counts('days', first), counts('days', second));
 
-    // Node 24 runs the downstream asset; Node 20 sees the result and the history of both runs.
-    ok(['run', 'weeks'], builtin);
-    const weeks = (o: typeof better): Record<string, number> => json<Status>(['status', 'weeks'], o).assets[0]!.counts;
-    assert.equal(weeks(better)['fresh'], 2);
-    type Backfills = { backfills: Array<{ id: string; status: string }> };
-    const listed = json<Backfills>(['backfills'], better).backfills;
-    assert.deepEqual(
-      listed.map((b) => b.status),
-      ['succeeded', 'succeeded'],
-    );
-    assert.ok(listed.some((b) => b.id === id));
-    // Each partition ran once: nothing was run again by the other runtime.
-    const lines = readFileSync(path.join(dir, 'runs.log'), 'utf8').trim().split('\n');
-    assert.equal(lines.length, 23);
-    assert.equal(new Set(lines).size, 23);
-    assert.equal(backfill(['status'], better).code, 0);
-  });
+      // The second runs the downstream asset; the first sees the result and both backfills.
+      ok(['run', 'weeks'], second);
+      assert.equal(counts('weeks', first)['fresh'], 2);
+      type Backfills = { backfills: Array<{ id: string; status: string }> };
+      const listed = json<Backfills>(['backfills'], first).backfills;
+      assert.deepEqual(
+        listed.map((b) => b.status),
+        ['succeeded', 'succeeded'],
+      );
+      assert.ok(listed.some((b) => b.id === id));
+      // Each partition ran once: nothing was run again by the other runtime.
+      const lines = readFileSync(path.join(dir, 'runs.log'), 'utf8').trim().split('\n');
+      assert.equal(lines.length, 23);
+      assert.equal(new Set(lines).size, 23);
+      assert.equal(backfill(['status'], first).code, 0);
+    });
+  }
 });
