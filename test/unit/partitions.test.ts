@@ -179,3 +179,61 @@ describe('PartitionSubset', () => {
     );
   });
 });
+
+describe('key formats (fmt): the rule is that no two partitions of a definition share a key', () => {
+  it('a format without the minute is accepted when every partition start still renders differently (4-hourly cron, %Y-%m-%d_%H)', () => {
+    const d = def({ cron: { schedule: '0 */4 * * *', start: '2024-01-01_00', fmt: '%Y-%m-%d_%H' } }, '2024-01-02T00:00:00Z');
+    assert.deepEqual(keys(d), ['2024-01-01_00', '2024-01-01_04', '2024-01-01_08', '2024-01-01_12', '2024-01-01_16', '2024-01-01_20']);
+    assert.equal(d.indexOf('2024-01-01_08'), 2);
+  });
+  it('hourly partitions with %Y-%m-%d-%H are accepted', () => {
+    const d = def({ hourly: { start: '2024-01-01-00', fmt: '%Y-%m-%d-%H' } }, '2024-01-01T03:00:00Z');
+    assert.deepEqual(keys(d), ['2024-01-01-00', '2024-01-01-01', '2024-01-01-02']);
+  });
+  it('a format under which two partitions render the same key is refused, naming the key and both windows', () => {
+    const e = specError({ cron: { schedule: '*/30 * * * *', start: '2024-01-01_00', fmt: '%Y-%m-%d_%H' } }, '2024-01-01T02:00:00Z');
+    assert.deepEqual(e.path, ['cron', 'fmt']);
+    assert.match(e.message, /gives two partitions the same key "2024-01-01_00" \(the windows starting 2024-01-01T00:00:00\.000Z and 2024-01-01T00:30:00\.000Z\)/);
+    // Daily partitions keyed by month only: the second day of a month repeats the first's key.
+    assert.match(specError({ daily: { start: '2024-01-01', fmt: '%Y-%m' } }, '2024-01-03').message, /same key "2024-01"/);
+    // A year-less format repeats once a daily definition spans more than a year.
+    assert.match(specError({ daily: { start: '2023-01-01', fmt: '%m-%d' } }, '2024-01-03').message, /same key "01-01"/);
+    assert.equal(def({ daily: { start: '2023-01-01', fmt: '%m-%d' } }, '2023-12-31').size, 364);
+  });
+  it('keys that show the hour stay distinct through the repeated fall hour (the second pass gets the offset)', () => {
+    const d = def({ hourly: { start: '2023-11-05-00', fmt: '%Y-%m-%d-%H', timezone: 'America/Los_Angeles' } }, '2023-11-05T12:00:00Z');
+    assert.deepEqual(keys(d), ['2023-11-05-00', '2023-11-05-01', '2023-11-05-01-0800', '2023-11-05-02', '2023-11-05-03']);
+    assert.equal(d.indexOf('2023-11-05-01-0800'), 2);
+  });
+});
+
+describe('start and end are read as Dagster reads them (strptime with the fmt), and as ISO 8601', () => {
+  it('numbers without leading zeros', () => {
+    assert.equal(def({ daily: { start: '2024-1-5' } }, '2024-01-08').keyAt(0), '2024-01-05');
+    assert.equal(def({ hourly: { start: '2024-01-01-6:00' } }, '2024-01-01T08:00:00Z').keyAt(0), '2024-01-01-06:00');
+  });
+  it('month names in any case, full or abbreviated, and white space runs', () => {
+    const d = def({ daily: { start: 'JANUARY  5 2024', end: 'jan 8 2024', fmt: '%B %d %Y' } }, '2024-02-01');
+    assert.deepEqual(keys(d), ['January 05 2024', 'January 06 2024', 'January 07 2024']);
+  });
+  it('%y uses Python\'s pivot (69-99 are 19xx) and %j a day of the year', () => {
+    assert.equal(def({ monthly: { start: '99-12', fmt: '%y-%m' } }, '2000-02-01').keyAt(0), '99-12');
+    assert.equal(def({ daily: { start: '2024-060', fmt: '%Y-%j' } }, '2024-03-02').keyAt(0), '2024-060');
+  });
+  it('%z with a colon or Z', () => {
+    const d = def({ hourly: { start: '01/01/2024 05:00 +05:00', fmt: '%d/%m/%Y %H:%M %z' } }, '2024-01-01T03:00:00Z');
+    assert.equal(d.keyAt(0), '01/01/2024 00:00 +0000');
+    assert.equal(def({ hourly: { start: '01/01/2024 01:00 Z', fmt: '%d/%m/%Y %H:%M %z' } }, '2024-01-01T03:00:00Z').keyAt(0), '01/01/2024 01:00 +0000');
+  });
+  it('what strptime refuses is refused, saying which forms are read', () => {
+    const e = specError({ daily: { start: '2024-13-01' } });
+    assert.deepEqual(e.path, ['daily', 'start']);
+    assert.match(e.message, /invalid date "2024-13-01".*a date in the definition's fmt \("%Y-%m-%d"\)/);
+    assert.deepEqual(specError({ daily: { start: '2023-366', fmt: '%Y-%j' } }).path, ['daily', 'start']);
+  });
+  it('keys themselves stay exact: one partition has one key', () => {
+    const d = def({ daily: { start: '2024-01-01' } }, '2024-01-10');
+    assert.equal(d.indexOf('2024-1-5'), -1);
+    assert.equal(d.indexOf('2024-01-05'), 4);
+  });
+});

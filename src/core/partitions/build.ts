@@ -190,10 +190,6 @@ function buildTime(kind: TimeKind, body: unknown, now: number, path: Path, warni
   } catch (e) {
     throw new SpecError((e as Error).message, [...path, 'fmt']);
   }
-  if ((kind === 'hourly' || (kind === 'cron' && isSubDaily(schedule))) && !format.hasTimeOfDay) {
-    throw new SpecError(`fmt "${fmt}" has no hour and minute (%H and %M): sub-daily partitions would share keys`, [...path, 'fmt']);
-  }
-
   if (body['start'] === undefined) throw new SpecError(`${kind} partitions need a start, e.g. start: 2024-01-01`, path);
   const startText = scalarText(body['start'], [...path, 'start']);
   const start = parseInstant(startText, timezone, format, [...path, 'start']);
@@ -205,7 +201,7 @@ function buildTime(kind: TimeKind, body: unknown, now: number, path: Path, warni
     if (end <= start) throw new SpecError(`end ${endText} is not after start ${startText}`, [...path, 'end']);
   }
 
-  return new TimeWindowPartitionsDefinition({
+  const def = new TimeWindowPartitionsDefinition({
     kind,
     timezone,
     schedule,
@@ -220,6 +216,39 @@ function buildTime(kind: TimeKind, body: unknown, now: number, path: Path, warni
     hourOffset,
     dayOffset,
   });
+  const clash = sharedKey(def);
+  if (clash) {
+    const [a, b] = clash;
+    throw new SpecError(
+      `fmt "${fmt}" gives two partitions the same key "${def.keyAt(a)}" (the windows starting ${new Date(def.window(a).start).toISOString()} and ${new Date(def.window(b).start).toISOString()}): ` +
+        `add the directives that tell them apart (e.g. %H, %M or %d)`,
+      [...path, 'fmt'],
+    );
+  }
+  return def;
+}
+
+/**
+ * Two partitions of the definition whose keys are the same, if any. Formats that show every
+ * field down to the windows' own resolution (the date for daily and coarser windows, the date
+ * and %H:%M for sub-daily ones) cannot repeat a key; any other format is checked the only way
+ * that is exact: by rendering the keys of the partitions that exist (at most MAX_PARTITIONS).
+ */
+function sharedKey(def: TimeWindowPartitionsDefinition): [number, number] | null {
+  const f = def.format;
+  const year = f.has('Y');
+  const date = (f.has('m') && f.has('d')) || f.has('j');
+  const subDaily = def.kind === 'hourly' || (def.kind === 'cron' && isSubDaily(def.schedule));
+  if (subDaily ? year && date && f.hasTimeOfDay : def.kind === 'monthly' ? year && f.has('m') : year && date) return null;
+  if (def.size > MAX_PARTITIONS) return null; // refused for its size by the caller
+  const seen = new Map<string, number>();
+  for (let i = 0; i < def.size; i++) {
+    const key = def.keyAt(i);
+    const first = seen.get(key);
+    if (first !== undefined) return [first, i];
+    seen.set(key, i);
+  }
+  return null;
 }
 
 /** A cron schedule whose ticks come more than once on some day. */
@@ -228,7 +257,10 @@ function isSubDaily(schedule: string): boolean {
   return !/^\d+$/.test(minute ?? '') || !/^\d+$/.test(hour ?? '');
 }
 
-/** `2024-01-01`, `2024-01-01 06:00`, `2024-01-01T06:00:00Z`, or a key in the definition's fmt. */
+/**
+ * `2024-01-01`, `2024-01-01 06:00`, `2024-01-01T06:00:00Z` (ISO 8601, which Dagster does not
+ * take for a custom fmt: we do), or a date in the definition's fmt read as Dagster reads it.
+ */
 function parseInstant(text: string, timezone: string, format: StrftimeFormat, path: Path): number {
   // Read the wall time with Luxon in UTC (no time zone lookups), then place it in the zone.
   const iso = DateTime.fromISO(text.replace(' ', 'T'), { zone: 'UTC', setZone: true });
@@ -236,16 +268,20 @@ function parseInstant(text: string, timezone: string, format: StrftimeFormat, pa
     const hasOffset = /(?:[zZ]|[+-]\d\d(?::?\d\d)?)$/.test(text) && text.length > 10;
     return hasOffset ? iso.toMillis() : wallToEpoch(ZoneOffsets.for(timezone), iso.toMillis());
   }
-  const f = format.parse(text);
-  if (f && f.year !== undefined) {
-    const wall = Date.UTC(f.year, (f.month ?? 1) - 1, f.day ?? 1, f.hour ?? 0, f.minute ?? 0, f.second ?? 0);
+  // As Dagster reads it: with the definition's fmt, through strptime's rules (parseLoosely).
+  const f = format.parseLoosely(text);
+  if (f && f.year !== undefined && !(f.ordinal !== undefined && f.ordinal > (isLeapYear(f.year) ? 366 : 365))) {
+    const byOrdinal = f.ordinal !== undefined && f.month === undefined;
+    const month = byOrdinal ? 1 : (f.month ?? 1);
+    const day = byOrdinal ? f.ordinal! : (f.day ?? 1);
+    const wall = Date.UTC(f.year, month - 1, day, f.hour ?? 0, f.minute ?? 0, f.second ?? 0);
     const check = new Date(wall);
-    if (check.getUTCMonth() + 1 === (f.month ?? 1) && check.getUTCDate() === (f.day ?? 1)) {
+    if (byOrdinal || (check.getUTCMonth() + 1 === month && check.getUTCDate() === day)) {
       return f.offset !== undefined ? wall - f.offset * 60_000 : wallToEpoch(ZoneOffsets.for(timezone), wall);
     }
   }
   const why = iso.invalidExplanation ? ` (${iso.invalidExplanation})` : '';
-  throw new SpecError(`invalid date "${text}"${why}: write YYYY-MM-DD or YYYY-MM-DDTHH:MM`, path);
+  throw new SpecError(`invalid date "${text}"${why}: write YYYY-MM-DD, YYYY-MM-DDTHH:MM or a date in the definition's fmt ("${format.pattern}")`, path);
 }
 
 const zoneValidity = new Map<string, boolean>();
@@ -277,4 +313,8 @@ function int(v: unknown, path: Path, min: number, max: number, dflt: number): nu
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date);
+}
+
+function isLeapYear(y: number): boolean {
+  return (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
 }

@@ -29,6 +29,8 @@ const SUPPORTED = new Set(['Y', 'y', 'm', 'd', 'H', 'M', 'S', 'j', 'b', 'B', 'a'
 export class StrftimeFormat {
   private readonly parts: Part[];
   private regex?: RegExp;
+  private looseRegex?: RegExp;
+  /** The directive of each capture group, in order (the same for both regexes). */
   private readonly groups: string[] = [];
 
   constructor(readonly pattern: string) {
@@ -124,11 +126,26 @@ export class StrftimeFormat {
 
   /**
    * Reads the fields a key states. Missing fields are left out (a daily key has no hour).
-   * Returns null when the text does not match the format.
+   * Returns null when the text does not match the format. Keys are read exactly as format()
+   * writes them (zero-padded), so that one partition has one key.
    */
   parse(text: string): Partial<WallFields> | null {
-    if (!this.regex) this.regex = this.buildRegex();
-    const m = this.regex.exec(text);
+    this.regex ??= this.buildRegex(false);
+    return this.fields(this.regex.exec(text));
+  }
+
+  /**
+   * Reads a date written by a person (`start:`/`end:`) as Python's `datetime.strptime` does,
+   * which is how Dagster reads them: numbers without their leading zero (`2024-1-5 6:00`),
+   * names in any case, any run of white space where the format has white space, `%z` with a
+   * colon or `Z`.
+   */
+  parseLoosely(text: string): Partial<WallFields> | null {
+    this.looseRegex ??= this.buildRegex(true);
+    return this.fields(this.looseRegex.exec(text));
+  }
+
+  private fields(m: RegExpExecArray | null): Partial<WallFields> | null {
     if (!m) return null;
     const out: Partial<WallFields> = {};
     this.groups.forEach((d, i) => {
@@ -138,7 +155,8 @@ export class StrftimeFormat {
           out.year = Number(v);
           break;
         case 'y':
-          out.year = 2000 + Number(v);
+          // Python's pivot: 69-99 are 1969-1999, 00-68 are 2000-2068.
+          out.year = Number(v) + (Number(v) >= 69 ? 1900 : 2000);
           break;
         case 'm':
           out.month = Number(v);
@@ -173,14 +191,34 @@ export class StrftimeFormat {
     return out;
   }
 
-  private buildRegex(): RegExp {
+  private buildRegex(loose: boolean): RegExp {
     let src = '^';
+    const groups: string[] = [];
     for (const p of this.parts) {
       if ('literal' in p) {
-        src += p.literal.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+        const escaped = p.literal.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+        src += loose ? escaped.replace(/\s+/g, '\\s+') : escaped;
         continue;
       }
       const d = p.directive;
+      // Python's _strptime patterns: one or two digits, names full or abbreviated.
+      const names = (list: string[]): string => `(${[...list, ...list.map((n) => n.slice(0, 3))].join('|')})`;
+      const looseRe: Record<string, string> = {
+        Y: '(\\d{4})',
+        y: '(\\d{2})',
+        m: '(1[0-2]|0[1-9]|[1-9])',
+        d: '(3[01]|[12]\\d|0[1-9]|[1-9]| [1-9])',
+        H: '(2[0-3]|[01]\\d|\\d)',
+        M: '([0-5]\\d|\\d)',
+        S: '(6[01]|[0-5]\\d|\\d)',
+        j: '(36[0-6]|3[0-5]\\d|[12]\\d\\d|0[1-9]\\d|00[1-9]|[1-9]\\d|0[1-9]|[1-9])',
+        b: names(MONTHS),
+        B: names(MONTHS),
+        a: names(DAYS),
+        A: names(DAYS),
+        w: '([0-6])',
+        z: '([+-]\\d\\d:?[0-5]\\d|Z)',
+      };
       const re: Record<string, string> = {
         Y: '(\\d{4})',
         y: '(\\d{2})',
@@ -197,10 +235,11 @@ export class StrftimeFormat {
         w: '([0-6])',
         z: '([+-]\\d{4})',
       };
-      src += re[d];
-      this.groups.push(d);
+      src += loose ? looseRe[d] : re[d];
+      groups.push(d);
     }
-    return new RegExp(src + '$');
+    if (this.groups.length === 0) this.groups.push(...groups);
+    return new RegExp(src + '$', loose ? 'i' : '');
   }
 }
 
@@ -215,7 +254,10 @@ export function formatOffset(minutes: number): string {
   return sign + pad2(Math.floor(a / 60)) + pad2(a % 60);
 }
 
+/** `+0530`, `-08:00` or `Z`, in minutes. */
 export function parseOffset(text: string): number {
+  if (text === 'Z' || text === 'z') return 0;
   const sign = text.startsWith('-') ? -1 : 1;
-  return sign * (Number(text.slice(1, 3)) * 60 + Number(text.slice(3, 5)));
+  const digits = text.slice(1).replace(':', '');
+  return sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4)));
 }

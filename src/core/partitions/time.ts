@@ -239,7 +239,7 @@ export class TimeWindowPartitionsDefinition implements PartitionsDefinition {
   readonly format: StrftimeFormat;
   readonly size: number;
   private readonly grid: TickGrid;
-  /** Keys of sub-daily windows get the UTC offset appended on the second pass of a repeated hour. */
+  /** Keys that show the hour get the UTC offset appended on the second pass of a repeated hour (else the fall's repeated hour would repeat keys). */
   private readonly dstSuffix: boolean;
 
   constructor(readonly options: TimeWindowOptions) {
@@ -247,7 +247,7 @@ export class TimeWindowPartitionsDefinition implements PartitionsDefinition {
     this.zone = ZoneOffsets.for(options.timezone);
     this.format = new StrftimeFormat(options.fmt);
     this.grid = makeGrid(options, this.zone);
-    this.dstSuffix = this.format.hasTimeOfDay && !this.format.has('z') && !this.zone.isFixed;
+    this.dstSuffix = this.format.has('H') && !this.format.has('z') && !this.zone.isFixed;
     this.size = this.computeSize();
     if (this.grid instanceof CalendarGrid && !['H', 'M', 'S', 'z', 'j', 'a', 'A', 'w'].some((d) => this.format.has(d))) {
       this.dateOnlyGrid = this.grid;
