@@ -132,6 +132,7 @@ export function reportJson(report: BackfillReport): Record<string, unknown> {
     counts: report.counts,
     duration_ms: report.durationMs,
     failed: report.failed.map((f) => ({ task: f.task, asset: f.asset, partitions: f.partitions, message: f.message, log: f.log })),
+    killed: report.killed.map((k) => ({ task: k.task, asset: k.asset, partitions: k.partitions, message: k.message })),
   };
 }
 
@@ -154,6 +155,10 @@ function printReport(ctx: CliContext, report: BackfillReport, resumeArgs: string
       lines.push(`  ${s.red('✗')} ${label(f.asset, f.partitions)}${f.message ? `: ${f.message}` : ''}`, `    log: ${relativePath(process.cwd(), f.log)}`);
     }
     if (report.failed.length > MAX_FAILED_SHOWN) lines.push(`  … and ${report.failed.length - MAX_FAILED_SHOWN} more (backfill backfills --json)`);
+  }
+  if (report.killed.length > 0) {
+    lines.push(`processes had to be killed (${report.killed.length} task${report.killed.length === 1 ? '' : 's'}):`);
+    for (const k of report.killed.slice(0, MAX_FAILED_SHOWN)) lines.push(`  ${s.yellow('!')} ${label(k.asset, k.partitions)}: ${k.message}`);
   }
   if (report.status !== 'succeeded') lines.push(`resume with: backfill resume ${resumeArgs.join(' ')}`);
   ctx.print(...lines);

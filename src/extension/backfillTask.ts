@@ -246,6 +246,7 @@ export class BackfillTasks implements vscode.TaskProvider, vscode.Disposable {
       line();
       line(paint('bold', `${report.status}: ${c.succeeded} succeeded, ${c.failed} failed, ${c.skipped} skipped, ${c.canceled} canceled, ${c.pending} pending (${formatSeconds(report.durationMs / 1000)})`));
       for (const f of report.failed) line(paint('red', `  ${f.asset} ${f.partitions.join(' ')}: ${f.message ?? ''} (log: ${f.log})`));
+      for (const k of report.killed) line(paint('yellow', `  ${k.asset} ${k.partitions.join(' ')}: ${k.message}`));
       if (report.status !== 'succeeded') line(`Resume with: backfill resume ${id}`);
       this.finished.fire(report);
       void this.model.reload();

@@ -2,7 +2,7 @@
 // backfills, as the real bundle (dist/cli.js) in temporary workspaces whose jobs are tiny
 // shell scripts that log every run to a file.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -311,7 +311,7 @@ describe('backfill run', () => {
     const r = backfill(['run', 'days', '--partition', '2024-01-02...2024-01-04', '--json'], at(dir));
     assert.equal(r.code, 1);
     const report = JSON.parse(r.stdout) as ReportJson;
-    assert.deepEqual(Object.keys(report.backfill), ['id', 'status', 'counts', 'duration_ms', 'failed']);
+    assert.deepEqual(Object.keys(report.backfill), ['id', 'status', 'counts', 'duration_ms', 'failed', 'killed']);
     assert.equal(report.backfill.status, 'failed');
     assert.deepEqual(report.backfill.counts, { pending: 0, running: 0, succeeded: 2, failed: 1, skipped: 0, canceled: 0 });
     assert.equal(report.backfill.failed.length, 1);
@@ -457,5 +457,53 @@ describe('help', () => {
     const help = ok(['--help'], at(dir));
     for (const command of ['plan', 'run', 'resume', 'cancel', 'backfills']) assert.match(help, new RegExp(`^ {2}${command}\\b`, 'm'));
     assert.match(ok(['run', '--help'], at(dir)), /--sample <n>/);
+  });
+});
+
+describe('a state database that cannot be written (disk full, read-only folder)', () => {
+  it('disk full mid-run: one clear message, nothing recorded half-way, resume finishes once there is space; read-only: the fix named', () => {
+    // A 1 MB file system of our own (a tmpfs in a private mount namespace: no root needed) holds
+    // the database; the job of 2024-01-03 fills it.
+    const dir = workspace(`assets:
+  days:
+    partitions: {daily: {start: 2024-01-01, end: 2024-01-06}}
+    run: sh job.sh {partition}
+`);
+    writeFileSync(
+      path.join(dir, 'job.sh'),
+      'echo "$1" >> runs.log\nif [ "$1" = 2024-01-03 ] && [ ! -f filled ]; then touch filled; head -c 8M /dev/zero > small/fill 2>/dev/null; fi\necho "ok $1"\n',
+    );
+    const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+    const cli = `${q(process.execPath)} ${q(CLI)}`;
+    const state = '--state small/state.db --now 2024-02-01';
+    writeFileSync(
+      path.join(dir, 'scenario.sh'),
+      `mkdir small && mount -t tmpfs -o size=1m tmpfs small || exit 90
+${cli} run days --concurrency 1 ${state} > out-run.txt 2> err-run.txt; echo $? > code-run.txt
+rm -f small/fill
+${cli} backfills ${state} --json > backfills.json
+${cli} resume "$(node -e 'console.log(JSON.parse(require("fs").readFileSync("backfills.json","utf8")).backfills[0].id)')" ${state} > out-resume.txt 2>&1; echo $? > code-resume.txt
+${cli} status days ${state} --json > status.json 2>&1
+mount -o remount,ro small
+${cli} run days ${state} > out-ro.txt 2> err-ro.txt; echo $? > code-ro.txt
+`,
+    );
+    const r = spawnSync('unshare', ['--user', '--map-root-user', '--mount', 'sh', 'scenario.sh'], { cwd: dir, encoding: 'utf8', timeout: 120_000 });
+    assert.ok(r.status === 0 && !r.error, `unshare (util-linux) must be able to make a private tmpfs here: ${r.error?.message ?? ''} ${r.stderr} (exit ${r.status})`);
+    const read = (name: string): string => readFileSync(path.join(dir, name), 'utf8');
+
+    assert.equal(read('code-run.txt').trim(), '2');
+    const [full, stopped] = read('err-run.txt').trim().split('\n');
+    assert.match(full!, /^backfill: the disk holding the state database \S+small\/state\.db is full \(.*\): nothing of the failed write was recorded; free some space, then retry$/);
+    assert.match(stopped!, /^backfill bf-\S+ stopped: 1 task that was in progress is not recorded as done and will run again; what succeeded before is kept\. Once the database can be written again, resume with: backfill resume bf-\S+$/);
+    assert.doesNotMatch(read('err-run.txt'), /\n\s+at /);
+
+    assert.equal(read('code-resume.txt').trim(), '0', read('out-resume.txt'));
+    assert.deepEqual((JSON.parse(read('status.json')) as { assets: Array<{ counts: Record<string, number> }> }).assets[0]!.counts, { fresh: 5, stale: 0, missing: 0, failed: 0, running: 0 });
+    // 01 and 02 were recorded before the disk filled: they never ran again. 03 ran again.
+    assert.deepEqual(runs(dir), ['2024-01-01', '2024-01-02', '2024-01-03', '2024-01-03', '2024-01-04', '2024-01-05']);
+
+    assert.equal(read('code-ro.txt').trim(), '2');
+    assert.match(read('err-ro.txt').trim(), /^backfill: cannot write the state database \S+small\/state\.db \(.*\): check the folder's permissions or use --state$/);
   });
 });

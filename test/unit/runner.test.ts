@@ -387,3 +387,126 @@ assets:
     assert.deepEqual(f.runs().sort(), ['slow a', 'slow b']);
   });
 });
+
+/** Whether a process whose command line contains `marker` is running on this machine. */
+function processWith(marker: string): boolean {
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(marker)) return true;
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return false;
+}
+
+describe('runner: processes and other backfills', () => {
+  it('a partition never runs in two backfills at once: overlapping backfills wait for each other, each says so', async () => {
+    const f = await fixture(`
+assets:
+  days:
+    partitions: { daily: { start: 2024-01-01, end: 2024-01-07 } }
+    run: sh span.sh {partition}
+`);
+    writeFileSync(path.join(f.root, 'span.sh'), 'echo "start $1 $(date +%s%N)" >> spans.log; sleep 0.3; echo "end $1 $(date +%s%N)" >> spans.log\n');
+    // Two runners, each on its own connection, as two processes would be.
+    const other = StateStore.open(f.store.path);
+    const all = PartitionSubset.all(6);
+    const start = (store: StateStore, events: RunnerEvent[]): Promise<BackfillReport> => {
+      const plan = planBackfill(f.ws.graph, { roots: [{ asset: 'days', partitions: all }], downstream: false }, { runId: newBackfillId(), concurrency: 3 });
+      const id = saveBackfill(store, plan, { description: 'test', workspace: f.root, options: {} });
+      return new BackfillRunner(f.ws, store, id, { concurrency: 3, onEvent: (e) => events.push(e) }).run();
+    };
+    const events: [RunnerEvent[], RunnerEvent[]] = [[], []];
+    const reports = await Promise.all([start(f.store, events[0]), start(other, events[1])]);
+    other.close();
+    assert.deepEqual(
+      reports.map((r) => r.status),
+      ['succeeded', 'succeeded'],
+    );
+    // Every partition ran twice (both backfills asked for it), never at the same time.
+    const spans = new Map<string, Array<{ start: bigint; end?: bigint }>>();
+    for (const line of readFileSync(path.join(f.root, 'spans.log'), 'utf8').trim().split('\n')) {
+      const [what, key, t] = line.split(' ') as [string, string, string];
+      const list = spans.get(key) ?? spans.set(key, []).get(key)!;
+      if (what === 'start') list.push({ start: BigInt(t) });
+      else list.find((s) => s.end === undefined)!.end = BigInt(t);
+    }
+    assert.equal(spans.size, 6);
+    for (const [key, list] of spans) {
+      assert.equal(list.length, 2, key);
+      const [a, b] = list.sort((x, y) => (x.start < y.start ? -1 : 1));
+      assert.ok(a!.end! <= b!.start, `${key} ran in both backfills at once`);
+    }
+    const waits = [...events[0], ...events[1]].filter((e) => e.type === 'warning' && /^waiting: partition 2024-01-0\d is being run by backfill bf-\S+ \(process \d+\)$/.test(e.message));
+    assert.ok(waits.length > 0, 'no task said that it waits for the other backfill');
+  });
+
+  it('the plan says which partitions are being run now and that their tasks will wait', async () => {
+    const f = await fixture(`
+assets:
+  days:
+    partitions: { daily: { start: 2024-01-01, end: 2024-01-05 } }
+    run: sh job.sh {partition}
+`);
+    f.store.startAttempt({ asset: 'days', partition: '2024-01-02', startedAt: Date.now() });
+    const statuses = new StatusEngine({ graph: f.ws.graph, store: f.store, codeVersions: await codeVersions(f.ws.assets.values()) });
+    statuses.computeAll();
+    const plan = planBackfill(f.ws.graph, { roots: [{ asset: 'days', partitions: PartitionSubset.all(4) }], downstream: false }, { runId: newBackfillId(), concurrency: 2, statuses });
+    assert.ok(plan.warnings.includes('1 partition of days is being run now (2024-01-02): its task waits until that run ends, then runs'), plan.warnings.join('\n'));
+  });
+
+  it('a timed-out command that ignores SIGTERM, and its grandchild, are killed with SIGKILL; the task fails and says so', async () => {
+    const marker = `backfill-test-${process.pid}-${Date.now()}`;
+    const f = await fixture(`
+assets:
+  stubborn:
+    run: sh stubborn.sh
+    timeout: 0.5
+`);
+    writeFileSync(path.join(f.root, 'stubborn.sh'), `trap '' TERM\nsh -c 'trap "" TERM; exec sleep 30 ${marker}' &\ntrap '' TERM; sleep 30; exit 0\n`);
+    const report = await f.run(['stubborn']);
+    assert.equal(report.status, 'failed');
+    assert.equal(report.counts.failed, 1);
+    assert.match(report.failed[0]!.message!, /^timed out after 0.5 s; its processes ignored SIGTERM and were killed with SIGKILL after 200 ms$/);
+    assert.deepEqual(
+      report.killed.map((k) => k.asset),
+      ['stubborn'],
+    );
+    assert.equal(processWith(marker), false, 'the grandchild is still running');
+  });
+
+  it('a command that exits leaving a background process: the process is killed, the task succeeds with a warning, the report lists it', async () => {
+    const marker = `backfill-test-bg-${process.pid}-${Date.now()}`;
+    const f = await fixture(`
+assets:
+  leaky:
+    run: sh leaky.sh
+`);
+    writeFileSync(path.join(f.root, 'leaky.sh'), `sh -c 'exec sleep 30 ${marker}' > /dev/null 2>&1 &\necho done\n`);
+    const events: RunnerEvent[] = [];
+    const report = await f.run(['leaky'], { onEvent: (e) => events.push(e) });
+    assert.equal(report.status, 'succeeded');
+    assert.deepEqual(
+      report.killed.map((k) => [k.asset, k.message]),
+      [['leaky', 'killed a background process it left running']],
+    );
+    assert.ok(events.some((e) => e.type === 'warning' && e.message === 'killed a background process it left running'));
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(processWith(marker), false, 'the background process is still running');
+  });
+
+  it('a command whose background process keeps its output open does not hang the task', async () => {
+    const f = await fixture(`
+assets:
+  holder:
+    run: sh holder.sh
+`);
+    writeFileSync(path.join(f.root, 'holder.sh'), 'sleep 30 &\necho started\n');
+    const t0 = Date.now();
+    const report = await f.run(['holder']);
+    assert.equal(report.status, 'succeeded');
+    assert.ok(Date.now() - t0 < 10_000, `took ${Date.now() - t0} ms`);
+    assert.match(report.killed[0]!.message, /killed a background process it left running/);
+  });
+});

@@ -179,6 +179,16 @@ export function planBackfill(graph: AssetGraph, selection: Selection, options: P
     warnings.push(`${subset.size} upstream partition${subset.size === 1 ? '' : 's'} of ${name} not in this backfill ${subset.size === 1 ? 'is' : 'are'} missing or failed (${formatKeyList(keysOf(def, subset))}): the tasks reading ${subset.size === 1 ? 'it' : 'them'} may fail — add ${name} to the selection`);
   }
 
+  // A partition never runs in two backfills at once: the runner makes these tasks wait.
+  for (const a of ordered) {
+    const running = options.statuses?.get(a.name)?.subset('running').intersect(wanted.get(a.name)!.subset);
+    if (!running || running.isEmpty) continue;
+    const n = running.size;
+    warnings.push(
+      `${n} partition${n === 1 ? '' : 's'} of ${a.name} ${n === 1 ? 'is' : 'are'} being run now (${formatKeyList(keysOf(a.partitions, running))}): ${n === 1 ? 'its task waits' : 'their tasks wait'} until that run ends, then ${n === 1 ? 'runs' : 'run'}`,
+    );
+  }
+
   const partitions = tasks.reduce((n, t) => n + t.indexes.size, 0);
   if (partitions >= LARGE_PLAN) warnings.push(`large backfill: ${partitions} partitions — consider starting small with --sample N`);
   const estimate = estimateSeconds(tasks, ordered, options);

@@ -1,10 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, type WriteStream } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, type WriteStream } from 'node:fs';
 import * as path from 'node:path';
+import { UserError } from '../diagnostics.ts';
 import type { AssetDefinition } from '../model.ts';
 import { PartitionSubset } from '../partitions/subset.ts';
 import { renderCommand } from '../plan/command.ts';
-import { BackfillStore, processIsAlive, type BackfillStatus, type StoredTask, type TaskStatus } from '../state/backfills.ts';
+import { BackfillStore, type BackfillStatus, type StoredTask, type TaskStatus } from '../state/backfills.ts';
 import { inputVersions } from '../state/record.ts';
 import type { InputVersions, StateStore } from '../state/store.ts';
 import { codeVersions, defaultDataVersion, dependencySet } from '../state/versions.ts';
@@ -37,6 +38,8 @@ export interface BackfillReport {
   status: BackfillStatus;
   counts: Record<TaskStatus, number>;
   failed: Array<{ task: string; asset: string; partitions: string[]; message: string | null; log: string }>;
+  /** Tasks whose processes had to be killed: left running in the background, or not stopping on SIGTERM. */
+  killed: Array<{ task: string; asset: string; partitions: string[]; message: string }>;
   durationMs: number;
 }
 
@@ -44,7 +47,14 @@ interface Running {
   task: StoredTask;
   child: ChildProcess;
   killed?: 'cancel' | 'timeout';
+  /** The group still had processes after SIGTERM and the grace period: they got SIGKILL. */
+  forced?: boolean;
+  /** Processes the command left running in its group when it exited (killed then). */
+  leftovers?: number;
 }
+
+/** How often a task whose partitions another backfill is running looks again (ms). */
+const BUSY_RECHECK_MS = 500;
 
 const BACKOFF_MAX_MS = 60_000;
 
@@ -72,6 +82,9 @@ export class BackfillRunner {
   private selected: Set<string> | null = null;
   private wake: (() => void) | null = null;
   private readonly logDir: string;
+  private readonly killedNotes = new Map<string, string>();
+  /** Tasks told once that they wait for another backfill. */
+  private readonly toldBusy = new Set<string>();
 
   constructor(
     private readonly ws: Workspace,
@@ -117,6 +130,18 @@ export class BackfillRunner {
       this.options.signal?.removeEventListener('abort', onAbort);
     }
 
+    if (this.storeError) {
+      try {
+        this.backfills.setStatus(this.backfillId, 'interrupted', { pid: null });
+      } catch {
+        // the database still refuses: resume finds the backfill's process gone and treats it the same
+      }
+      const running = countTasks(this.tasks).running;
+      throw new UserError(
+        `${this.storeError.message}\nbackfill ${this.backfillId} stopped: ${running ? `${running} task${running === 1 ? ' that was' : 's that were'} in progress ${running === 1 ? 'is' : 'are'} not recorded as done and will run again; ` : ''}` +
+          `what succeeded before is kept. Once the database can be written again, resume with: backfill resume ${this.backfillId}`,
+      );
+    }
     const counts = countTasks(this.tasks);
     const pendingLeft = counts.pending > 0;
     const status: BackfillStatus = this.interrupted
@@ -136,6 +161,10 @@ export class BackfillRunner {
       failed: this.tasks
         .filter((t) => t.status === 'failed')
         .map((t) => ({ task: t.id, asset: t.asset, partitions: t.partitions, message: t.message, log: this.logPath(t.id) })),
+      killed: [...this.killedNotes].map(([id, message]) => {
+        const t = this.byId.get(id)!;
+        return { task: id, asset: t.asset, partitions: t.partitions, message };
+      }),
       durationMs: Date.now() - started,
     };
   }
@@ -232,12 +261,58 @@ export class BackfillRunner {
       }
     }
     if (batch.length === 0) return;
-    // One transaction records every task started in this pass, before any command runs.
+    // One transaction records every task started in this pass, before any command runs. It
+    // holds the write lock, so a partition that another live backfill runs is seen as taken.
     const inputs = new Map<string, InputVersions[]>();
-    this.store.transaction(() => {
-      for (const t of batch) inputs.set(t.id, this.record(t));
-    });
-    for (const t of batch) this.start(t, this.ws.assets.get(t.asset), inputs.get(t.id)!);
+    const busy = new Map<string, Map<string, { backfill: string; pid: number }>>();
+    try {
+      this.store.transaction(() => {
+        for (const t of batch) {
+          const taken = this.backfills.runningElsewhere(t.asset, t.partitions.length ? t.partitions : [''], this.backfillId);
+          if (taken.size > 0) busy.set(t.id, taken);
+          else inputs.set(t.id, this.record(t));
+        }
+      });
+    } catch (e) {
+      // Rolled back: these tasks are still pending in the database, and in memory again.
+      for (const t of batch) Object.assign(t, { status: 'pending' });
+      this.storeFailed(e);
+      return;
+    }
+    for (const t of batch) {
+      const taken = busy.get(t.id);
+      if (taken) this.waitForOtherBackfill(t, taken);
+      else this.start(t, this.ws.assets.get(t.asset), inputs.get(t.id)!);
+    }
+  }
+
+  /**
+   * A task some of whose partitions another backfill is running now waits (pending) and looks
+   * again shortly: a partition never runs in two backfills at once.
+   */
+  private waitForOtherBackfill(t: StoredTask, taken: Map<string, { backfill: string; pid: number }>): void {
+    const pool = this.ws.assets.get(t.asset)?.pool ?? '';
+    this.poolUse.set(pool, this.poolUse.get(pool)! - 1);
+    if (!this.toldBusy.has(t.id)) {
+      this.toldBusy.add(t.id);
+      const keys = [...taken.keys()];
+      const by = [...new Set([...taken.values()].map((o) => `${o.backfill} (process ${o.pid})`))].join(', ');
+      const what = keys.length === 1 && keys[0] === '' ? 'it is' : `${keys.length === 1 ? `partition ${keys[0]} is` : `${keys.length} of its partitions are`}`;
+      this.emit({ type: 'warning', task: t, message: `waiting: ${what} being run by backfill ${by}` });
+    }
+    this.requeueAfter(t, BUSY_RECHECK_MS);
+  }
+
+  /** The task waits (pending, keeping the run alive) and is queued again after `ms`. */
+  private requeueAfter(t: StoredTask, ms: number): void {
+    this.waiting.add(t.id);
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      this.waiting.delete(t.id);
+      this.enqueue(t);
+      this.poke();
+    }, ms);
+    this.timers.add(timer);
   }
 
   /** Marks a task running and starts its partitions' attempts (inside the caller's transaction). */
@@ -261,6 +336,8 @@ export class BackfillRunner {
     const code = asset ? (this.codes.get(asset.name) ?? null) : null;
     const pool = asset?.pool ?? '';
     const log = createWriteStream(this.logPath(t.id), { flags: t.tries > 1 ? 'a' : 'w' });
+    // A log that cannot be written (disk full) loses the log, not the task: its output still streams.
+    log.on('error', (e) => this.emit({ type: 'warning', task: t, message: `cannot write its log ${this.logPath(t.id)}: ${e.message}` }));
     if (t.tries > 1) log.write(`\n--- try ${t.tries} ---\n`);
     const reported: Reported = { metadata: {} };
     const tail: string[] = [];
@@ -281,11 +358,16 @@ export class BackfillRunner {
     const outputs = Promise.all([forEachLine(child.stdout!, onLine('stdout')), forEachLine(child.stderr!, onLine('stderr'))]);
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>((resolve) => {
       child.on('error', (error) => resolve({ code: null, signal: null, error }));
-      child.on('exit', (code, signal) => resolve({ code, signal }));
+      child.on('exit', (code, signal) => {
+        // Whatever it left in its process group (a background `&`, a daemon) would outlive the
+        // task and may hold its output open: stop it now.
+        this.reapGroup(r);
+        resolve({ code, signal });
+      });
     });
     void Promise.all([exited, outputs]).then(async ([exit]) => {
       if (timer) clearTimeout(timer);
-      let status: TaskStatus = exit.code === 0 ? 'succeeded' : 'failed';
+      let status: TaskStatus = exit.code === 0 && r.killed !== 'timeout' ? 'succeeded' : 'failed';
       let message: string | null = null;
       if (r.killed === 'timeout') message = `timed out after ${timeoutS} s`;
       else if (r.killed === 'cancel') {
@@ -302,13 +384,43 @@ export class BackfillRunner {
         }
         if (checkResult.warnings.length) reported.metadata['check_warnings'] = checkResult.warnings;
       }
-      await new Promise<void>((resolve) => log.end(resolve));
+      const killedNote = this.killedNote(r);
+      if (killedNote) {
+        this.killedNotes.set(t.id, killedNote);
+        if (status === 'succeeded') this.emit({ type: 'warning', task: t, message: killedNote });
+        else message = `${message ?? 'failed'}; ${killedNote}`;
+        log.write(`[backfill] ${killedNote}\n`);
+      }
+      await new Promise<void>((resolve) => (log.destroyed ? resolve() : log.end(() => resolve())));
       this.running.delete(t.id);
       this.poolUse.set(pool, this.poolUse.get(pool)! - 1);
-      this.completed(t, asset, status, message, exit.code, code, reported, inputs);
+      try {
+        this.completed(t, asset, status, message, exit.code, code, reported, inputs);
+      } catch (e) {
+        this.storeFailed(e);
+      }
       this.poke();
     });
   }
+
+  /**
+   * The state database refused a write (disk full, folder made read-only, file deleted): the
+   * transaction rolled back, so nothing of it is recorded. Nothing more can be recorded either:
+   * stop the commands, start nothing, and let run() say what happened and how to resume.
+   */
+  private storeFailed(e: unknown): void {
+    if (this.storeError) return;
+    this.storeError = e instanceof Error ? e : new Error(String(e));
+    this.canceled = true;
+    for (const r of this.running.values()) this.kill(r, 'cancel');
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    this.waiting.clear();
+    this.ready.clear();
+    this.poke();
+  }
+
+  private storeError: Error | null = null;
 
   private startAttempt(t: StoredTask, key: string, asset: AssetDefinition | undefined, code: string | null, deps: string[], inputs: InputVersions[]): number {
     const index = asset ? (asset.partitions.kind === 'unpartitioned' ? 0 : asset.partitions.indexOf(key)) : -1;
@@ -334,14 +446,7 @@ export class BackfillRunner {
     if (willRetry) {
       const delay = Math.min(BACKOFF_MAX_MS, (this.options.retryDelayMs ?? 1000) * 2 ** (t.tries - 1));
       this.emit({ type: 'task', task: t, status: 'failed', message: message ?? undefined, retryInMs: delay });
-      this.waiting.add(t.id);
-      const timer = setTimeout(() => {
-        this.timers.delete(timer);
-        this.waiting.delete(t.id);
-        this.enqueue(t);
-        this.poke();
-      }, delay);
-      this.timers.add(timer);
+      this.requeueAfter(t, delay);
       return;
     }
     this.emit({ type: 'task', task: t, status, message: message ?? undefined });
@@ -407,21 +512,41 @@ export class BackfillRunner {
   private kill(r: Running, why: 'cancel' | 'timeout'): void {
     if (r.killed) return;
     r.killed = why;
+    this.stopGroup(r);
+  }
+
+  /**
+   * SIGTERM to the command's whole process group, then SIGKILL to whatever of the group is still
+   * there after the grace period (a command that traps TERM, a grandchild that ignores it). The
+   * group's id is the command's pid, which the system does not reuse while the group has members.
+   */
+  private stopGroup(r: Running): void {
     const pid = r.child.pid;
     if (pid === undefined) return;
-    const signal = (s: NodeJS.Signals): void => {
-      try {
-        process.kill(-pid, s);
-      } catch {
-        // already gone
-      }
-    };
-    signal('SIGTERM');
+    signalGroup(pid, 'SIGTERM');
     const timer = setTimeout(() => {
-      if (processIsAlive(pid) || r.child.exitCode === null) signal('SIGKILL');
+      if (groupAlive(pid)) {
+        r.forced = true;
+        signalGroup(pid, 'SIGKILL');
+      }
     }, this.options.killGraceMs ?? 2000);
     timer.unref();
-    r.child.once('exit', () => clearTimeout(timer));
+  }
+
+  /** After the command exited: its group's leftovers, if any, are counted and stopped. */
+  private reapGroup(r: Running): void {
+    const pid = r.child.pid;
+    // Canceled or timed out: stopGroup is already at work on the whole group.
+    if (pid === undefined || r.killed || !groupAlive(pid)) return;
+    r.leftovers = groupSize(pid);
+    this.stopGroup(r);
+  }
+
+  private killedNote(r: Running): string | null {
+    const parts: string[] = [];
+    if (r.leftovers) parts.push(`killed ${r.leftovers === 1 ? 'a background process' : `${r.leftovers} background processes`} it left running`);
+    if (r.forced) parts.push(`its processes ignored SIGTERM and were killed with SIGKILL after ${formatGrace(this.options.killGraceMs ?? 2000)}`);
+    return parts.length ? parts.join('; ') : null;
   }
 
   /** Sample: N tasks per asset (first, last, evenly between), plus the upstream tasks they need. */
@@ -448,6 +573,49 @@ export class BackfillRunner {
   private emit(e: RunnerEvent): void {
     this.options.onEvent?.(e);
   }
+}
+
+function signalGroup(pgid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pgid, signal);
+  } catch {
+    // the group is gone
+  }
+}
+
+/** Whether any process of the group is left. */
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** How many processes the group has (from /proc on Linux; at least 1 where it cannot be read). */
+function groupSize(pgid: number): number {
+  let n = 0;
+  try {
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+        // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses, so read after the last ')'.
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        if (Number(fields[2]) === pgid) n++;
+      } catch {
+        // exited meanwhile
+      }
+    }
+  } catch {
+    return 1;
+  }
+  return Math.max(1, n);
+}
+
+function formatGrace(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
 }
 
 export function countTasks(tasks: readonly StoredTask[]): Record<TaskStatus, number> {

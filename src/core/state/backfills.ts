@@ -167,6 +167,30 @@ export class BackfillStore {
     });
   }
 
+  /**
+   * The partitions among `keys` of `asset` that another live backfill is running now (its
+   * process alive and beating), with that backfill. Called in the transaction that starts a
+   * task: transactions take the write lock first, so two runners never both see a partition free.
+   */
+  runningElsewhere(asset: string, keys: readonly string[], backfillId: string, isAlive: (pid: number) => boolean = processIsAlive, now = Date.now()): Map<string, { backfill: string; pid: number }> {
+    const out = new Map<string, { backfill: string; pid: number }>();
+    const rows = this.sql(`
+      SELECT a.partition, a.run_id, b.pid, b.heartbeat_at FROM attempts a JOIN backfills b ON b.id = a.run_id
+      WHERE a.asset = ? AND a.status = 'running' AND a.run_id != ? AND b.status = 'running'`).all(asset, backfillId) as unknown as Array<{
+      partition: string;
+      run_id: string;
+      pid: number | null;
+      heartbeat_at: number | null;
+    }>;
+    if (rows.length === 0) return out;
+    const wanted = new Set(keys);
+    for (const r of rows) {
+      if (!wanted.has(r.partition) || r.pid === null || !isAlive(r.pid) || now - (r.heartbeat_at ?? 0) > HEARTBEAT_STALE_MS) continue;
+      out.set(r.partition, { backfill: r.run_id, pid: r.pid });
+    }
+    return out;
+  }
+
   /** The process group of a task's command, so that a later resume can stop it if the runner died. */
   setTaskPid(backfillId: string, taskId: string, pid: number | null): void {
     this.store.transaction(() => this.sql(`UPDATE backfill_tasks SET pid = ? WHERE backfill_id = ? AND task_id = ?`).run(pid, backfillId, taskId));

@@ -8,7 +8,7 @@ import { dirname } from 'node:path';
 import { UserError } from '../diagnostics.ts';
 import { connect, sqliteErrorCode, type SqliteConnection, type SqliteDriverName, type SqlStatement } from './sqlite.ts';
 
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /** Each entry brings the schema from version i to i+1. */
 const MIGRATIONS: string[] = [
@@ -87,6 +87,11 @@ const MIGRATIONS: string[] = [
     attempt_id INTEGER NOT NULL
   );
   CREATE INDEX state_log_by_asset ON state_log (asset, id);
+  `,
+  // 3: the running attempts of an asset, found without scanning its history: a runner checks
+  // them before it starts a partition, so that no partition runs in two backfills at once.
+  `
+  CREATE INDEX attempts_running ON attempts (asset, partition) WHERE status = 'running';
   `,
 ];
 
