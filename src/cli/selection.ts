@@ -20,7 +20,8 @@ export function addSelectionOptions(command: Command): Command {
     .option('--to <key>', 'last partition (inclusive): a key of each asset, or for time partitions an ISO date/time')
     .option('--partition <key>', `a partition key or an inclusive range FIRST${RANGE_SEPARATOR}LAST of each asset; repeatable`, collect, [])
     .option('--only <statuses>', `only partitions with these statuses, comma-separated: ${ONLY_STATUSES.join(', ')}`)
-    .option('--downstream', 'also every downstream partition that depends on the selected ones');
+    .option('--downstream', 'also every downstream partition that depends on the selected ones')
+    .option('--with-missing-upstream', 'also the missing or failed upstream partitions that the planned tasks read (and theirs), so those tasks do not fail');
 }
 
 /** `--concurrency N` (default: the number of CPU cores). */
@@ -47,6 +48,7 @@ export function describeSelection(words: readonly string[], options: SelectionOp
   for (const p of options.partition) parts.push('--partition', p);
   if (options.only !== undefined) parts.push('--only', options.only);
   if (options.downstream === true) parts.push('--downstream');
+  if (options.withMissingUpstream === true) parts.push('--with-missing-upstream');
   return parts.join(' ');
 }
 

@@ -23,6 +23,8 @@ export interface BackfillTaskDefinition extends vscode.TaskDefinition {
   partitions?: string[];
   only?: Array<(typeof ONLY_STATUSES)[number]>;
   downstream?: boolean;
+  /** Also the missing or failed upstream partitions that the planned tasks read. */
+  withMissingUpstream?: boolean;
   concurrency?: number;
   sample?: number;
   /** Resume this backfill instead of planning a new one. */
@@ -153,15 +155,20 @@ export class BackfillTasks implements vscode.TaskProvider, vscode.Disposable {
     const lines = plan.assets.map((a) => {
       const def = ws.assets.get(a.asset)!.partitions;
       const extent = def.kind === 'unpartitioned' ? '' : a.partitions.size === 1 ? ` ${def.keyAt(a.partitions.first)}` : ` ${def.keyAt(a.partitions.first)}…${def.keyAt(a.partitions.last)}`;
-      return `• ${a.asset}: ${def.kind === 'unpartitioned' ? 'unpartitioned' : `${a.partitions.size} partition${a.partitions.size === 1 ? '' : 's'}`}${extent}${a.reason === 'downstream' ? ' (downstream)' : ''}`;
+      return `• ${a.asset}: ${def.kind === 'unpartitioned' ? 'unpartitioned' : `${a.partitions.size} partition${a.partitions.size === 1 ? '' : 's'}`}${extent}${a.reason === 'selected' ? '' : ` (${a.reason})`}`;
     });
     const s = plan.summary;
     const estimate = s.estimated_seconds === null ? `no history for ${s.no_history.join(', ')}` : `about ${formatSeconds(s.estimated_seconds)} at concurrency ${concurrency}`;
     const detail = [...lines, '', `${s.tasks} tasks, ${s.partitions} partitions — ${estimate}`, ...plan.warnings.map((w) => `⚠ ${w}`)].join('\n');
     const large = s.partitions >= 50;
-    const choices = large ? ['Run All', 'Start Small (sample 3)'] : ['Run'];
-    const choice = await vscode.window.showInformationMessage(`Backfill ${label}: ${s.partitions} partitions of ${s.assets} asset${s.assets === 1 ? '' : 's'}`, { modal: true, detail }, ...choices);
+    const INCLUDE = 'Include Missing Upstream';
+    const choices = [...(large ? ['Run All', 'Start Small (sample 3)'] : ['Run']), ...(plan.missingUpstream.length > 0 && !selection.withMissingUpstream ? [INCLUDE] : [])];
+    const title = `Backfill ${label}: ${s.partitions} partitions of ${s.assets} asset${s.assets === 1 ? '' : 's'}`;
+    // A plan with warnings asks with the warning icon, not the info one.
+    const ask = plan.warnings.length > 0 ? vscode.window.showWarningMessage : vscode.window.showInformationMessage;
+    const choice = await ask(title, { modal: true, detail }, ...choices);
     if (!choice) return;
+    if (choice === INCLUDE) return this.confirmAndRun({ ...selection, withMissingUpstream: true }, label);
     this.pending.set(label, selection);
     const sample = choice.startsWith('Start Small') ? 3 : undefined;
     await vscode.tasks.executeTask(this.task({ type: 'backfill', label, ...(sample ? { sample } : {}) }, `Backfill ${label}`));
@@ -202,7 +209,7 @@ export class BackfillTasks implements vscode.TaskProvider, vscode.Disposable {
           id = prepareResume(store, def.resume);
           line(paint('bold', `Resuming ${id}`));
         } else {
-          const selection = def.label && this.pending.has(def.label) ? this.pending.get(def.label)! : buildSelection(ws, def.assets ?? [], { from: def.from, to: def.to, partition: def.partitions ?? [], only: def.only?.join(','), downstream: def.downstream }, new Date());
+          const selection = def.label && this.pending.has(def.label) ? this.pending.get(def.label)! : buildSelection(ws, def.assets ?? [], { from: def.from, to: def.to, partition: def.partitions ?? [], only: def.only?.join(','), downstream: def.downstream, withMissingUpstream: def.withMissingUpstream }, new Date());
           this.pending.delete(def.label ?? '');
           const plan = this.plan(selection, concurrency);
           id = saveBackfill(store, plan, { description: def.label ?? describe(def), workspace: ws.root, options: { concurrency, sample: def.sample ?? null } });

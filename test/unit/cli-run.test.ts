@@ -165,7 +165,7 @@ describe('backfill plan', () => {
       ],
     );
     // Reading days, which nothing materialized: a warning names them.
-    assert.ok(plan.backfill.warnings.some((w) => /partitions of days not in this backfill are missing or failed/.test(w)));
+    assert.ok(plan.backfill.warnings.some((w) => /^weeks reads 14 partitions of days that are missing or failed and not in this backfill .*--with-missing-upstream/.test(w)), plan.backfill.warnings.join('\n'));
     assert.match(userError(['plan', 'group:report'], at(dir)), /unknown group "report" — did you mean "reports"\?/);
     assert.match(userError(['plan', 'dayz+'], at(dir)), /unknown asset "dayz" — did you mean "days"\?/);
   });

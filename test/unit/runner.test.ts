@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { PartitionSubset } from '../../src/core/partitions/subset.ts';
 import { shellQuote } from '../../src/core/plan/command.ts';
-import { planBackfill, type Selection } from '../../src/core/plan/planner.ts';
+import { planBackfill, type BackfillPlan, type Selection } from '../../src/core/plan/planner.ts';
 import { newBackfillId, prepareResume, requestCancel, saveBackfill } from '../../src/core/run/backfill.ts';
 import { BackfillRunner, type BackfillReport, type RunnerEvent } from '../../src/core/run/runner.ts';
 import { BackfillStore } from '../../src/core/state/backfills.ts';
@@ -454,6 +454,49 @@ assets:
     statuses.computeAll();
     const plan = planBackfill(f.ws.graph, { roots: [{ asset: 'days', partitions: PartitionSubset.all(4) }], downstream: false }, { runId: newBackfillId(), concurrency: 2, statuses });
     assert.ok(plan.warnings.includes('1 partition of days is being run now (2024-01-02): its task waits until that run ends, then runs'), plan.warnings.join('\n'));
+  });
+
+  it('missing upstream input: the warning says who reads what; withMissingUpstream builds it first, up the graph', async () => {
+    const f = await fixture(`
+assets:
+  raw:
+    partitions: { daily: { start: 2024-01-01, end: 2024-01-15 } }
+    run: sh job.sh {partition}
+  days:
+    partitions: { daily: { start: 2024-01-01, end: 2024-01-15 } }
+    deps: [raw]
+    run: sh job.sh {partition}
+  weeks:
+    partitions: { weekly: { start: 2024-01-01, end: 2024-01-15 } }
+    deps: [days]
+    run: sh job.sh {partition}
+`);
+    const day = (d: number): string => `2024-01-${String(d).padStart(2, '0')}`;
+    const done = (asset: string, from: number, to: number): void => {
+      f.store.record(Array.from({ length: to - from + 1 }, (_, i) => ({ asset, partition: day(from + i), startedAt: 1, endedAt: 2, status: 'success' as const })));
+    };
+    done('raw', 1, 10);
+    done('days', 1, 7);
+    const statuses = new StatusEngine({ graph: f.ws.graph, store: f.store, codeVersions: await codeVersions(f.ws.assets.values()) });
+    statuses.computeAll();
+    const days = f.ws.assets.get('days')!.partitions;
+    const selection: Selection = { roots: [{ asset: 'days', partitions: PartitionSubset.range(days.indexOf(day(8)), days.indexOf(day(10)) + 1) }], downstream: true };
+    const plain = planBackfill(f.ws.graph, selection, { runId: newBackfillId(), concurrency: 2, statuses });
+    assert.deepEqual(plain.warnings, [
+      'weeks reads 3 partitions of days that are missing or failed and not in this backfill (2024-01-11, 2024-01-12, 2024-01-13): the tasks that read them will fail unless they are built first — include missing upstream partitions (--with-missing-upstream) to build them in this backfill',
+    ]);
+    assert.deepEqual(plain.missingUpstream.map((m) => [m.asset, m.partitions.size, m.readers]), [['days', 3, ['weeks']]]);
+
+    const full = planBackfill(f.ws.graph, { ...selection, withMissingUpstream: true }, { runId: newBackfillId(), concurrency: 2, statuses });
+    assert.deepEqual(full.warnings, []);
+    const extent = (p: BackfillPlan, a: string): string[] => p.tasks.filter((t) => t.asset === a).flatMap((t) => t.partitions);
+    // raw 11-13 are missing too: days 11-13 read them, so they are built first.
+    assert.deepEqual(extent(full, 'raw'), [day(11), day(12), day(13)]);
+    assert.deepEqual(extent(full, 'days'), [day(8), day(9), day(10), day(11), day(12), day(13)]);
+    assert.deepEqual(extent(full, 'weeks'), ['2024-01-07']);
+    assert.deepEqual(full.assets.map((a) => [a.asset, a.reason]), [['raw', 'upstream'], ['days', 'selected'], ['weeks', 'downstream']]);
+    const week = full.tasks.find((t) => t.asset === 'weeks')!;
+    assert.equal(week.after.length, 6, 'the weekly task waits for the six day tasks it reads');
   });
 
   it('a timed-out command that ignores SIGTERM, and its grandchild, are killed with SIGKILL; the task fails and says so', async () => {

@@ -15,6 +15,11 @@ export interface Selection {
   downstream: boolean;
   /** Keep only the selected partitions with these statuses (downstream partitions of kept ones are always added). */
   only?: ReadonlySet<PartitionStatus>;
+  /**
+   * Also plan the upstream partitions that the planned tasks read and that are missing or
+   * failed (and theirs, up the graph), so that those tasks do not fail for want of input.
+   */
+  withMissingUpstream?: boolean;
 }
 
 export interface PlannedTask {
@@ -34,8 +39,8 @@ export interface PlannedTask {
 export interface PlannedAsset {
   asset: string;
   partitions: PartitionSubset;
-  /** `selected`: asked for; `downstream`: added because it depends on the selection. */
-  reason: 'selected' | 'downstream';
+  /** `selected`: asked for; `downstream`: added because it depends on the selection; `upstream`: missing input of the selection, added by withMissingUpstream. */
+  reason: 'selected' | 'downstream' | 'upstream';
 }
 
 export interface BackfillPlan {
@@ -51,6 +56,8 @@ export interface BackfillPlan {
     no_history: string[];
   };
   warnings: string[];
+  /** Missing or failed upstream partitions that planned tasks read and the plan does not build (see withMissingUpstream). */
+  missingUpstream: Array<{ asset: string; partitions: PartitionSubset; readers: string[] }>;
 }
 
 export interface PlanOptions {
@@ -104,6 +111,8 @@ export function planBackfill(graph: AssetGraph, selection: Selection, options: P
     }
   }
 
+  if (selection.withMissingUpstream && options.statuses) addMissingUpstream(graph, wanted, options.statuses);
+
   const ordered = graph.order.filter((a) => !(wanted.get(a.name)?.subset.isEmpty ?? true));
   if (ordered.length === 0) {
     const names = selection.roots.map((r) => r.asset).join(', ');
@@ -136,7 +145,7 @@ export function planBackfill(graph: AssetGraph, selection: Selection, options: P
 
   // Edges, and required upstream partitions that do not exist.
   const missingByDep = new Map<string, string[]>();
-  const notMaterialized = new Map<string, PartitionSubset>();
+  const notMaterialized = new Map<string, { subset: PartitionSubset; readers: Set<string> }>();
   for (const task of tasks) {
     const asset = graph.get(task.asset)!;
     const after = new Set<number>();
@@ -163,7 +172,11 @@ export function planBackfill(graph: AssetGraph, selection: Selection, options: P
       const st = options.statuses?.get(dep.asset);
       if (st && !outside.isEmpty) {
         const absent = outside.intersect(st.subset('missing').union(st.subset('failed')));
-        if (!absent.isEmpty) notMaterialized.set(dep.asset, (notMaterialized.get(dep.asset) ?? PartitionSubset.EMPTY).union(absent));
+        if (!absent.isEmpty) {
+          const before = notMaterialized.get(dep.asset) ?? { subset: PartitionSubset.EMPTY, readers: new Set<string>() };
+          before.readers.add(asset.name);
+          notMaterialized.set(dep.asset, { subset: before.subset.union(absent), readers: before.readers });
+        }
       }
     }
     task.after = [...after].sort((a, b) => a - b).map((t) => tasks[t]!.id);
@@ -174,9 +187,13 @@ export function planBackfill(graph: AssetGraph, selection: Selection, options: P
       `the selection reads upstream partitions that do not exist:\n  ${lines.join('\n  ')}\nnarrow the partitions, or set allow_nonexistent: true on the mapping if that is expected`,
     );
   }
-  for (const [name, subset] of notMaterialized) {
+  for (const [name, { subset, readers }] of notMaterialized) {
     const def = graph.get(name)!.partitions;
-    warnings.push(`${subset.size} upstream partition${subset.size === 1 ? '' : 's'} of ${name} not in this backfill ${subset.size === 1 ? 'is' : 'are'} missing or failed (${formatKeyList(keysOf(def, subset))}): the tasks reading ${subset.size === 1 ? 'it' : 'them'} may fail — add ${name} to the selection`);
+    const n = subset.size;
+    warnings.push(
+      `${[...readers].join(', ')} ${readers.size === 1 ? 'reads' : 'read'} ${n} partition${n === 1 ? '' : 's'} of ${name} that ${n === 1 ? 'is' : 'are'} missing or failed and not in this backfill (${formatKeyList(keysOf(def, subset))}): ` +
+        `the tasks that read ${n === 1 ? 'it' : 'them'} will fail unless ${n === 1 ? 'it is' : 'they are'} built first — include missing upstream partitions (--with-missing-upstream) to build them in this backfill`,
+    );
   }
 
   // A partition never runs in two backfills at once: the runner makes these tasks wait.
@@ -198,6 +215,7 @@ export function planBackfill(graph: AssetGraph, selection: Selection, options: P
     assets: ordered.map((a) => ({ asset: a.name, partitions: wanted.get(a.name)!.subset, reason: wanted.get(a.name)!.reason })),
     summary: { tasks: tasks.length, partitions, assets: ordered.length, estimated_seconds: estimate.seconds, no_history: estimate.noHistory },
     warnings,
+    missingUpstream: [...notMaterialized].map(([asset, { subset, readers }]) => ({ asset, partitions: subset, readers: [...readers] })),
   };
 }
 
@@ -240,4 +258,31 @@ function estimateSeconds(tasks: PlannedTask[], assets: AssetDefinition[], option
   let end = 0;
   for (const f of finish) end = Math.max(end, f);
   return { seconds: Math.round(end / 1000), noHistory };
+}
+
+/**
+ * Adds to `wanted` every missing or failed partition that a wanted partition reads, up the graph
+ * (downstream assets first, so that what one adds is followed in turn; an asset reading its own
+ * earlier partitions is looked at again until nothing more is added).
+ */
+function addMissingUpstream(graph: AssetGraph, wanted: Map<string, { subset: PartitionSubset; reason: PlannedAsset['reason']; down?: boolean }>, statuses: StatusEngine): void {
+  const absentOf = (name: string): PartitionSubset => {
+    const st = statuses.get(name);
+    return st ? st.subset('missing').union(st.subset('failed')) : PartitionSubset.EMPTY;
+  };
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const asset of [...graph.order].reverse()) {
+      const w = wanted.get(asset.name);
+      if (!w || w.subset.isEmpty) continue;
+      for (const dep of asset.deps) {
+        const read = dep.mapping.upstreamFor(w.subset).partitions;
+        const have = wanted.get(dep.asset);
+        const add = read.intersect(absentOf(dep.asset)).minus(have?.subset ?? PartitionSubset.EMPTY);
+        if (add.isEmpty) continue;
+        wanted.set(dep.asset, { subset: have ? have.subset.union(add) : add, reason: have?.reason ?? 'upstream' });
+        changed = true;
+      }
+    }
+  }
 }

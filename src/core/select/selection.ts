@@ -27,6 +27,8 @@ export interface SelectionOptions {
   partition: string[];
   only?: string;
   downstream?: boolean;
+  /** Also the missing or failed upstream partitions that the planned tasks read (`--with-missing-upstream`). */
+  withMissingUpstream?: boolean;
 }
 
 /** One asset of the selection, and how it came to be named. */
@@ -105,7 +107,7 @@ export function buildSelection(ws: Workspace, words: readonly string[], options:
     const shown = names.map((n) => `${n} (${extent(ws.assets.get(n)!.partitions)})`).join(', ');
     throw new UserError(`no partitions between ${options.from ?? 'the first'} and ${options.to ?? 'the last'}: ${shown}`);
   }
-  return { roots, downstream: options.downstream === true, ...(only ? { only } : {}) };
+  return { roots, downstream: options.downstream === true, ...(only ? { only } : {}), ...(options.withMissingUpstream ? { withMissingUpstream: true } : {}) };
 }
 
 /** `2024-01-01…2024-01-10` or `no partitions yet`. */
