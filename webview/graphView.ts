@@ -9,6 +9,7 @@
 // from the DOM, so both levels behave alike.
 import { select, zoom, zoomIdentity, type D3ZoomEvent, type Selection, type ZoomBehavior } from 'd3';
 import type { StatusCounts } from '../src/shared/graphProtocol.ts';
+import { STATUS_CODE, STATUS_NAMES } from '../src/shared/statuses.ts';
 import type { LayoutResult } from './layout.ts';
 import { describeCounts, lineageOf, onLineage, type AssetStore, type GraphViewModel, type Lineage, type ViewNode } from './model.ts';
 
@@ -22,7 +23,8 @@ export const DETAIL_SCALE = 0.5;
 /** How far past the viewport close-up nodes are drawn, as a fraction of its size. */
 const MARGIN = 0.5;
 /** Status codes in bar order: fresh, stale, missing, failed, running. */
-const BAR_ORDER = [0, 1, 2, 3, 4] as const;
+/** The health bar's segments, left to right: every status code in code order. */
+const BAR_ORDER = STATUS_NAMES.map((n) => STATUS_CODE[n]);
 const MAX_NAME = 27;
 
 export interface Transform {
@@ -511,10 +513,10 @@ export class GraphView {
         seg[s] += `M${round(x)},${y0}h${round(w)}v${NODE_H}h${-round(w)}z`;
         x += w;
       }
-      if (!total) seg[2] += rectPath(x0, y0, NODE_W, NODE_H);
+      if (!total) seg[STATUS_CODE.missing] += rectPath(x0, y0, NODE_W, NODE_H);
       const box = rectPath(x0, y0, NODE_W, NODE_H);
-      if (counts[3]) failed += box;
-      else if (counts[1]) stale += box;
+      if (counts[STATUS_CODE.failed]) failed += box;
+      else if (counts[STATUS_CODE.stale]) stale += box;
       if (this.matches.has(p.node.id)) match += rectPath(x0 - 12, y0 - 12, NODE_W + 24, NODE_H + 24);
       if (p.node.id === this.selected) selected += rectPath(x0 - 20, y0 - 20, NODE_W + 40, NODE_H + 40);
     }
@@ -628,7 +630,7 @@ export class GraphView {
       this.setAttribute('width', String(round(w)));
       x += w;
     });
-    g.classed('stale', counts[1] > 0 && counts[3] === 0).classed('failed', counts[3] > 0);
+    g.classed('stale', counts[STATUS_CODE.stale] > 0 && counts[STATUS_CODE.failed] === 0).classed('failed', counts[STATUS_CODE.failed] > 0);
     const text = `${node.label}: ${node.kind === 'group' ? `${node.subtitle}, ` : ''}${describeCounts(counts, node.unpartitioned)}`;
     g.attr('aria-label', text);
     g.select('title').text(text);

@@ -1,5 +1,6 @@
 // The webview's copy of the graph: assets, their statuses, and the graph as drawn (assets, or
 // whole groups when collapsed), with lineage and search. Pure: no DOM.
+import { countsByName, describeCounts as describeByName } from '../src/shared/statuses.ts';
 import { decodeStatuses, type AssetStatusWire, type GraphAsset, type StatusCounts } from '../src/shared/graphProtocol.ts';
 
 /** Prefix of a collapsed group's node id (asset names never contain a NUL). */
@@ -182,12 +183,5 @@ export function layoutKey(view: GraphViewModel): string {
 
 /** `12 stale · 3 missing · 1 failed`, `all 62 fresh`; one word for an unpartitioned asset (as the Assets view says it). */
 export function describeCounts(c: StatusCounts, unpartitioned = false): string {
-  const [fresh, stale, missing, failed, running] = c;
-  if (unpartitioned) return failed ? 'failed' : stale ? 'stale' : missing ? 'missing' : running ? 'running' : 'fresh';
-  const total = fresh + stale + missing + failed + running;
-  if (total === 0) return 'no partitions yet';
-  if (fresh === total) return `all ${total} fresh`;
-  const parts = ([['stale', stale], ['missing', missing], ['failed', failed], ['running', running]] as const).filter(([, n]) => n > 0).map(([s, n]) => `${n} ${s}`);
-  if (fresh > 0) parts.push(`${fresh} fresh`);
-  return parts.join(' · ');
+  return describeByName(countsByName(c), unpartitioned);
 }

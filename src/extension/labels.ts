@@ -2,21 +2,10 @@
 import type { AssetDefinition } from '../core/model.ts';
 import type { PartitionsDefinition } from '../core/partitions/definition.ts';
 import { PartitionSubset } from '../core/partitions/subset.ts';
-import type { AssetStatus, PartitionStatus, StaleCause, StatusCounts } from '../core/state/staleness.ts';
+import type { AssetStatus, PartitionStatus, StaleCause } from '../core/state/staleness.ts';
+import { STATUS_ORDER } from '../shared/statuses.ts';
 
-/** Order of importance, worst first: the order of counts in descriptions and of range nodes. */
-export const STATUS_ORDER: readonly PartitionStatus[] = ['failed', 'stale', 'missing', 'running', 'fresh'];
-
-/** `12 stale · 3 missing · 1 failed`, `all 62 fresh`, or `missing` / `fresh` for an unpartitioned asset. */
-export function describeCounts(counts: StatusCounts, unpartitioned = false): string {
-  if (unpartitioned) return STATUS_ORDER.find((s) => counts[s] > 0) ?? 'fresh';
-  const total = STATUS_ORDER.reduce((n, s) => n + counts[s], 0);
-  if (total === 0) return 'no partitions yet';
-  if (counts.fresh === total) return `all ${total} fresh`;
-  const parts = (['stale', 'missing', 'failed', 'running'] as const).filter((s) => counts[s] > 0).map((s) => `${counts[s]} ${s}`);
-  if (counts.fresh > 0) parts.push(`${counts.fresh} fresh`);
-  return parts.join(' · ');
-}
+export { describeCounts, STATUS_ORDER } from '../shared/statuses.ts';
 
 /** `2024-01-03…2024-01-09 (7)` or a single key. */
 export function describeRange(def: PartitionsDefinition, start: number, end: number): string {

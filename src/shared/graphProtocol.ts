@@ -9,11 +9,11 @@
 //
 // No `vscode` or DOM import here: both bundles include this file.
 
-/** Partition statuses as codes, in the order of core's STATUSES (src/core/state/staleness.ts). */
-export const STATUS_NAMES = ['fresh', 'stale', 'missing', 'failed', 'running'] as const;
-export type StatusName = (typeof STATUS_NAMES)[number];
-/** Counts per status code: [fresh, stale, missing, failed, running]. */
-export type StatusCounts = [number, number, number, number, number];
+import { STATUS_NAMES, type StatusTuple } from './statuses.ts';
+
+export { STATUS_NAMES, type StatusName } from './statuses.ts';
+/** Counts per status code (statuses.ts): [fresh, stale, missing, failed, running]. */
+export type StatusCounts = StatusTuple;
 
 export type PartitionKind = 'unpartitioned' | 'static' | 'hourly' | 'daily' | 'weekly' | 'monthly' | 'cron' | 'multi';
 const PARTITION_KINDS: readonly string[] = ['unpartitioned', 'static', 'hourly', 'daily', 'weekly', 'monthly', 'cron', 'multi'];

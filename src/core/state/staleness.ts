@@ -1,3 +1,4 @@
+import { countsByName, STATUS_CODE, STATUS_NAMES, type StatusCountsByName, type StatusName, type StatusTuple } from '../../shared/statuses.ts';
 import type { AssetGraph } from '../graph.ts';
 import { TimeWindowMapping } from '../mappings/mappings.ts';
 import type { AssetDefinition, AssetDependency } from '../model.ts';
@@ -6,20 +7,20 @@ import type { ObservedOutputs } from './observed.ts';
 import { AssetSnapshot, F, FIELDS } from './snapshot.ts';
 import type { StateStore } from './store.ts';
 
-export const STATUSES = ['fresh', 'stale', 'missing', 'failed', 'running'] as const;
-export type PartitionStatus = (typeof STATUSES)[number];
-const FRESH = 0;
-const STALE = 1;
-const MISSING = 2;
-const FAILED = 3;
-const RUNNING = 4;
+export const STATUSES = STATUS_NAMES;
+export type PartitionStatus = StatusName;
+const FRESH: number = STATUS_CODE.fresh;
+const STALE: number = STATUS_CODE.stale;
+const MISSING: number = STATUS_CODE.missing;
+const FAILED: number = STATUS_CODE.failed;
+const RUNNING: number = STATUS_CODE.running;
 
 /** Why a partition is what it is. `observed`: counted as materialized because its output exists. */
 export type StaleCause = 'code' | 'upstream' | 'dependencies' | 'observed';
 const CAUSE_BITS: Record<StaleCause, number> = { code: 1, upstream: 2, dependencies: 4, observed: 8 };
 export const CAUSES = Object.keys(CAUSE_BITS) as StaleCause[];
 
-export type StatusCounts = Record<PartitionStatus, number>;
+export type StatusCounts = StatusCountsByName;
 
 /** Statuses of every partition of one asset, by partition index. */
 export class AssetStatus {
@@ -53,9 +54,9 @@ export class AssetStatus {
   }
 
   counts(): StatusCounts {
-    const c = [0, 0, 0, 0, 0];
-    for (let i = 0; i < this.status.length; i++) c[this.status[i]!]!++;
-    return { fresh: c[0]!, stale: c[1]!, missing: c[2]!, failed: c[3]!, running: c[4]! };
+    const c: StatusTuple = [0, 0, 0, 0, 0];
+    for (let i = 0; i < this.status.length; i++) c[this.status[i] as 0 | 1 | 2 | 3 | 4]++;
+    return countsByName(c);
   }
 
   /** Indexes with the given status. */
