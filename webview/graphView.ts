@@ -10,6 +10,7 @@
 import { select, zoom, zoomIdentity, type D3ZoomEvent, type Selection, type ZoomBehavior } from 'd3';
 import type { StatusCounts } from '../src/shared/graphProtocol.ts';
 import { STATUS_CODE, STATUS_NAMES } from '../src/shared/statuses.ts';
+import { centreOf, centreOn, DETAIL_SCALE, fitTransform, keepCentre, panIntoView, visibleRegion, zoomExtent, type Transform } from './camera.ts';
 import type { LayoutResult } from './layout.ts';
 import { describeCounts, lineageOf, onLineage, type AssetStore, type GraphViewModel, type Lineage, type ViewNode } from './model.ts';
 
@@ -18,20 +19,14 @@ export const NODE_H = 64;
 const PAD = 10;
 const BAR_Y = 44;
 const BAR_H = 10;
-/** Below this scale the overview is drawn (13 px text would be under ~6 px). */
-export const DETAIL_SCALE = 0.5;
+export { DETAIL_SCALE } from './camera.ts';
 /** How far past the viewport close-up nodes are drawn, as a fraction of its size. */
 const MARGIN = 0.5;
-/** Status codes in bar order: fresh, stale, missing, failed, running. */
 /** The health bar's segments, left to right: every status code in code order. */
 const BAR_ORDER = STATUS_NAMES.map((n) => STATUS_CODE[n]);
 const MAX_NAME = 27;
 
-export interface Transform {
-  x: number;
-  y: number;
-  k: number;
-}
+export type { Transform } from './camera.ts';
 
 export interface GraphViewEvents {
   /** A node was clicked (null: the background). */
@@ -239,9 +234,7 @@ export class GraphView {
 
   /** The node nearest the centre of the viewport. */
   centreNode(): string | undefined {
-    const { width, height } = this.size();
-    const cx = (width / 2 - this.transform.x) / this.transform.k;
-    const cy = (height / 2 - this.transform.y) / this.transform.k;
+    const { x: cx, y: cy } = centreOf(this.transform, this.size());
     let best: string | undefined;
     let bestD = Infinity;
     for (const p of this.placed) {
@@ -285,20 +278,18 @@ export class GraphView {
   }
 
   fit(animate = true): void {
-    const { width, height } = this.size();
-    if (!this.bounds.width || !width || !height) return;
-    const k = Math.min(1.2, (width - 40) / this.bounds.width, (height - 40) / this.bounds.height);
-    this.zoomBehavior.scaleExtent([Math.min(0.01, k / 2), 3]);
-    this.setTransform({ k, x: (width - this.bounds.width * k) / 2, y: (height - this.bounds.height * k) / 2 }, animate);
+    const size = this.size();
+    if (!this.bounds.width || !size.width || !size.height) return;
+    const t = fitTransform(this.bounds, size, DETAIL_SCALE);
+    this.zoomBehavior.scaleExtent(zoomExtent(t.k));
+    this.setTransform(t, animate);
   }
 
   /** Centres a node, zoomed in close enough to read it. */
   focus(id: string, animate = true): void {
     const p = this.placedById.get(id);
     if (!p) return;
-    const { width, height } = this.size();
-    const k = Math.max(this.transform.k, 1);
-    this.setTransform({ k, x: width / 2 - p.x * k, y: height / 2 - p.y * k }, animate);
+    this.setTransform(centreOn(p, this.size(), Math.max(this.transform.k, 1)), animate);
   }
 
   /**
@@ -315,14 +306,7 @@ export class GraphView {
   /** How far to pan for a node to be wholly in an area of `size` (16 px in from its edges) at transform `t`; 0, 0 when it is. */
   private outOfView(id: string, size: { width: number; height: number }, t: Transform): { dx: number; dy: number } | undefined {
     const p = this.placedById.get(id);
-    if (!p) return undefined;
-    const { k, x, y } = t;
-    const m = 16;
-    const shift = (lo: number, hi: number, room: number): number => (hi - lo > room - 2 * m ? m - lo : lo < m ? m - lo : hi > room - m ? room - m - hi : 0);
-    return {
-      dx: shift(x + (p.x - NODE_W / 2) * k, x + (p.x + NODE_W / 2) * k, size.width),
-      dy: shift(y + (p.y - NODE_H / 2) * k, y + (p.y + NODE_H / 2) * k, size.height),
-    };
+    return p ? panIntoView({ x: p.x, y: p.y, width: NODE_W, height: NODE_H }, size, t) : undefined;
   }
 
   /** Client coordinates of a node's box (for menus opened from the keyboard). */
@@ -408,7 +392,7 @@ export class GraphView {
     const base = animating ?? this.transform;
     const follow = this.following && this.following === this.selected ? this.following : null;
     const before = follow ? this.outOfView(follow, was, base) : undefined;
-    let next = { k: base.k, x: base.x + (now.width - was.width) / 2, y: base.y + (now.height - was.height) / 2 };
+    let next = keepCentre(base, was, now);
     const d = follow && before && !before.dx && !before.dy ? this.outOfView(follow, now, next) : undefined;
     if (d) next = { k: next.k, x: next.x + d.dx, y: next.y + d.dy };
     this.setTransform(next, !!animating);
@@ -427,11 +411,7 @@ export class GraphView {
 
   /** The visible region in graph space. */
   private visibleRegion(margin: number): { x0: number; y0: number; x1: number; y1: number } {
-    const { width, height } = this.size();
-    const { x, y, k } = this.transform;
-    const mx = (width * margin) / k;
-    const my = (height * margin) / k;
-    return { x0: -x / k - mx, y0: -y / k - my, x1: (width - x) / k + mx, y1: (height - y) / k + my };
+    return visibleRegion(this.transform, this.size(), margin);
   }
 
   private viewportInside(): boolean {
@@ -633,7 +613,9 @@ export class GraphView {
     g.classed('stale', counts[STATUS_CODE.stale] > 0 && counts[STATUS_CODE.failed] === 0).classed('failed', counts[STATUS_CODE.failed] > 0);
     const text = `${node.label}: ${node.kind === 'group' ? `${node.subtitle}, ` : ''}${describeCounts(counts, node.unpartitioned)}`;
     g.attr('aria-label', text);
-    g.select('title').text(text);
+    // The tooltip says in full what the node's lines may cut short (name, group · kind, self-dependency).
+    const lines = node.kind === 'group' ? [text] : [text, `${node.group} · ${node.subtitle}`, ...(node.selfDep ? [`reads its own partitions: ${node.selfDep}`] : [])];
+    g.select('title').text(lines.join('\n'));
   }
 
   private restyleDetail(): void {
