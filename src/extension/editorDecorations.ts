@@ -4,7 +4,7 @@ import type { AssetDefinition } from '../core/model.ts';
 import { sourceFiles } from '../core/state/versions.ts';
 import type { PartitionStatus } from '../core/state/staleness.ts';
 import { STATUS_COLORS } from './assetsTree.ts';
-import { attentionRanges, describeAttention, describeCauses, describeCounts } from './labels.ts';
+import { attentionRanges, describeAttention, describeCauses, describeCounts, partitionStripHtml, STRIP_LEGEND_HTML } from './labels.ts';
 import type { WorkspaceModel } from './workspaceModel.ts';
 
 const SELECTOR: vscode.DocumentSelector = [{ pattern: '**/*.assets.{yaml,yml}' }];
@@ -108,7 +108,9 @@ export class EditorDecorations implements vscode.CodeLensProvider, vscode.HoverP
       const need = c.stale + c.missing + c.failed;
       const range = new vscode.Range(asset.location.line - 1, 0, asset.location.line - 1, 0);
       if (need > 0) {
-        out.push(new vscode.CodeLens(range, { title: `Backfill ${need} partition${need === 1 ? '' : 's'}`, command: 'backfill.backfillNeeded', arguments: [asset.name] }));
+        // An unpartitioned asset has no partitions to count: say what it is.
+        const title = asset.partitions.kind === 'unpartitioned' ? `Backfill (${st.worst()})` : `Backfill ${need} partition${need === 1 ? '' : 's'}`;
+        out.push(new vscode.CodeLens(range, { title, command: 'backfill.backfillNeeded', arguments: [asset.name] }));
       }
       out.push(new vscode.CodeLens(range, { title: 'Backfill downstream', command: 'backfill.backfillDownstream', arguments: [asset.name] }));
       out.push(new vscode.CodeLens(range, { title: 'Show in graph', command: 'backfill.showInGraph', arguments: [asset.name] }));
@@ -140,7 +142,9 @@ export class EditorDecorations implements vscode.CodeLensProvider, vscode.HoverP
     const md = new vscode.MarkdownString();
     const c = st.counts();
     md.appendMarkdown(`**${asset.name}** — ${describeCounts(c, asset.partitions.kind === 'unpartitioned')}\n\n`);
-    md.appendMarkdown(`\`${strip(st)}\`\n\n`);
+    // Colored spans (VS Code's hover keeps a span's color style), and shapes for who cannot tell the colors apart.
+    md.supportHtml = true;
+    md.appendMarkdown(`<code>${partitionStripHtml(st.status)}</code><br>${STRIP_LEGEND_HTML}\n\n`);
     for (const r of attentionRanges(st).slice(0, 8)) {
       md.appendText(`• ${describeAttention(asset.partitions, r)}${r.status === 'stale' ? ` — ${describeCauses(r.causes)}` : ''}\n`);
     }
@@ -156,22 +160,4 @@ export class EditorDecorations implements vscode.CodeLensProvider, vscode.HoverP
   dispose(): void {
     for (const d of this.disposables) d.dispose();
   }
-}
-
-/** A one-line strip of the partitions: one character per partition (sampled down to 60). */
-function strip(st: { status: Uint8Array }): string {
-  const chars = ['█', '▒', '·', '✕', '▶'];
-  const n = st.status.length;
-  const width = Math.min(60, n);
-  let out = '';
-  for (let i = 0; i < width; i++) {
-    // The worst status of the partitions this character stands for.
-    const from = Math.floor((i * n) / width);
-    const to = Math.max(from + 1, Math.floor(((i + 1) * n) / width));
-    let worst = 0;
-    const rank = [0, 3, 2, 4, 1]; // fresh < running < missing < stale < failed
-    for (let j = from; j < to; j++) if (rank[st.status[j]!]! > rank[worst]!) worst = st.status[j]!;
-    out += chars[worst];
-  }
-  return out;
 }

@@ -3,7 +3,7 @@ import type { AssetDefinition } from '../core/model.ts';
 import type { PartitionsDefinition } from '../core/partitions/definition.ts';
 import { PartitionSubset } from '../core/partitions/subset.ts';
 import type { AssetStatus, PartitionStatus, StaleCause } from '../core/state/staleness.ts';
-import { STATUS_ORDER } from '../shared/statuses.ts';
+import { STATUS_NAMES, STATUS_ORDER, type StatusName } from '../shared/statuses.ts';
 
 export { describeCounts, STATUS_ORDER } from '../shared/statuses.ts';
 
@@ -70,3 +70,47 @@ export function describePartitions(asset: AssetDefinition): string {
 export function rangeSubset(r: PartitionRange): PartitionSubset {
   return PartitionSubset.range(r.start, r.end);
 }
+
+/** Character and color of each status in the hover's partition strip: colors readable on light and dark themes, shapes for when colors are not seen. */
+const STRIP: Record<StatusName, { char: string; color: string }> = {
+  fresh: { char: '█', color: '#3fa34d' },
+  stale: { char: '▒', color: '#d7a000' },
+  missing: { char: '·', color: '#8a8a8a' },
+  failed: { char: '✕', color: '#e5484d' },
+  running: { char: '▶', color: '#3794ff' },
+};
+
+/**
+ * The partitions as one line of colored characters (HTML for a hover): one character per
+ * partition, sampled down to `width`, each showing the worst status of the partitions it stands
+ * for; runs of one status share a span.
+ */
+export function partitionStripHtml(status: Uint8Array, width = 60): string {
+  const n = status.length;
+  const w = Math.min(width, n);
+  const rank = STATUS_NAMES.map((name) => STATUS_ORDER.length - STATUS_ORDER.indexOf(name)); // higher is worse
+  let out = '';
+  let run: StatusName | null = null;
+  let text = '';
+  const flush = (): void => {
+    if (run) out += `<span style="color:${STRIP[run].color};">${text}</span>`;
+  };
+  for (let i = 0; i < w; i++) {
+    const from = Math.floor((i * n) / w);
+    const to = Math.max(from + 1, Math.floor(((i + 1) * n) / w));
+    let worst = status[from]!;
+    for (let j = from + 1; j < to; j++) if (rank[status[j]!]! > rank[worst]!) worst = status[j]!;
+    const name = STATUS_NAMES[worst]!;
+    if (name !== run) {
+      flush();
+      run = name;
+      text = '';
+    }
+    text += STRIP[name].char;
+  }
+  flush();
+  return out;
+}
+
+/** What the strip's characters mean, colored like it. */
+export const STRIP_LEGEND_HTML = STATUS_ORDER.map((s) => `<span style="color:${STRIP[s].color};">${STRIP[s].char}</span> ${s}`).join(' &nbsp; ');

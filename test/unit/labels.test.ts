@@ -4,7 +4,7 @@ import type { AssetDefinition } from '../../src/core/model.ts';
 import { buildPartitionsDefinition } from '../../src/core/partitions/build.ts';
 import { AssetSnapshot } from '../../src/core/state/snapshot.ts';
 import { AssetStatus, STATUSES } from '../../src/core/state/staleness.ts';
-import { attentionRanges, describeAttention, describeCounts } from '../../src/extension/labels.ts';
+import { attentionRanges, describeAttention, describeCounts, partitionStripHtml, STRIP_LEGEND_HTML } from '../../src/extension/labels.ts';
 
 const asset: AssetDefinition = {
   name: 'events',
@@ -38,5 +38,30 @@ describe('asset labels', () => {
       attentionRanges(st).map((r) => describeAttention(asset.partitions, r)),
       ['failed 2024-01-09', 'stale (code) 2024-01-03…2024-01-05 (3)', 'stale (upstream) 2024-01-06', 'missing 2024-01-07…2024-01-08 (2)', 'missing 2024-01-10'],
     );
+  });
+});
+
+describe('the hover\'s partition strip', () => {
+  const spans = (html: string): Array<[string, string]> => [...html.matchAll(/<span style="color:(#[0-9a-f]{6});">([^<]*)<\/span>/g)].map((m) => [m[1]!, m[2]!]);
+  it('colors each run of one status, with a shape per status', () => {
+    assert.deepEqual(spans(partitionStripHtml(status('ffssmmmxff').status)), [
+      ['#3fa34d', '██'],
+      ['#d7a000', '▒▒'],
+      ['#8a8a8a', '···'],
+      ['#e5484d', '✕'],
+      ['#3fa34d', '██'],
+    ]);
+  });
+  it('sampled down, a character shows the worst status it stands for', () => {
+    assert.deepEqual(spans(partitionStripHtml(status('ffffxfffmm').status, 5)), [
+      ['#3fa34d', '██'],
+      ['#e5484d', '✕'],
+      ['#3fa34d', '█'],
+      ['#8a8a8a', '·'],
+    ]);
+  });
+  it('has a legend in the same colors, worst first', () => {
+    assert.deepEqual(spans(STRIP_LEGEND_HTML).map(([, c]) => c), ['✕', '▒', '·', '▶', '█']);
+    assert.match(STRIP_LEGEND_HTML, /✕<\/span> failed .*█<\/span> fresh$/);
   });
 });
