@@ -28,21 +28,23 @@ export const DETAIL_SCALE = 0.5;
 export const FIT_MARGIN = 20;
 /** Never zoom in further than this to fit a small graph. */
 export const MAX_FIT_SCALE = 1.2;
-/**
- * The smallest zoom at which a node's 13 px name is still read comfortably (10 px): a graph that
- * is drawn close up (DETAIL_SCALE and over) is never fitted smaller than this; the rest of it is
- * a pan away. A graph too big even for the overview's threshold is fitted whole, as blocks.
- */
+/** The smallest zoom at which a node's 13 px name is still read comfortably (10 px). */
 export const READABLE_SCALE = 10 / 13;
+/**
+ * A graph that would fit whole only below READABLE_SCALE is opened at READABLE_SCALE (the rest a
+ * pan away) while that is at most this many screens wide or tall; a larger one (hundreds of
+ * assets) is fitted whole, as the overview's blocks, to be zoomed into.
+ */
+export const MAX_READABLE_SCREENS = 4;
 
 /**
  * The transform that shows a graph of `bounds` in an area of `size`: all of it when that keeps
- * names readable (or when even the close-up level would not be reached), else at READABLE_SCALE
- * starting from the graph's left edge (where data flows from), centred vertically when it fits.
+ * names readable, or when the graph is too large for that to be of use; else at READABLE_SCALE
+ * from the graph's left edge (where data flows from), centred vertically when it fits.
  */
-export function fitTransform(bounds: Size, size: Size, detailScale = DETAIL_SCALE): Transform {
+export function fitTransform(bounds: Size, size: Size): Transform {
   const whole = Math.min(MAX_FIT_SCALE, (size.width - 2 * FIT_MARGIN) / bounds.width, (size.height - 2 * FIT_MARGIN) / bounds.height);
-  const k = whole >= detailScale && whole < READABLE_SCALE ? READABLE_SCALE : whole;
+  const k = whole < READABLE_SCALE && whole >= READABLE_SCALE / MAX_READABLE_SCREENS ? READABLE_SCALE : whole;
   const centred = (room: number, extent: number): number => (room - extent * k) / 2;
   return {
     k,

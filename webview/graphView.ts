@@ -280,7 +280,7 @@ export class GraphView {
   fit(animate = true): void {
     const size = this.size();
     if (!this.bounds.width || !size.width || !size.height) return;
-    const t = fitTransform(this.bounds, size, DETAIL_SCALE);
+    const t = fitTransform(this.bounds, size);
     this.zoomBehavior.scaleExtent(zoomExtent(t.k));
     this.setTransform(t, animate);
   }

@@ -3,13 +3,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { centreOf, centreOn, DETAIL_SCALE, fitTransform, FIT_MARGIN, keepCentre, MAX_FIT_SCALE, panIntoView, READABLE_SCALE, visibleRegion, type Transform } from '../../webview/camera.ts';
+import { centreOf, centreOn, DETAIL_SCALE, fitTransform, FIT_MARGIN, keepCentre, MAX_FIT_SCALE, MAX_READABLE_SCREENS, panIntoView, READABLE_SCALE, visibleRegion, type Transform } from '../../webview/camera.ts';
 
 const screen = (t: Transform, p: { x: number; y: number }): { x: number; y: number } => ({ x: t.x + p.x * t.k, y: t.y + p.y * t.k });
 
 describe('graph camera', () => {
   it('fits a small graph whole and centred, never zoomed past MAX_FIT_SCALE', () => {
-    const t = fitTransform({ width: 300, height: 100 }, { width: 1200, height: 800 }, DETAIL_SCALE);
+    const t = fitTransform({ width: 300, height: 100 }, { width: 1200, height: 800 });
     assert.equal(t.k, MAX_FIT_SCALE);
     assert.deepEqual(screen(t, { x: 150, y: 50 }), { x: 600, y: 400 });
   });
@@ -18,27 +18,34 @@ describe('graph camera', () => {
     // Six layers of 220 px nodes: fitted whole in 1,200 px it would be at ~0.57 (7 px names).
     const bounds = { width: 2000, height: 300 };
     const size = { width: 1200, height: 700 };
-    const t = fitTransform(bounds, size, DETAIL_SCALE);
+    const t = fitTransform(bounds, size);
     assert.equal(t.k, READABLE_SCALE);
     assert.ok(13 * t.k >= 10, 'names are at least 10 px');
     assert.equal(t.x, FIT_MARGIN, 'the left edge of the graph (its sources) is in view');
     assert.equal(screen(t, { x: 0, y: 150 }).y, 350, 'centred vertically');
   });
 
-  it('a graph too big for close-up drawing anyway is fitted whole (as the overview)', () => {
-    const t = fitTransform({ width: 40000, height: 30000 }, { width: 1200, height: 800 }, DETAIL_SCALE);
+  it('the same when the lineage would be fitted as blocks without names (a narrow editor)', () => {
+    const t = fitTransform({ width: 2000, height: 300 }, { width: 730, height: 700 });
+    assert.ok((730 - 40) / 2000 < DETAIL_SCALE, 'fitted whole it would be the overview');
+    assert.equal(t.k, READABLE_SCALE);
+  });
+
+  it('a graph many screens large (hundreds of assets) is fitted whole, as the overview', () => {
+    const t = fitTransform({ width: 40000, height: 30000 }, { width: 1200, height: 800 });
     assert.ok(t.k < DETAIL_SCALE);
     const r = visibleRegion(t, { width: 1200, height: 800 });
     assert.ok(r.x0 <= 0 && r.y0 <= 0 && r.x1 >= 40000 && r.y1 >= 30000);
   });
 
-  it('any fit shows the whole graph, or at least READABLE_SCALE of zoom (property)', () => {
+  it('any fit shows the whole graph, or is at READABLE_SCALE (property)', () => {
     fc.assert(
       fc.property(fc.integer({ min: 50, max: 50000 }), fc.integer({ min: 50, max: 50000 }), fc.integer({ min: 300, max: 3000 }), fc.integer({ min: 300, max: 2000 }), (bw, bh, w, h) => {
-        const t = fitTransform({ width: bw, height: bh }, { width: w, height: h }, DETAIL_SCALE);
+        const t = fitTransform({ width: bw, height: bh }, { width: w, height: h });
         const r = visibleRegion(t, { width: w, height: h });
         const whole = r.x0 <= 1e-9 && r.y0 <= 1e-9 && r.x1 >= bw - 1e-6 && r.y1 >= bh - 1e-6;
-        return t.k <= MAX_FIT_SCALE && (whole || t.k === READABLE_SCALE) && !(t.k >= DETAIL_SCALE && t.k < READABLE_SCALE);
+        // Whole, or readable; never small names when a readable view was a few screens away.
+        return t.k <= MAX_FIT_SCALE && (whole || t.k === READABLE_SCALE) && !(t.k < READABLE_SCALE && t.k >= READABLE_SCALE / MAX_READABLE_SCREENS);
       }),
     );
   });
