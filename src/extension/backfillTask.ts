@@ -129,7 +129,8 @@ export class BackfillTasks implements vscode.TaskProvider, vscode.Disposable {
     // it hands back (`label` is internal, not declared): take `label` from this closure.
     const execution = new vscode.CustomExecution(async (resolved) => this.terminal({ ...def, ...(resolved as BackfillTaskDefinition) }));
     const task = new vscode.Task(def, folder, name, 'backfill', execution);
-    task.presentationOptions = { reveal: vscode.TaskRevealKind.Always, panel: vscode.TaskPanelKind.Dedicated, clear: true };
+    // No "Terminal will be reused by tasks" line under the summary: the summary stays last.
+    task.presentationOptions = { reveal: vscode.TaskRevealKind.Always, panel: vscode.TaskPanelKind.Dedicated, clear: true, showReuseMessage: false };
     return task;
   }
 
@@ -191,6 +192,8 @@ export class BackfillTasks implements vscode.TaskProvider, vscode.Disposable {
     const close = new vscode.EventEmitter<number>();
     const abort = new AbortController();
     const line = (s = ''): void => write.fire(s.replace(/\n/g, '\r\n') + '\r\n');
+    /** The terminal's width, for a summary whose lines do not wrap. */
+    let columns = 100;
     const start = async (): Promise<void> => {
       if (!vscode.workspace.isTrusted) {
         line(paint('red', 'Backfill runs commands from this workspace only when it is trusted.'));
@@ -249,12 +252,7 @@ export class BackfillTasks implements vscode.TaskProvider, vscode.Disposable {
           }
         },
       );
-      const c = report.counts;
-      line();
-      line(paint('bold', `${report.status}: ${c.succeeded} succeeded, ${c.failed} failed, ${c.skipped} skipped, ${c.canceled} canceled, ${c.pending} pending (${formatSeconds(report.durationMs / 1000)})`));
-      for (const f of report.failed) line(paint('red', `  ${f.asset} ${f.partitions.join(' ')}: ${f.message ?? ''} (log: ${f.log})`));
-      for (const k of report.killed) line(paint('yellow', `  ${k.asset} ${k.partitions.join(' ')}: ${k.message}`));
-      if (report.status !== 'succeeded') line(`Resume with: backfill resume ${id}`);
+      for (const l of summaryLines(report, this.model.root, columns)) line(l);
       this.finished.fire(report);
       void this.model.reload();
       void this.announce(report);
@@ -263,11 +261,15 @@ export class BackfillTasks implements vscode.TaskProvider, vscode.Disposable {
     return {
       onDidWrite: write.event,
       onDidClose: close.event,
-      open: () => void start().catch((e: Error) => {
-        this.log.error(e.stack ?? String(e));
-        line(paint('red', `internal error: ${e.message}`));
-        close.fire(1);
-      }),
+      open: (dimensions) => {
+        if (dimensions) columns = dimensions.columns;
+        void start().catch((e: Error) => {
+          this.log.error(e.stack ?? String(e));
+          line(paint('red', `internal error: ${e.message}`));
+          close.fire(1);
+        });
+      },
+      setDimensions: (dimensions) => (columns = dimensions.columns),
       close: () => abort.abort(),
     };
   }
@@ -297,4 +299,33 @@ function describe(def: BackfillTaskDefinition): string {
   if (def.from || def.to) parts.push(`${def.from ?? '…'}..${def.to ?? '…'}`);
   if (def.only) parts.push(`(${def.only.join(', ')})`);
   return parts.join(' ') || 'backfill';
+}
+
+/** Failed tasks listed in the terminal's summary (the Backfills view lists them all). */
+const SUMMARY_FAILED = 10;
+
+/**
+ * The end of a backfill's terminal, kept short so that it stays in view: the counts, each failed
+ * task on one line (cut to the terminal's width) and its log as a path relative to the workspace
+ * (the terminal makes it a link), and, when something is left to do, where to resume in the editor.
+ */
+export function summaryLines(report: BackfillReport, root: string, columns: number): string[] {
+  const c = report.counts;
+  const out = ['', paint('bold', `${report.status}: ${c.succeeded} succeeded, ${c.failed} failed, ${c.skipped} skipped, ${c.canceled} canceled, ${c.pending} pending (${formatSeconds(report.durationMs / 1000)})`)];
+  // A failure's line is cut to the terminal's width (at least 60 columns): its log has it whole.
+  const width = Math.max(60, columns - 1);
+  const cut = (text: string): string => (text.length > width ? `${text.slice(0, width - 1)}…` : text);
+  for (const f of report.failed.slice(0, SUMMARY_FAILED)) {
+    out.push(paint('red', cut(`  ✗ ${f.asset} ${f.partitions.join(' ')}: ${f.message ?? 'failed'}`)), `    log: ${shortPath(root, f.log)}`);
+  }
+  if (report.failed.length > SUMMARY_FAILED) out.push(`  … and ${report.failed.length - SUMMARY_FAILED} more in the Backfills view`);
+  for (const k of report.killed) out.push(paint('yellow', `  ! ${k.asset} ${k.partitions.join(' ')}: ${k.message}`));
+  if (report.status !== 'succeeded') out.push('To resume: Backfills view → Resume, or Backfill: Resume Backfill…');
+  return out;
+}
+
+/** A path inside the workspace as a relative one (what the terminal turns into a link); others as they are. */
+function shortPath(root: string, file: string): string {
+  const rel = path.relative(root, file);
+  return rel.startsWith('..') || path.isAbsolute(rel) ? file : rel;
 }

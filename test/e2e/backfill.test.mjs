@@ -127,8 +127,11 @@ describe('Running backfills in VS Code (code-server)', { timeout: 900000 }, () =
     assert.ok(rows.some((l) => /^✓ (clean_events|daily_active_users|region_activity) 2024-01-\d\d(\|\w+)?$/.test(l)), rows.join('\n'));
     assert.ok(rows.some((l) => /^(clean_events|daily_active_users|region_activity) 2024-01-\d\d(\|\w+)? │ \w+ 2024-01-\d\d/.test(l)), rows.join('\n'));
     // The failed day and its log, and how to resume.
-    await wb.waitForTerminalLine(/^ {2}raw_events 2024-01-15: exit code 1: pull_events: error: events API answered 503/);
-    await wb.waitForTerminalLine(/^Resume with: backfill resume bf-/);
+    // The summary stays in view: one line per failure (its message cut short), its log as a
+    // workspace-relative path, and where to resume in the editor (not a CLI command).
+    await wb.waitForTerminalLine(/^ {2}✗ raw_events 2024-01-15: exit code 1: pull_events: error: events API answered 503 .*…$/); // cut to one row
+    await wb.waitForTerminalLine(/^ {4}log: \.backfill\/logs\/bf-[\w-]+\/t\d+\.log$/);
+    await wb.waitForTerminalLine(/^To resume: Backfills view → Resume, or Backfill: Resume Backfill…$/);
 
     // The tree: fresh wherever the backfill ran; 2024-01-15 failed and what depends on it missing.
     await wb.waitForDescription('raw_events', exactly('1 failed · 20 fresh'));
