@@ -3,8 +3,9 @@
 // repository loaded as an unpacked extension.
 //
 //   - Desktop VS Code (`code` on PATH): `code --extensionDevelopmentPath=<repo> <workspace>`.
-//   - Otherwise code-server (VS Code in the browser), installed on first use into the cache the
-//     end-to-end tests use (test/e2e/run.sh install), served on 127.0.0.1 until Ctrl-C.
+//   - Otherwise the newest code-server (VS Code 1.139 in the browser, on Node 24 from the npm
+//     registry), installed on first use into the cache the end-to-end tests use
+//     (test/e2e/run.sh install-newest), served on 127.0.0.1 until Ctrl-C.
 //
 // Usage: npm run demo [-- --fresh]     (package.json builds first: node esbuild.mjs)
 // Env:   PORT                   code-server's port (default: a free one)
@@ -19,7 +20,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const CS_VERSION = '4.100.3'; // the version test/e2e/run.sh installs: the newest whose engines accept Node 20
+const CS_VERSION = '4.139.1'; // the newest code-server, the one test/e2e/run.sh runs every e2e test on (Node 24)
 const CACHE_HOME = process.env.XDG_CACHE_HOME || path.join(homedir(), '.cache');
 const DEMO_HOME = path.join(CACHE_HOME, 'backfill-demo');
 const WORKSPACE = path.join(DEMO_HOME, 'workspace');
@@ -56,7 +57,7 @@ const unknown = argv.filter((a) => a !== '--fresh');
 if (unknown.length) die(`unknown argument ${unknown[0]} (usage: npm run demo [-- --fresh])`);
 const fresh = argv.includes('--fresh');
 
-if (!existsSync(path.join(ROOT, 'dist', 'extension.js')) || !existsSync(path.join(ROOT, 'node_modules', 'better-sqlite3'))) {
+if (!existsSync(path.join(ROOT, 'dist', 'extension.js')) || !existsSync(path.join(ROOT, 'node_modules', 'esbuild'))) {
   die(`the extension is not built or its dependencies are missing: run 'npm ci && npm run demo' in ${ROOT}`);
 }
 
@@ -113,9 +114,9 @@ function openInDesktop() {
 
 async function serveInBrowser() {
   if (!existsSync(path.join(CS_DIR, '.complete'))) {
-    log(`code-server ${CS_VERSION} is not installed yet: installing it into ${CS_DIR} (first run only, about a minute)`);
+    log(`code-server ${CS_VERSION} is not installed yet: installing it and Node 24 into ${CS_DIR} (first run only, 2-4 minutes)`);
     const t0 = Date.now();
-    const r = spawnSync('bash', [path.join(ROOT, 'test', 'e2e', 'run.sh'), 'install'], { stdio: 'inherit', cwd: ROOT });
+    const r = spawnSync('bash', [path.join(ROOT, 'test', 'e2e', 'run.sh'), 'install-newest'], { stdio: 'inherit', cwd: ROOT });
     if (r.status !== 0 || !existsSync(path.join(CS_DIR, '.complete'))) die(`installing code-server failed (see above); rerun npm run demo once fixed`);
     log(`code-server installed in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   }
@@ -161,7 +162,8 @@ async function serveInBrowser() {
       '--disable-getting-started-override',
       WORKSPACE,
     ],
-    { detached: true, stdio: ['ignore', out, out], env: { ...process.env, XDG_CONFIG_HOME: xdg, XDG_DATA_HOME: xdg } },
+    // On Node 24, as code-server 4.139 requires (and as today's desktop VS Code runs extensions).
+    { detached: true, stdio: ['ignore', out, out], env: { ...process.env, PATH: `${node24()}${path.delimiter}${process.env.PATH ?? ''}`, XDG_CONFIG_HOME: xdg, XDG_DATA_HOME: xdg } },
   );
   let exited = null;
   const exit = new Promise((resolve) => server.on('exit', (code, signal) => resolve((exited = { code, signal }))));
@@ -203,6 +205,13 @@ async function serveInBrowser() {
   if (stopping) return;
   await stopTree(server.pid, exit); // whatever it left running
   die(`code-server stopped (${signal ?? `status ${code}`}); log: ${serverLog}`);
+}
+
+/** The folder of the Node 24 binary (scripts/node24.sh installs it from the npm registry once). */
+function node24() {
+  const r = spawnSync('bash', [path.join(ROOT, 'scripts', 'node24.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  if (r.status !== 0) die('could not get Node 24 (scripts/node24.sh failed, see above)');
+  return r.stdout.trim();
 }
 
 function freePort() {

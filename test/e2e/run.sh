@@ -1,28 +1,40 @@
 #!/usr/bin/env bash
 # End-to-end tests of the Backfill extension in a REAL VS Code: code-server (the VS Code
 # workbench + remote extension host, from npm) driven by playwright-core in Debian's Chromium.
-# Needs no network except the npm registry (first run only: code-server into a cache).
+# Needs no network except the npm registry and Debian's packages (first run only: Node 24 and two
+# code-servers into a cache, missing Debian packages when run as root).
+#
+# Two ends of the supported range, one after the other, each with its own server and folders:
+#   1. the newest VS Code: code-server 4.139.1 (VS Code 1.139) on Node 24, as today's desktop VS
+#      Code runs extensions: every test file; the store must use node:sqlite (runtime.test.mjs);
+#   2. the oldest supported: code-server 4.100.3 (VS Code 1.100) on this machine's Node 20: a
+#      smoke subset (E2E_SMOKE_TESTS); the store must use the bundled better-sqlite3;
+#   3. the same with the extension's better-sqlite3 removed (no driver at all): no-sqlite.test.mjs,
+#      one notification naming the VS Code needed.
 #
 # Usage: bash test/e2e/run.sh            # = npm run test:e2e: install (once) + build + package
-#                                        #   + start code-server + node --test test/e2e/ + stop
-#        bash test/e2e/run.sh install    # only install code-server into the cache
+#                                        #   + for each VS Code: start code-server, node --test, stop
+#        bash test/e2e/run.sh install    # only install Node 24 and both code-servers into the cache
+#        bash test/e2e/run.sh install-newest   # only the newest (npm run demo uses it)
 #
 # Env:   BACKFILL_E2E_CACHE  code-server cache (default ${XDG_CACHE_HOME:-$HOME/.cache}/backfill-e2e)
 #        CHROMIUM            browser binary (default /usr/bin/chromium)
 #        E2E_SHOTS           screenshot folder (default <repo>/test-output/e2e)
 #        E2E_PORT            code-server port (default: a free one)
 #        E2E_KEEP=1          keep the per-run folder (it is always kept when something fails)
-#        E2E_TESTS           test files/folder for node --test (default test/e2e/: every *.test.mjs,
+#        E2E_TESTS           test files for the newest VS Code (default: every test/e2e/*.test.mjs,
 #                            one file after the other, each with its own browser and workspace)
+#        E2E_SMOKE_TESTS     test files for the oldest (default: runtime.test.mjs extension.test.mjs)
+#        E2E_ONLY            newest | oldest: run one end only (default: both)
 #        E2E_TIMEOUT_MS      default Playwright wait, read by the tests (default 30000)
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
-CS_VERSION=4.100.3          # VS Code 1.100.3: the newest code-server whose engines accept Node 20
+CS_NEWEST=4.139.1           # VS Code 1.139.1, on Node 24 (its engines say node 24)
+CS_OLDEST=4.100.3           # VS Code 1.100.3: the newest code-server whose engines accept Node 20
 CACHE=${BACKFILL_E2E_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/backfill-e2e}
-CS_DIR=$CACHE/code-server-$CS_VERSION
-CS_BIN=$CS_DIR/node_modules/.bin/code-server
+cs_dir() { echo "$CACHE/code-server-$1"; }
 CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
 SHOTS=${E2E_SHOTS:-$ROOT/test-output/e2e}
 case $SHOTS in /*) ;; *) SHOTS=$ROOT/$SHOTS ;; esac
@@ -36,46 +48,67 @@ since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 
 # ---------------------------------------------------------------- prerequisites (never skipped)
 check_prereqs() { # $1 = "install": only what installing code-server needs (the demo uses it too)
-  local missing=() hints=()
-  [ "${1:-}" = install ] || [ -x "$CHROMIUM" ] || { missing+=("Chromium at $CHROMIUM (set CHROMIUM=/path/to/chromium)"); hints+=(chromium); }
-  command -v rg >/dev/null || { missing+=("ripgrep (rg), VS Code's search binary"); hints+=(ripgrep); }
-  local t
+  local missing=() pkgs=() t
+  [ "${1:-}" = install ] || [ -x "$CHROMIUM" ] || { missing+=("Chromium at $CHROMIUM, the browser the tests drive"); pkgs+=(chromium); }
+  command -v rg >/dev/null || { missing+=("ripgrep (rg), VS Code's search binary"); pkgs+=(ripgrep); }
   for t in g++ make python3; do
-    command -v "$t" >/dev/null || { missing+=("$t (node-gyp builds code-server's native modules)"); hints+=("$t"); }
+    command -v "$t" >/dev/null || { missing+=("$t, for node-gyp to build code-server's native modules"); pkgs+=("$t"); }
   done
   command -v krb5-config >/dev/null || [ -f /usr/include/gssapi/gssapi.h ] ||
-    { missing+=("Kerberos headers (code-server's kerberos module)"); hints+=(libkrb5-dev); }
+    { missing+=("Kerberos headers, for code-server's kerberos module"); pkgs+=(libkrb5-dev); }
   if [ ${#missing[@]} -gt 0 ]; then
     local what="the end-to-end tests"; [ "${1:-}" = install ] && what="installing code-server"
-    log "ERROR: missing for $what:"
+    log "missing for $what:"
     for t in "${missing[@]}"; do log "  - $t"; done
-    log "On Debian/Ubuntu: sudo apt-get install -y ${hints[*]}   (.ci/run does this on CI)"
-    exit 1
-  fi
-  local major; major=$(node -p 'process.versions.node.split(".")[0]')
-  [ "$major" = 20 ] || log "WARNING: code-server $CS_VERSION is built for Node 20, found $(node -v)"
-  # node-gyp needs Node's headers; use the installed ones instead of downloading them.
-  if [ -z "${npm_config_nodedir:-}" ]; then
-    local prefix; prefix=$(cd "$(dirname "$(readlink -f "$(command -v node)")")/.." && pwd)
-    [ -f "$prefix/include/node/node.h" ] && export npm_config_nodedir=$prefix
+    # Like `playwright install --with-deps`: install them when we may (root, or sudo without a
+    # password), else stop naming the exact command.
+    local sudo=""
+    if [ "$(id -u)" != 0 ]; then
+      if command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo="sudo -n"; else
+        log "ERROR: install them with: sudo apt-get install -y ${pkgs[*]}"
+        exit 1
+      fi
+    fi
+    command -v apt-get >/dev/null || die "no apt-get here: install ${pkgs[*]} with your package manager"
+    log "installing with apt-get: ${pkgs[*]}"
+    $sudo apt-get update -qq || die "apt-get update failed: run sudo apt-get install -y ${pkgs[*]} yourself"
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${pkgs[@]}" >/dev/null ||
+      die "apt-get install failed: run sudo apt-get install -y ${pkgs[*]} yourself"
   fi
 }
 
 # ---------------------------------------------------------------- code-server (cached)
-install_code_server() {
+# Node's headers for node-gyp, so that nothing is downloaded: those of the Node that runs it.
+nodedir_of() { # $1 = folder of a node binary
+  local prefix; prefix=$(cd "$1/.." && pwd)
+  [ -f "$prefix/include/node/node.h" ] && echo "$prefix"
+}
+
+# The Node a code-server version runs on: the folder of its binary.
+node_for() { # $1 = code-server version
+  if [ "$1" = "$CS_NEWEST" ]; then bash "$ROOT/scripts/node24.sh"; else dirname "$(readlink -f "$(command -v node)")"; fi
+}
+
+install_code_server() { # $1 = version
+  local version=$1 dir node_bin
+  dir=$(cs_dir "$version")
   mkdir -p "$CACHE"
-  if command -v flock >/dev/null; then exec 9>"$CACHE/.lock"; flock 9; fi   # one installer at a time
-  if [ -f "$CS_DIR/.complete" ]; then log "code-server $CS_VERSION cached in $CS_DIR"; return 0; fi
+  if command -v flock >/dev/null; then exec 9>"$CACHE/.lock-$version"; flock 9; fi   # one installer at a time
+  if [ -f "$dir/.complete" ]; then log "code-server $version cached in $dir"; return 0; fi
+  node_bin=$(node_for "$version") || die "no Node for code-server $version"
   local t0; t0=$(now)
-  log "installing code-server $CS_VERSION into $CS_DIR (first run only, 2-3 min; log: $CS_DIR.install.log)"
-  rm -rf "$CS_DIR"; mkdir -p "$CS_DIR"
+  log "installing code-server $version (on Node $("$node_bin/node" -v)) into $dir (first run only, 2-4 min; log: $dir.install.log)"
+  rm -rf "$dir"; mkdir -p "$dir"
   (
     set -euo pipefail
-    cd "$CS_DIR"
+    export PATH="$node_bin:$PATH"
+    nodedir=$(nodedir_of "$node_bin" || true)
+    if [ -n "$nodedir" ]; then export npm_config_nodedir=$nodedir; fi
+    cd "$dir"
     echo '{ "private": true }' > package.json
     # code-server's postinstall would `npm install` lib/vscode, whose @vscode/ripgrep postinstall
     # downloads rg from GitHub: do its steps by hand, with Debian's rg.
-    npm install --ignore-scripts --save-exact --no-package-lock "code-server@$CS_VERSION"
+    npm install --ignore-scripts --save-exact --no-package-lock "code-server@$version"
     cd node_modules/code-server/lib/vscode
     npm install --omit=dev --ignore-scripts
     mkdir -p node_modules/@vscode/ripgrep/bin
@@ -85,17 +118,17 @@ install_code_server() {
     ln -sfn code-linux.sh bin/remote-cli/code-server
     ln -sfn browser-linux.sh bin/helpers/browser.sh
     (cd extensions && npm install --omit=dev)                       # built-in extensions' dependencies
-    cd "$CS_DIR" && npm rebuild argon2                              # code-server's own native module
-  ) > "$CS_DIR.install.log" 2>&1 || { tail -40 "$CS_DIR.install.log" >&2; die "code-server install failed (log: $CS_DIR.install.log)"; }
-  "$CS_BIN" --version >/dev/null || die "installed code-server does not start (log: $CS_DIR.install.log)"
-  touch "$CS_DIR/.complete"
-  log "code-server installed in $(since "$t0") s"
+    cd "$dir" && npm rebuild argon2                                 # code-server's own native module
+  ) > "$dir.install.log" 2>&1 || { tail -40 "$dir.install.log" >&2; die "code-server $version install failed (log: $dir.install.log)"; }
+  PATH="$node_bin:$PATH" "$dir/node_modules/.bin/code-server" --version >/dev/null || die "installed code-server $version does not start (log: $dir.install.log)"
+  touch "$dir/.complete"
+  log "code-server $version installed in $(since "$t0") s"
 }
 
 # ---------------------------------------------------------------- per-run state and cleanup
 free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
 
-CS_PID=""; CS_DESC=""; RUN=""
+CS_PID=""; CS_DESC=""; RUN=""; PACK=""
 # Descendants of a PID from /proc (no procps needed): parent links of every process, then a walk.
 descendants() {
   local -A kids=()
@@ -129,45 +162,51 @@ cleanup() {
   local rc=$?
   trap - EXIT INT TERM
   stop_server
-  if [ -n "$RUN" ] && [ -d "$RUN" ]; then
-    if [ "$rc" != 0 ] || [ "${E2E_KEEP:-0}" = 1 ]; then
-      log "kept run folder $RUN (server log: $RUN/server.log, workspace: $RUN/demo)"
-    else
-      rm -rf "$RUN"
-    fi
-  fi
+  if [ -n "$RUN" ] && [ -d "$RUN" ]; then log "kept run folder $RUN (server log: $RUN/server.log, workspace: $RUN/demo)"; fi
+  [ -n "$PACK" ] && rm -rf "$PACK"
   exit "$rc"
 }
 
-main() {
-  local T0 t; T0=$(now)
-  check_prereqs "${1:-}"
-  install_code_server
-  [ "${1:-}" = install ] && return 0
-
-  [ -d "$ROOT/node_modules/@vscode/vsce" ] && [ -d "$ROOT/node_modules/playwright-core" ] ||
-    die "the repo's dependencies are not installed: run 'npm ci' in $ROOT first"
-
-  trap cleanup EXIT INT TERM
-  RUN=$(mktemp -d "${TMPDIR:-/tmp}/backfill-e2e-run.XXXXXX")
-  mkdir -p "$RUN/ud/User" "$RUN/ext" "$RUN/xdg" "$SHOTS"
-
-  t=$(now)
+# Packs the extension once into $PACK/backfill.vsix.
+package_extension() {
+  local t; t=$(now)
   (cd "$ROOT" && node esbuild.mjs)
-  # vsce WITH dependencies (.vscodeignore keeps better-sqlite3's runtime files; everything else
-  # is bundled into dist/). No repository field yet: give vsce base URLs for README's links.
-  (cd "$ROOT" && node_modules/.bin/vsce package --out "$RUN/backfill.vsix" --skip-license \
+  # vsce WITH dependencies (.vscodeignore keeps better-sqlite3's runtime files, the fallback for
+  # runtimes without node:sqlite; everything else is bundled into dist/). No repository field
+  # yet: give vsce base URLs for README's links.
+  (cd "$ROOT" && node_modules/.bin/vsce package --out "$PACK/backfill.vsix" --skip-license \
     --allow-missing-repository \
     --baseContentUrl https://github.com/backfill/backfill/blob/HEAD/ \
-    --baseImagesUrl https://github.com/backfill/backfill/raw/HEAD/ > "$RUN/vsce.log" 2>&1) ||
-    { cat "$RUN/vsce.log" >&2; die "vsce package failed"; }
+    --baseImagesUrl https://github.com/backfill/backfill/raw/HEAD/ > "$PACK/vsce.log" 2>&1) ||
+    { cat "$PACK/vsce.log" >&2; die "vsce package failed"; }
+  log "built and packaged ($(du -k "$PACK/backfill.vsix" | cut -f1) KB .vsix) in $(since "$t") s"
+}
+
+# One end: code-server $1 with its Node, the .vsix installed, a fresh demo copy, the tests, stop.
+# $2 = what the store must open the database with, $3... = test files.
+run_end() {
+  local version=$1 driver=$2; shift 2
+  local dir node_bin t rc=0
+  dir=$(cs_dir "$version")
+  node_bin=$(node_for "$version")
+  RUN=$(mktemp -d "${TMPDIR:-/tmp}/backfill-e2e-$version.XXXXXX")
+  mkdir -p "$RUN/ud/User" "$RUN/ext" "$RUN/xdg"
   local csargs=(--config "$RUN/config.yaml" --user-data-dir "$RUN/ud" --extensions-dir "$RUN/ext")
-  export XDG_CONFIG_HOME="$RUN/xdg" XDG_DATA_HOME="$RUN/xdg"     # code-server writes nothing to $HOME
   local port=${E2E_PORT:-$(free_port)}
   printf 'bind-addr: 127.0.0.1:%s\nauth: none\ncert: false\n' "$port" > "$RUN/config.yaml"
-  "$CS_BIN" "${csargs[@]}" --install-extension "$RUN/backfill.vsix" > "$RUN/install-extension.log" 2>&1 ||
-    { cat "$RUN/install-extension.log" >&2; die "installing the .vsix into code-server failed"; }
-  log "built, packaged ($(du -k "$RUN/backfill.vsix" | cut -f1) KB .vsix) and installed in $(since "$t") s"
+  # code-server, its extension host and its CLI run on this version's Node; nothing goes to $HOME.
+  local cs=(env "PATH=$node_bin:$PATH" "XDG_CONFIG_HOME=$RUN/xdg" "XDG_DATA_HOME=$RUN/xdg" "$dir/node_modules/.bin/code-server")
+  local code; code=$(PATH="$node_bin:$PATH" "$dir/node_modules/.bin/code-server" --version 2>/dev/null | sed -n 's/.*with Code \([0-9.]*\).*/\1/p' | head -1)
+  log "== VS Code ${code:-?} (code-server $version) on Node $("$node_bin/node" -v): ${*##*/}"
+  "${cs[@]}" "${csargs[@]}" --install-extension "$PACK/backfill.vsix" > "$RUN/install-extension.log" 2>&1 ||
+    { cat "$RUN/install-extension.log" >&2; die "installing the .vsix into code-server $version failed"; }
+  if [ "$driver" = none ]; then
+    # A host that can load neither driver: Node 20 has no node:sqlite, and the .vsix's
+    # better-sqlite3 goes, as on a desktop VS Code 1.100 where its Node 20 build does not load.
+    local removed; removed=$(find "$RUN/ext" -maxdepth 3 -type d -path '*/node_modules/better-sqlite3')
+    [ -n "$removed" ] || die "the installed extension has no node_modules/better-sqlite3 to remove"
+    rm -rf $removed
+  fi
 
   # Fresh user settings and a fresh copy of the demo workspace (nothing materialized yet).
   cp "$HERE/settings.json" "$RUN/ud/User/settings.json"
@@ -175,7 +214,7 @@ main() {
   (cd "$ROOT/examples/demo" && tar --exclude=./.backfill --exclude=./data -cf - .) | tar -xf - -C "$RUN/demo"
 
   t=$(now)
-  "$CS_BIN" "${csargs[@]}" --auth none --bind-addr "127.0.0.1:$port" --disable-telemetry \
+  "${cs[@]}" "${csargs[@]}" --auth none --bind-addr "127.0.0.1:$port" --disable-telemetry \
     --disable-update-check --disable-workspace-trust --disable-getting-started-override \
     "$RUN/demo" > "$RUN/server.log" 2>&1 &
   CS_PID=$!
@@ -190,16 +229,61 @@ main() {
         await new Promise((r) => setTimeout(r, 100));
       }
     })();' "http://127.0.0.1:$port/healthz" "$CS_PID" ||
-    { tail -30 "$RUN/server.log" >&2; die "code-server did not come up"; }
-  log "code-server (pid $CS_PID) up on 127.0.0.1:$port in $(since "$t") s"
+    { tail -30 "$RUN/server.log" >&2; die "code-server $version did not come up"; }
+  log "code-server $version (pid $CS_PID) up on 127.0.0.1:$port in $(since "$t") s"
 
   t=$(now)
-  local rc=0
-  CS_URL="http://127.0.0.1:$port" E2E_WORKSPACE="$RUN/demo" E2E_SHOTS="$SHOTS" CHROMIUM="$CHROMIUM" \
-    BACKFILL_CLI="$ROOT/dist/cli.js" \
-    node --test --test-reporter=spec --test-concurrency=1 ${E2E_TESTS:-"$HERE/"} || rc=$?
-  log "tests finished in $(since "$t") s (rc=$rc); total $(since "$T0") s; screenshots in $SHOTS"
+  # The test runner and the CLI the tests call run on this machine's Node (20 here: better-sqlite3),
+  # the extension host on the server's: one database, both drivers.
+  CS_URL="http://127.0.0.1:$port" E2E_WORKSPACE="$RUN/demo" E2E_SHOTS="$SHOTS/$version" CHROMIUM="$CHROMIUM" \
+    BACKFILL_CLI="$ROOT/dist/cli.js" E2E_SERVER_PID="$CS_PID" E2E_USER_DATA="$RUN/ud" E2E_EXPECT_DRIVER="$driver" \
+    E2E_VSCODE_VERSION="$version" \
+    node --test --test-reporter=spec --test-concurrency=1 "$@" || rc=$?
+  log "code-server $version: tests finished in $(since "$t") s (rc=$rc)"
   if [ "$rc" != 0 ]; then log "last lines of the server log:"; tail -30 "$RUN/server.log" >&2 || true; fi
+  stop_server
+  if [ "$rc" != 0 ] || [ "${E2E_KEEP:-0}" = 1 ]; then log "kept run folder $RUN (server log: $RUN/server.log, workspace: $RUN/demo)"; else rm -rf "$RUN"; fi
+  RUN=""
+  return "$rc"
+}
+
+main() {
+  local T0; T0=$(now)
+  case "${1:-}" in
+    install) check_prereqs install; bash "$ROOT/scripts/node24.sh" >/dev/null; install_code_server "$CS_NEWEST"; install_code_server "$CS_OLDEST"; return 0 ;;
+    install-newest) check_prereqs install; bash "$ROOT/scripts/node24.sh" >/dev/null; install_code_server "$CS_NEWEST"; return 0 ;;
+    "") ;;
+    *) die "unknown argument $1 (usage: run.sh [install|install-newest])" ;;
+  esac
+  check_prereqs
+  local only=${E2E_ONLY:-both}
+  [ "$only" = oldest ] || install_code_server "$CS_NEWEST"
+  [ "$only" = newest ] || install_code_server "$CS_OLDEST"
+
+  [ -d "$ROOT/node_modules/@vscode/vsce" ] && [ -d "$ROOT/node_modules/playwright-core" ] ||
+    die "the repo's dependencies are not installed: run 'npm ci' in $ROOT first"
+  [ -d "$ROOT/node_modules/better-sqlite3/build/Release" ] ||
+    die "better-sqlite3 is not built (npm ci on Node 20 builds it; it needs python3 make g++): the oldest VS Code's test needs it in the .vsix"
+
+  trap cleanup EXIT INT TERM
+  PACK=$(mktemp -d "${TMPDIR:-/tmp}/backfill-e2e-pack.XXXXXX")
+  mkdir -p "$SHOTS"
+  package_extension
+
+  local newest=() oldest=() f rc=0
+  # no-sqlite.test.mjs needs a host without any SQLite driver: it has a run of its own below.
+  if [ -n "${E2E_TESTS:-}" ]; then read -r -a newest <<< "$E2E_TESTS"; else for f in "$HERE"/*.test.mjs; do [ "${f##*/}" = no-sqlite.test.mjs ] || newest+=("$f"); done; fi
+  read -r -a oldest <<< "${E2E_SMOKE_TESTS:-$HERE/runtime.test.mjs $HERE/extension.test.mjs}"
+  local results=()
+  if [ "$only" != oldest ]; then
+    if run_end "$CS_NEWEST" node:sqlite "${newest[@]}"; then results+=("code-server $CS_NEWEST (newest): passed"); else rc=1; results+=("code-server $CS_NEWEST (newest): FAILED"); fi
+  fi
+  if [ "$only" != newest ]; then
+    if run_end "$CS_OLDEST" better-sqlite3 "${oldest[@]}"; then results+=("code-server $CS_OLDEST (oldest, smoke): passed"); else rc=1; results+=("code-server $CS_OLDEST (oldest, smoke): FAILED"); fi
+    if run_end "$CS_OLDEST" none "$HERE/no-sqlite.test.mjs"; then results+=("code-server $CS_OLDEST without any SQLite driver: passed"); else rc=1; results+=("code-server $CS_OLDEST without any SQLite driver: FAILED"); fi
+  fi
+  for f in "${results[@]}"; do log "$f"; done
+  log "total $(since "$T0") s; screenshots in $SHOTS/<version>/"
   return "$rc"
 }
 
