@@ -52,6 +52,8 @@ describe('Running backfills in VS Code (code-server)', { timeout: 900000 }, () =
 
   /** Backfill ids already seen in a terminal. */
   const seen = new Set();
+  /** The first line of the backfill runStarted() saw start (it scrolls out of a small terminal). */
+  let lastHeader = '';
   /**
    * Waits until the active terminal shows a backfill that was not there before: a new one
    * (`Backfill bf-…: N tasks…`), or with `resume`, `Resuming bf-…`. A finished task's terminal
@@ -63,6 +65,7 @@ describe('Running backfills in VS Code (code-server)', { timeout: 900000 }, () =
     const line = await wb.waitForTerminalLine((l) => re.test(l) && (resume || !seen.has(re.exec(l)[1])));
     const id = re.exec(line)[1];
     seen.add(id);
+    lastHeader = line;
     return id;
   }
 
@@ -222,10 +225,10 @@ describe('Running backfills in VS Code (code-server)', { timeout: 900000 }, () =
     const t0 = Date.now();
     await wb.dialogButton('Run');
     await runStarted();
+    assert.match(lastHeader, /^Backfill bf-\S+: 3 tasks, 3 partitions of 1 asset$/);
 
     const { seconds } = await waitForSummary(/^succeeded: 3 succeeded, 0 failed, 0 skipped, 0 canceled, 0 pending /, t0);
     console.log(`# range backfill finished in ${seconds} s`);
-    await wb.waitForTerminalLine(/^Backfill bf-\S+: 3 tasks, 3 partitions of 1 asset$/);
     // Exactly those three partitions ran: the terminal's ✓ lines and the files rewritten.
     const done = (await wb.terminalLines()).filter((l) => l.startsWith('✓'));
     assert.deepEqual(done.sort(), ['✓ raw_events 2024-01-05', '✓ raw_events 2024-01-06', '✓ raw_events 2024-01-07']);
