@@ -6,7 +6,8 @@
 // better-sqlite3 12.11.1 is built for Node 24 once into a cache (node-gyp against the Node 24
 // package's headers: nothing is downloaded but from the npm registry), and the benchmark is
 // bundled beside it so that `require('better-sqlite3')` finds that build. Each column runs in a
-// fresh process. Prints a Markdown table (for the README) and writes bench/results/state-drivers.json.
+// fresh process, in alternating rounds. Prints a Markdown table (for the README) and writes
+// bench/results/state-drivers.json.
 //
 // Run: npm run bench:state
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -66,14 +67,26 @@ const columns = [
   { name: 'better-sqlite3, Node 20', cmd: process.execPath, args: ['--import', 'tsx', path.join(ROOT, 'bench', 'state.ts'), '--driver', 'better-sqlite3'] },
 ];
 if (!process.versions.node.startsWith('20.')) columns.pop(); // the third column is the machine's Node 20
-const results = [];
-for (const c of columns) {
-  const out = path.join(CACHE, `state-${results.length}.json`);
-  log(`${c.name}…`);
-  const r = spawnSync(c.cmd, c.args, { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, BENCH_OUT: out } });
-  if (r.status !== 0) throw new Error(`${c.name}: the benchmark failed (exit ${r.status})`);
-  results.push({ column: c.name, ...JSON.parse(readFileSync(out, 'utf8')) });
+// Rounds alternate the columns, so that a busy moment of the machine does not land on one driver;
+// each column's figure is the median over its rounds (BENCH_ROUNDS, default 3).
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const runs = columns.map(() => []);
+for (let round = 0; round < ROUNDS; round++) {
+  columns.forEach((c, i) => {
+    const out = path.join(CACHE, `state-${i}.json`);
+    log(`round ${round + 1}/${ROUNDS}: ${c.name}…`);
+    const r = spawnSync(c.cmd, c.args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, BENCH_OUT: out } });
+    if (r.status !== 0) throw new Error(`${c.name}: the benchmark failed (exit ${r.status})`);
+    runs[i].push(JSON.parse(readFileSync(out, 'utf8')));
+  });
 }
+const middle = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+const results = columns.map((c, i) => ({
+  column: c.name,
+  driver: runs[i][0].driver,
+  rounds: runs[i],
+  medians: Object.fromEntries(['full', 'record', 'incremental'].map((k) => [k, middle(runs[i].map((r) => r.medians[k]))])),
+}));
 
 const ms = (v) => `${v.toFixed(1)} ms`;
 const rows = [

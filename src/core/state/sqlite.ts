@@ -207,15 +207,10 @@ class NodeSqliteConnection implements SqliteConnection {
   }
 
   prepare(sql: string): SqlStatement {
+    // The statement's own methods, bound: no wrapper call per row (integers are numbers, as
+    // readBigInts is off, so run()'s changes and lastInsertRowid already are).
     const s = this.db.prepare(sql);
-    return {
-      run: (...params) => {
-        const r = s.run(...params);
-        return { changes: Number(r.changes), lastInsertRowid: Number(r.lastInsertRowid) };
-      },
-      get: (...params) => s.get(...params),
-      all: (...params) => s.all(...params),
-    };
+    return { run: s.run.bind(s), get: s.get.bind(s), all: s.all.bind(s) } as SqlStatement;
   }
 
   exec(sql: string): void {
@@ -257,15 +252,9 @@ class BetterSqliteConnection implements SqliteConnection {
   }
 
   prepare(sql: string): SqlStatement {
+    // Bound as for node:sqlite (integers are numbers: safeIntegers is off).
     const s = this.db.prepare(sql);
-    return {
-      run: (...params) => {
-        const r = s.run(...params);
-        return { changes: r.changes, lastInsertRowid: Number(r.lastInsertRowid) };
-      },
-      get: (...params) => s.get(...params) as SqlRow | undefined,
-      all: (...params) => s.all(...params) as SqlRow[],
-    };
+    return { run: s.run.bind(s), get: s.get.bind(s), all: s.all.bind(s) } as SqlStatement;
   }
 
   exec(sql: string): void {
