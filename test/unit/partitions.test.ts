@@ -237,3 +237,11 @@ describe('start and end are read as Dagster reads them (strptime with the fmt), 
     assert.equal(d.indexOf('2024-01-05'), 4);
   });
 });
+
+describe('a cron schedule with too many ticks is refused at once, not enumerated', () => {
+  it('every minute since 2000 is more than 100,000 partitions, said within seconds', () => {
+    const t0 = Date.now();
+    assert.match(specError({ cron: { schedule: '* * * * *', start: '2000-01-01' } }, '2024-06-01').message, /^so many partitions: more than 100,000 on one asset/);
+    assert.ok(Date.now() - t0 < 10_000, `took ${Date.now() - t0} ms`);
+  });
+});

@@ -189,7 +189,13 @@ class CronGrid implements TickGrid {
 
   floorIndex(t: number): number {
     if (t >= this.forward[0]!) {
-      while (this.forward[this.forward.length - 1]! <= t) this.tick(this.forward.length);
+      // Enumerating ticks is linear: stop past the most partitions a definition may have (an
+      // every-minute schedule since 2000 is 13 million ticks; the definition is refused for
+      // its size, and the answer must not take minutes to come, nor freeze the editor).
+      while (this.forward[this.forward.length - 1]! <= t) {
+        if (this.forward.length > MAX_CRON_TICKS) return this.forward.length;
+        this.tick(this.forward.length);
+      }
       // binary search: last index with forward[i] <= t
       let lo = 0;
       let hi = this.forward.length - 1;
@@ -201,10 +207,13 @@ class CronGrid implements TickGrid {
       return lo;
     }
     let k = 0;
-    while (this.tick(-k - 1) > t) k++;
+    while (this.tick(-k - 1) > t && k <= MAX_CRON_TICKS) k++;
     return -k - 1;
   }
 }
+
+/** More ticks than any definition may have partitions (build.ts's MAX_PARTITIONS, 100,000): enumeration stops there. */
+const MAX_CRON_TICKS = 100_001;
 
 export interface TimeWindowOptions {
   kind: TimeKind;
