@@ -100,14 +100,14 @@ function tryLoad(name: SqliteDriverName): Driver | string {
   try {
     if (name === 'node:sqlite') {
       const mod = requireQuietly('node:sqlite') as NodeSqliteModule;
-      return { name, open: (path, timeoutMs) => new NodeSqliteConnection(new mod.DatabaseSync(path, { timeout: timeoutMs })) };
+      return { name, open: (path, timeoutMs) => new Connection(name, new mod.DatabaseSync(path, { timeout: timeoutMs })) };
     }
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const Database = require('better-sqlite3') as BetterSqliteConstructor;
     // A module built for another ABI loads its JavaScript but fails on the addon: open a
     // throw-away in-memory database now, so that a broken build counts as "not available".
     new Database(':memory:').close();
-    return { name, open: (path, timeoutMs) => new BetterSqliteConnection(new Database(path, { timeout: timeoutMs })) };
+    return { name, open: (path, timeoutMs) => new Connection(name, new Database(path, { timeout: timeoutMs })) };
   } catch (e) {
     return ((e as Error).message ?? String(e)).split('\n')[0]!;
   }
@@ -176,30 +176,38 @@ export function sqliteErrorCode(e: unknown): string | undefined {
   return undefined;
 }
 
-// ---------------------------------------------------------------------------------- node:sqlite
+// ---------------------------------------------------------------------------------- the drivers
 
-interface NodeSqliteStatement {
-  run(...params: unknown[]): { changes: number | bigint; lastInsertRowid: number | bigint };
-  get(...params: unknown[]): SqlRow | undefined;
-  all(...params: unknown[]): SqlRow[];
+/** What both drivers' database and statement objects offer, and all that the store uses of them. */
+interface NativeStatement {
+  run(...params: unknown[]): unknown;
+  get(...params: unknown[]): unknown;
+  all(...params: unknown[]): unknown;
 }
-interface NodeSqliteDatabase {
-  prepare(sql: string): NodeSqliteStatement;
+interface NativeDatabase {
+  prepare(sql: string): NativeStatement;
   exec(sql: string): void;
   close(): void;
-  readonly isOpen?: boolean;
 }
 interface NodeSqliteModule {
-  DatabaseSync: new (path: string, options: { timeout: number }) => NodeSqliteDatabase;
+  DatabaseSync: new (path: string, options: { timeout: number }) => NativeDatabase;
 }
+type BetterSqliteConstructor = new (path: string, options?: { timeout?: number }) => NativeDatabase;
 
-class NodeSqliteConnection implements SqliteConnection {
-  readonly driver = 'node:sqlite';
+/**
+ * A connection through either driver: their APIs agree on what the store uses. Integers are
+ * read as numbers by both (node:sqlite's readBigInts and better-sqlite3's safeIntegers are off),
+ * so run()'s changes and lastInsertRowid are numbers too.
+ */
+class Connection implements SqliteConnection {
   readonly sqliteVersion: string;
   private open = true;
 
-  constructor(private readonly db: NodeSqliteDatabase) {
-    this.sqliteVersion = String(db.prepare('SELECT sqlite_version() AS v').get()!.v);
+  constructor(
+    readonly driver: SqliteDriverName,
+    private readonly db: NativeDatabase,
+  ) {
+    this.sqliteVersion = String((db.prepare('SELECT sqlite_version() AS v').get() as SqlRow).v);
   }
 
   get isOpen(): boolean {
@@ -207,8 +215,7 @@ class NodeSqliteConnection implements SqliteConnection {
   }
 
   prepare(sql: string): SqlStatement {
-    // The statement's own methods, bound: no wrapper call per row (integers are numbers, as
-    // readBigInts is off, so run()'s changes and lastInsertRowid already are).
+    // The statement's own methods, bound: no wrapper call per row.
     const s = this.db.prepare(sql);
     return { run: s.run.bind(s), get: s.get.bind(s), all: s.all.bind(s) } as SqlStatement;
   }
@@ -221,47 +228,5 @@ class NodeSqliteConnection implements SqliteConnection {
     if (!this.open) return;
     this.open = false;
     this.db.close();
-  }
-}
-
-// ---------------------------------------------------------------------------------- better-sqlite3
-
-interface BetterSqliteStatement {
-  run(...params: unknown[]): { changes: number; lastInsertRowid: number | bigint };
-  get(...params: unknown[]): unknown;
-  all(...params: unknown[]): unknown[];
-}
-interface BetterSqliteDatabase {
-  prepare(sql: string): BetterSqliteStatement;
-  exec(sql: string): void;
-  close(): void;
-  readonly open: boolean;
-}
-type BetterSqliteConstructor = new (path: string, options?: { timeout?: number }) => BetterSqliteDatabase;
-
-class BetterSqliteConnection implements SqliteConnection {
-  readonly driver = 'better-sqlite3';
-  readonly sqliteVersion: string;
-
-  constructor(private readonly db: BetterSqliteDatabase) {
-    this.sqliteVersion = String((db.prepare('SELECT sqlite_version() AS v').get() as SqlRow).v);
-  }
-
-  get isOpen(): boolean {
-    return this.db.open;
-  }
-
-  prepare(sql: string): SqlStatement {
-    // Bound as for node:sqlite (integers are numbers: safeIntegers is off).
-    const s = this.db.prepare(sql);
-    return { run: s.run.bind(s), get: s.get.bind(s), all: s.all.bind(s) } as SqlStatement;
-  }
-
-  exec(sql: string): void {
-    this.db.exec(sql);
-  }
-
-  close(): void {
-    if (this.db.open) this.db.close();
   }
 }
