@@ -20,13 +20,16 @@ export function countsByName(t: Readonly<StatusTuple>): StatusCountsByName {
   return { fresh: t[STATUS_CODE.fresh], stale: t[STATUS_CODE.stale], missing: t[STATUS_CODE.missing], failed: t[STATUS_CODE.failed], running: t[STATUS_CODE.running] };
 }
 
-/** `12 stale · 3 missing · 1 failed`, `all 62 fresh`, or `missing` / `fresh` for an unpartitioned asset. */
+/**
+ * `1 failed · 12 stale · 3 missing · 40 fresh` (worst first: a view too narrow for all of it
+ * still shows what matters most), `all 62 fresh`, or `missing` / `fresh` for an unpartitioned asset.
+ */
 export function describeCounts(counts: StatusCountsByName, unpartitioned = false): string {
   if (unpartitioned) return STATUS_ORDER.find((s) => counts[s] > 0) ?? 'fresh';
   const total = STATUS_ORDER.reduce((n, s) => n + counts[s], 0);
   if (total === 0) return 'no partitions yet';
   if (counts.fresh === total) return `all ${total} fresh`;
-  const parts = (['stale', 'missing', 'failed', 'running'] as const).filter((s) => counts[s] > 0).map((s) => `${counts[s]} ${s}`);
-  if (counts.fresh > 0) parts.push(`${counts.fresh} fresh`);
-  return parts.join(' · ');
+  return STATUS_ORDER.filter((s) => counts[s] > 0)
+    .map((s) => `${counts[s]} ${s}`)
+    .join(' · ');
 }

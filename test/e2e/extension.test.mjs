@@ -139,7 +139,7 @@ describe('Backfill extension in VS Code (code-server)', { timeout: 300000 }, () 
     await cli('record', 'daily_active_users', '2024-01-02', '--status', 'failed');
 
     assert.equal(await waitForDescription('clean_events', /3 stale/), '3 stale · 55 missing · 4 fresh');
-    assert.equal(await waitForDescription('daily_active_users', /1 failed/), '61 missing · 1 failed');
+    assert.equal(await waitForDescription('daily_active_users', /1 failed/), '1 failed · 61 missing');
     await expand('clean_events');
     await row('stale (upstream) 2024-01-03…2024-01-05 (3)').waitFor();
     await row('missing 2024-01-08…2024-03-02 (55)').waitFor();

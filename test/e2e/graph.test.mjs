@@ -171,7 +171,7 @@ describe('The asset graph in VS Code (code-server)', { timeout: 600000 }, () => 
     await openGraph();
     assert.equal(await waitForLabel('raw_events', /^raw_events: /), 'raw_events: 14 missing · 7 fresh');
     assert.equal(await label('clean_events'), 'clean_events: 7 stale · 14 missing');
-    assert.equal(await label('weekly_summary'), 'weekly_summary: 1 missing · 1 failed');
+    assert.equal(await label('weekly_summary'), 'weekly_summary: 1 failed · 1 missing');
     assert.equal(await label('churn_model'), 'churn_model: missing');
     // Stale assets glow; failed ones are marked; the others are neither.
     const classes = Object.fromEntries(await Promise.all(ASSETS.map(async (a) => [a, await node(a).getAttribute('class')])));

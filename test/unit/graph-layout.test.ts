@@ -247,7 +247,7 @@ describe('graph view model', () => {
 
   it('says counts as the Assets view does', () => {
     assert.equal(describeCounts([5, 0, 0, 0, 0]), 'all 5 fresh');
-    assert.equal(describeCounts([1, 2, 0, 3, 0]), '2 stale · 3 failed · 1 fresh');
+    assert.equal(describeCounts([1, 2, 0, 3, 0]), '3 failed · 2 stale · 1 fresh');
     assert.equal(describeCounts([0, 0, 1, 0, 0], true), 'missing');
     assert.equal(describeCounts([0, 0, 0, 0, 0]), 'no partitions yet');
   });

@@ -26,8 +26,8 @@ function status(pattern: string): AssetStatus {
 }
 
 describe('asset labels', () => {
-  it('describe counts worst first, and all-fresh plainly', () => {
-    assert.equal(describeCounts(status('ffssmmmxff').counts()), '2 stale · 3 missing · 1 failed · 4 fresh');
+  it('describe counts worst first (failed, stale, missing, running, fresh), and all-fresh plainly', () => {
+    assert.equal(describeCounts(status('ffssmmmxff').counts()), '1 failed · 2 stale · 3 missing · 4 fresh');
     assert.equal(describeCounts(status('ffffffffff').counts()), 'all 10 fresh');
     assert.equal(describeCounts(status('mmmmmmmmmm').counts()), '10 missing');
     assert.equal(describeCounts({ fresh: 0, stale: 0, missing: 1, failed: 0, running: 0 }, true), 'missing');
