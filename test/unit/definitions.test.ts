@@ -805,3 +805,22 @@ describe('named sets as multi dimensions', () => {
     assert.equal(ws.assets.has('x'), false);
   });
 });
+
+describe('an alias bomb', () => {
+  it('nine levels of nine aliases (9^7 elements) load quickly, with the field it lands in reported once per element of its list, and the other assets kept', () => {
+    const levels = ['x-a: &a ["x","x","x","x","x","x","x","x","x"]'];
+    for (let i = 1; i < 7; i++) {
+      const name = String.fromCharCode(97 + i);
+      const prev = String.fromCharCode(96 + i);
+      levels.push(`x-${name}: &${name} [${Array(9).fill(`*${prev}`).join(',')}]`);
+    }
+    const t0 = Date.now();
+    const ws = load({ 'bomb.assets.yaml': yaml(...levels, 'assets:', '  a:', '    run: "true"', '    deps: *g', '  b:', '    run: "true"') });
+    const ms = Date.now() - t0;
+    assert.ok(ms < 10_000, `took ${ms} ms`);
+    const errors = ws.diagnostics.filter((d) => d.severity === 'error');
+    assert.equal(errors.length, 9);
+    assert.ok(errors.every((d) => d.line === 7 && /"deps" in asset "a" must be a list of asset names/.test(d.message)), JSON.stringify(errors[0]));
+    assert.ok(ws.assets.has('b'));
+  });
+});
