@@ -235,14 +235,30 @@ async function healthy(url) {
   }
 }
 
-/** Every process below `pid`, from one `ps` listing (Linux and macOS). */
-function descendants(pid) {
+/** Child → parent of every process: from /proc on Linux (minimal Debian has no `ps`), else `ps`. */
+function parentLinks() {
+  if (existsSync('/proc/self/stat')) {
+    const links = [];
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8'); // "pid (comm) state ppid …"
+        links.push([Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])]);
+      } catch {
+        // gone
+      }
+    }
+    return links;
+  }
   const r = spawnSync('ps', ['-A', '-o', 'pid=,ppid='], { encoding: 'utf8' });
   if (r.status !== 0) return [];
+  return r.stdout.split('\n').map((line) => line.trim().split(/\s+/).map(Number)).filter(([child, parent]) => child && parent !== undefined);
+}
+
+/** Every process below `pid`. */
+function descendants(pid) {
   const children = new Map();
-  for (const line of r.stdout.split('\n')) {
-    const [child, parent] = line.trim().split(/\s+/).map(Number);
-    if (!child || parent === undefined) continue;
+  for (const [child, parent] of parentLinks()) {
     if (!children.has(parent)) children.set(parent, []);
     children.get(parent).push(child);
   }

@@ -47,34 +47,49 @@ now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 
 # ---------------------------------------------------------------- prerequisites (never skipped)
-check_prereqs() { # $1 = "install": only what installing code-server needs (the demo uses it too)
-  local missing=() pkgs=() t
-  [ "${1:-}" = install ] || [ -x "$CHROMIUM" ] || { missing+=("Chromium at $CHROMIUM, the browser the tests drive"); pkgs+=(chromium); }
-  command -v rg >/dev/null || { missing+=("ripgrep (rg), VS Code's search binary"); pkgs+=(ripgrep); }
+# What is missing, as MISSING (what and why) and PKGS (the Debian packages that provide it).
+# $1 = "install": only what installing code-server needs (the demo uses it too).
+find_missing() {
+  MISSING=(); PKGS=()
+  local t
+  if [ "${1:-}" != install ] && [ ! -x "$CHROMIUM" ]; then
+    # A browser of one's own (CHROMIUM=...) is not something apt-get can put there.
+    [ "$CHROMIUM" = /usr/bin/chromium ] || die "CHROMIUM=$CHROMIUM is not an executable: point it at a Chromium, or unset it to use Debian's (/usr/bin/chromium)"
+    MISSING+=("Chromium ($CHROMIUM), the browser the tests drive"); PKGS+=(chromium)
+  fi
+  command -v rg >/dev/null || { MISSING+=("ripgrep (rg), VS Code's search binary, copied into code-server"); PKGS+=(ripgrep); }
   for t in g++ make python3; do
-    command -v "$t" >/dev/null || { missing+=("$t, for node-gyp to build code-server's native modules"); pkgs+=("$t"); }
+    command -v "$t" >/dev/null || { MISSING+=("$t, for node-gyp to build code-server's native modules"); PKGS+=("$t"); }
   done
   command -v krb5-config >/dev/null || [ -f /usr/include/gssapi/gssapi.h ] ||
-    { missing+=("Kerberos headers, for code-server's kerberos module"); pkgs+=(libkrb5-dev); }
-  if [ ${#missing[@]} -gt 0 ]; then
-    local what="the end-to-end tests"; [ "${1:-}" = install ] && what="installing code-server"
-    log "missing for $what:"
-    for t in "${missing[@]}"; do log "  - $t"; done
-    # Like `playwright install --with-deps`: install them when we may (root, or sudo without a
-    # password), else stop naming the exact command.
-    local sudo=""
-    if [ "$(id -u)" != 0 ]; then
-      if command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo="sudo -n"; else
-        log "ERROR: install them with: sudo apt-get install -y ${pkgs[*]}"
-        exit 1
-      fi
+    { MISSING+=("Kerberos headers (gssapi.h), for code-server's kerberos module"); PKGS+=(libkrb5-dev); }
+}
+
+# Never skipped: what is missing is installed when we may (root, or sudo without a password),
+# saying what and why, like `playwright install --with-deps`; otherwise the run stops naming the
+# exact command.
+check_prereqs() { # $1 = "install" (see find_missing)
+  local t what="the end-to-end tests"
+  [ "${1:-}" = install ] && what="installing code-server"
+  find_missing "${1:-}"
+  [ ${#MISSING[@]} -gt 0 ] || return 0
+  log "missing for $what:"
+  for t in "${MISSING[@]}"; do log "  - $t"; done
+  local sudo=""
+  if [ "$(id -u)" != 0 ]; then
+    if command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo="sudo -n"; else
+      die "not root and no password-less sudo: install them with: sudo apt-get install -y ${PKGS[*]}"
     fi
-    command -v apt-get >/dev/null || die "no apt-get here: install ${pkgs[*]} with your package manager"
-    log "installing with apt-get: ${pkgs[*]}"
-    $sudo apt-get update -qq || die "apt-get update failed: run sudo apt-get install -y ${pkgs[*]} yourself"
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${pkgs[@]}" >/dev/null ||
-      die "apt-get install failed: run sudo apt-get install -y ${pkgs[*]} yourself"
   fi
+  command -v apt-get >/dev/null || die "no apt-get here: install ${PKGS[*]} with your package manager"
+  log "installing them with ${sudo:+sudo }apt-get (Debian packages: ${PKGS[*]})"
+  $sudo apt-get update -qq || die "apt-get update failed: run sudo apt-get install -y ${PKGS[*]} yourself"
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${PKGS[@]}" ||
+    die "apt-get install failed: run sudo apt-get install -y ${PKGS[*]} yourself"
+  local asked=("${PKGS[@]}")
+  find_missing "${1:-}"
+  [ ${#MISSING[@]} -eq 0 ] || die "still missing after apt-get install ${asked[*]}: ${MISSING[*]}"
+  log "installed: ${asked[*]}"
 }
 
 # ---------------------------------------------------------------- code-server (cached)
@@ -103,7 +118,9 @@ install_code_server() { # $1 = version
     set -euo pipefail
     export PATH="$node_bin:$PATH"
     nodedir=$(nodedir_of "$node_bin" || true)
-    if [ -n "$nodedir" ]; then export npm_config_nodedir=$nodedir; fi
+    # Never another Node's headers (.ci/run exports the system Node's): without these node-gyp
+    # fetches the right ones, or fails saying so.
+    if [ -n "$nodedir" ]; then export npm_config_nodedir=$nodedir; else unset npm_config_nodedir; fi
     cd "$dir"
     echo '{ "private": true }' > package.json
     # code-server's postinstall would `npm install` lib/vscode, whose @vscode/ripgrep postinstall
