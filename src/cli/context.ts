@@ -11,7 +11,7 @@ import { sqliteErrorCode } from '../core/state/sqlite.ts';
 import { StateStore } from '../core/state/store.ts';
 import { codeVersions } from '../core/state/versions.ts';
 import { loadWorkspace, type Workspace } from '../core/workspace.ts';
-import { plural, styleFor, type Style } from './output.ts';
+import { plural, relativePath, styleFor, type Style } from './output.ts';
 
 /** The options every command accepts, before or after its name. */
 export interface GlobalOptions {
@@ -101,8 +101,13 @@ export class CliContext {
   async status(ws: Workspace): Promise<WorkspaceStatus> {
     const store = this.store();
     const versions = await codeVersions(ws.assets.values());
-    const engine = new StatusEngine({ graph: ws.graph, store, codeVersions: versions, observed: new ObservedOutputs() });
-    return { engine, statuses: engine.computeAll(), codeVersions: versions };
+    const observed = new ObservedOutputs();
+    const engine = new StatusEngine({ graph: ws.graph, store, codeVersions: versions, observed });
+    const statuses = engine.computeAll();
+    for (const r of observed.refused) {
+      this.warn(`the output folder ${relativePath(this.root, r.dir)} of ${r.asset} leads outside the workspace (to ${r.real}), so it is not looked at; set output_outside_workspace: true on the asset to look there`);
+    }
+    return { engine, statuses, codeVersions: versions };
   }
 
   /** Closes the state database if the command opened it. */

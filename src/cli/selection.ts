@@ -5,6 +5,7 @@ import { planBackfill, type BackfillPlan } from '../core/plan/planner.ts';
 import { newBackfillId } from '../core/run/backfill.ts';
 import { RANGE_SEPARATOR } from '../core/select/resolve.ts';
 import { buildSelection, ONLY_STATUSES, type SelectionOptions } from '../core/select/selection.ts';
+import type { BackfillRecord, BackfillStore } from '../core/state/backfills.ts';
 import type { Workspace } from '../core/workspace.ts';
 import type { CliContext } from './context.ts';
 
@@ -24,15 +25,38 @@ export function addSelectionOptions(command: Command): Command {
     .option('--with-missing-upstream', 'also the missing or failed upstream partitions that the planned tasks read (and theirs), so those tasks do not fail');
 }
 
+/** The most tasks at once `--concurrency` accepts (far beyond what one machine runs well). */
+export const MAX_CONCURRENCY = 10_000;
+
 /** `--concurrency N` (default: the number of CPU cores). */
 export function parseConcurrency(text: string | undefined): number {
   if (text === undefined) return availableParallelism();
-  return parsePositive('--concurrency', text);
+  return parsePositive('--concurrency', text, MAX_CONCURRENCY);
 }
 
-/** A whole number of at least 1, or a UserError naming the option. */
-export function parsePositive(option: string, text: string): number {
-  if (!/^\d+$/.test(text.trim()) || Number(text) < 1) throw new UserError(`invalid ${option} "${text}": expected a whole number of at least 1`);
+/**
+ * The stored backfill an id or unique prefix names, refused (UserError) when empty, unknown, or
+ * finished so that `verb` (resume, cancel) has nothing to do.
+ */
+export function resolveStoredBackfill(backfills: BackfillStore, prefix: string, verb: 'resume' | 'cancel'): BackfillRecord {
+  if (prefix.trim() === '') throw new UserError(`${verb} needs a backfill id (backfill backfills lists them)`);
+  const id = backfills.resolve(prefix);
+  const record = id === null ? null : backfills.get(id);
+  if (!record) throw new UserError(`no backfill "${prefix}" (backfill backfills lists them)`);
+  const finished = verb === 'resume' ? ['succeeded'] : ['succeeded', 'failed', 'canceled'];
+  if (finished.includes(record.status)) {
+    const hint = record.status === 'succeeded' ? 'nothing to ' + verb : `backfill resume ${record.id} runs what did not succeed`;
+    throw new UserError(`backfill ${record.id} already ${record.status}: ${hint}`);
+  }
+  return record;
+}
+
+/** A whole number from 1 to `max`, or a UserError naming the option. */
+export function parsePositive(option: string, text: string, max = Number.MAX_SAFE_INTEGER): number {
+  if (!/^\d+$/.test(text.trim()) || Number(text) < 1 || Number(text) > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? 'of at least 1' : `from 1 to ${max.toLocaleString('en-US')}`;
+    throw new UserError(`invalid ${option} "${text}": expected a whole number ${range}`);
+  }
   return Number(text);
 }
 

@@ -41,6 +41,10 @@ export interface AssetDefinition {
   code_version?: string;
   source?: string[];
   output?: string;
+  /** `output_outside_workspace: true`: its output paths may lie outside the workspace (else they are never looked at there). */
+  output_outside_workspace?: boolean;
+  /** The folder its output paths must stay in (the workspace's, set by the loader); unset: the definition file's folder. */
+  outputRoot?: string;
   cwd?: string;
   env?: Record<string, string>;
   pool?: string;

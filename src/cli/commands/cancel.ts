@@ -1,8 +1,10 @@
 import type { Command } from 'commander';
 import { requestCancel } from '../../core/run/backfill.ts';
+import { BackfillStore } from '../../core/state/backfills.ts';
 import { indexStoreFor } from '../../core/state/record.ts';
 import { action, type CliContext } from '../context.ts';
 import { printJson } from '../output.ts';
+import { resolveStoredBackfill } from '../selection.ts';
 
 export function register(program: Command): void {
   program
@@ -28,7 +30,7 @@ async function cancel(ctx: CliContext, prefix: string): Promise<void> {
   const ws = await ctx.workspace({ announceErrors: false });
   const store = ctx.store();
   indexStoreFor(ws, store);
-  const id = requestCancel(store, prefix);
+  const id = requestCancel(store, resolveStoredBackfill(new BackfillStore(store), prefix, 'cancel').id);
   if (ctx.json) printJson({ cancel_requested: { id } });
   else ctx.print(`cancel requested for ${id}`);
 }

@@ -6,6 +6,7 @@ import type { Workspace } from '../../core/workspace.ts';
 import { action, type CliContext } from '../context.ts';
 import { colourStatus, columns, formatDuration, formatInstant, printJson } from '../output.ts';
 import { RANGE_SEPARATOR, resolveAsset, resolveKey, resolvePartitions } from '../../core/select/resolve.ts';
+import { parsePositive } from '../selection.ts';
 
 const DEFAULT_LIMIT = 50;
 
@@ -67,8 +68,7 @@ async function history(ctx: CliContext, name: string | undefined, partition: str
 
 function parseLimit(text: string | undefined): number {
   if (text === undefined) return DEFAULT_LIMIT;
-  if (!/^\d+$/.test(text.trim()) || Number(text) < 1) throw new UserError(`invalid --limit "${text}": expected a whole number of at least 1`);
-  return Number(text);
+  return parsePositive('--limit', text);
 }
 
 /**

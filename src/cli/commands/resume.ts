@@ -5,7 +5,7 @@ import { indexStoreFor } from '../../core/state/record.ts';
 import { runStored } from '../backfill-run.ts';
 import { action, type CliContext } from '../context.ts';
 import { plural } from '../output.ts';
-import { parseConcurrency } from '../selection.ts';
+import { parseConcurrency, resolveStoredBackfill } from '../selection.ts';
 import { hintOptions } from './run.ts';
 
 export function register(program: Command): void {
@@ -36,7 +36,7 @@ async function resume(ctx: CliContext, prefix: string, options: ResumeOptions): 
   const store = ctx.store();
   indexStoreFor(ws, store);
   const backfills = new BackfillStore(store);
-  const id = prepareResume(store, prefix);
+  const id = prepareResume(store, resolveStoredBackfill(backfills, prefix, 'resume').id);
   const record = backfills.get(id)!;
   const stored = record.options['concurrency'];
   const concurrency = options.concurrency === undefined && typeof stored === 'number' && stored >= 1 ? stored : parseConcurrency(options.concurrency);

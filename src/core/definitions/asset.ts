@@ -13,6 +13,7 @@ export const ASSET_KEYS = [
   'code_version',
   'source',
   'output',
+  'output_outside_workspace',
   'cwd',
   'env',
   'pool',
@@ -52,6 +53,8 @@ export interface AssetSpec {
   deps: RawDependency[];
   /** The `pool:` value node, when a pool is named. */
   poolNode: YNode | undefined;
+  /** The `output:` value node, when an output is given. */
+  outputNode: YNode | undefined;
 }
 
 /**
@@ -59,7 +62,7 @@ export interface AssetSpec {
  * only refused (null) when its value is not a mapping.
  */
 export function readAsset(file: YamlFile, name: string, keyNode: YNode, valueNode: YNode | null, report: Reporter): AssetSpec | null {
-  const spec: AssetSpec = { fields: { group: DEFAULT_GROUP }, partitionsNode: undefined, deps: [], poolNode: undefined };
+  const spec: AssetSpec = { fields: { group: DEFAULT_GROUP }, partitionsNode: undefined, deps: [], poolNode: undefined, outputNode: undefined };
   const map = file.resolve(valueNode);
   if (isNull(file, map)) return spec;
   if (!isMap(map)) {
@@ -86,6 +89,10 @@ export function readAsset(file: YamlFile, name: string, keyNode: YNode, valueNod
         break;
       case 'output':
         set(f, 'output', r.string(key, v, true));
+        spec.outputNode = v ?? undefined;
+        break;
+      case 'output_outside_workspace':
+        set(f, 'output_outside_workspace', r.boolean(key, v));
         break;
       case 'cwd':
         set(f, 'cwd', r.string(key, v, true));
@@ -177,6 +184,12 @@ class FieldReader {
     if (s && typeof s.value === 'string') return s.value;
     if (s && (typeof s.value === 'number' || typeof s.value === 'boolean' || typeof s.value === 'bigint')) return s.source;
     return this.bad(node, key, expected);
+  }
+
+  boolean(key: string, node: YNode | null): boolean | undefined {
+    const s = this.file.scalar(node);
+    if (!s || typeof s.value !== 'boolean') return this.bad(node, key, 'true or false');
+    return s.value;
   }
 
   integer(key: string, node: YNode | null, min: number, expected: string): number | undefined {

@@ -6,8 +6,10 @@ import { buildMapping } from '../mappings/build.ts';
 import type { AssetDefinition, AssetDependency } from '../model.ts';
 import { buildPartitionsDefinition } from '../partitions/build.ts';
 import { UnpartitionedDefinition, type PartitionsDefinition } from '../partitions/definition.ts';
+import { isInside, outputPath } from '../state/observed.ts';
 import { didYouMean } from '../suggest.ts';
 import { isNull, kindOf, NAME_PATTERN, readAsset, type RawDependency } from './asset.ts';
+import { MAX_DEFINITION_FILE_BYTES, tooLargeMessage } from './files.ts';
 import { Reporter, short } from './report.ts';
 import { PlainValueError, YamlFile, type YNode } from './yaml.ts';
 
@@ -68,7 +70,7 @@ export class ParseCache {
   }
 }
 
-const OPTIONAL_FIELDS = ['run', 'code_version', 'source', 'output', 'cwd', 'env', 'pool', 'retries', 'timeout', 'backfill', 'checks'] as const satisfies ReadonlyArray<keyof AssetDefinition>;
+const OPTIONAL_FIELDS = ['run', 'code_version', 'source', 'output', 'output_outside_workspace', 'cwd', 'env', 'pool', 'retries', 'timeout', 'backfill', 'checks'] as const satisfies ReadonlyArray<keyof AssetDefinition>;
 const TOP_KEYS = ['assets', 'partitions', 'pools'];
 const PARTITION_KINDS = ['hourly', 'daily', 'weekly', 'monthly', 'cron', 'static', 'multi'];
 const EXAMPLE_PARTITIONS = '{daily: {start: 2024-01-01}}';
@@ -154,6 +156,11 @@ class Loader {
   // ---- Phase 1: parse each file, register the names it defines. ----
 
   readFile(filePath: string, text: string, cache: ParseCache | undefined): void {
+    // Text given by a host that read it itself (an editor's buffer): too large to parse in bounded time and memory.
+    if (text.length > MAX_DEFINITION_FILE_BYTES / 4 && Buffer.byteLength(text) > MAX_DEFINITION_FILE_BYTES) {
+      this.report.diagnostics.push({ file: filePath, line: 1, column: 1, endLine: 1, endColumn: 2, severity: 'error', code: 'read-error', message: tooLargeMessage(Buffer.byteLength(text)) });
+      return;
+    }
     let file: YamlFile;
     try {
       file = cache ? cache.parse(filePath, text) : new YamlFile(filePath, text);
@@ -410,7 +417,36 @@ class Loader {
     for (const key of OPTIONAL_FIELDS) {
       if (f[key] !== undefined) Object.assign(def, { [key]: f[key] });
     }
+    if (def.output !== undefined) this.checkOutput(file, spec.outputNode ?? site.keyNode, def);
     return { def, file, deps: spec.deps };
+  }
+
+  /**
+   * Output paths stay in the workspace unless the asset says `output_outside_workspace: true`:
+   * a template that leads out is an error (and dropped), partition keys that lead out (`../`)
+   * a warning (those partitions' outputs are never looked at).
+   */
+  private checkOutput(file: YamlFile, node: YNode, def: AssetDefinition): void {
+    if (def.output_outside_workspace) return;
+    const root = this.report.root;
+    const base = path.dirname(def.location.file);
+    const template = def.output!;
+    const fix = 'set output_outside_workspace: true on the asset to look there';
+    const fixed = path.resolve(base, template.replace(/\{[^}]*\}/g, 'x'));
+    if (!isInside(root, fixed)) {
+      const why = path.isAbsolute(template) ? 'an absolute path' : `it leads to ${path.resolve(base, template)}`;
+      this.report.error(file, node, 'invalid-value', `output "${short(template)}" is outside the workspace (${why}), so it is never looked at: write a path inside the workspace, or ${fix}`);
+      delete def.output;
+      return;
+    }
+    def.outputRoot = root;
+    for (let i = 0; i < def.partitions.size; i++) {
+      const p = path.resolve(base, outputPath(def, i));
+      if (isInside(root, p)) continue;
+      const key = def.partitions.keyAt(i);
+      this.report.warning(file, node, 'invalid-value', `the output of partition "${short(key)}" is outside the workspace (${p}), so it is never looked at; ${fix}`);
+      return;
+    }
   }
 
   /**

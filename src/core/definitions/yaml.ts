@@ -1,4 +1,25 @@
-import { isAlias, isMap, isNode, isPair, isScalar, isSeq, LineCounter, parseDocument, type Alias, type Document, type Node, type Pair, type YAMLMap } from 'yaml';
+import {
+  Composer,
+  isAlias,
+  isMap,
+  isNode,
+  isPair,
+  isScalar,
+  isSeq,
+  Lexer,
+  LineCounter,
+  parseDocument,
+  Parser,
+  YAMLParseError,
+  type Alias,
+  type Document,
+  type DocumentOptions,
+  type Node,
+  type Pair,
+  type ParseOptions,
+  type SchemaOptions,
+  type YAMLMap,
+} from 'yaml';
 import type { Diagnostic } from '../diagnostics.ts';
 import { short } from './report.ts';
 
@@ -20,8 +41,17 @@ export class PlainValueError extends Error {}
 const MAX_PLAIN_NODES = 200_000;
 /** Limit on nested merges and nesting while converting (malicious or accidental recursion). */
 const MAX_DEPTH = 200;
-/** Deeper YAML is not walked (nothing valid is that deep; this keeps the stack safe). */
-const MAX_WALK_DEPTH = 1000;
+/**
+ * Deeper YAML is refused before it is parsed (nothing valid is that deep). The parser needs
+ * about 1 KB and 30 µs per level and overflows its stack near 900 levels: a 10 MB file of `[`
+ * would take minutes and gigabytes to fail.
+ */
+export const MAX_NESTING = 500;
+/**
+ * Limit on the keys merge keys (`<<: *a`) may produce in one file, counted over every mapping:
+ * merges of merges (each mapping merging the previous ones) grow quadratically.
+ */
+export const MAX_MERGED_KEYS = 1_000_000;
 
 /**
  * A parsed definition file: the document, positions, and helpers that read it the same way
@@ -37,18 +67,34 @@ export class YamlFile {
   private readonly aliasTargets = new Map<Alias, YNode | undefined>();
   /** Every mapping of the document, in document order. */
   private readonly maps: YAMLMap[] = [];
+  /** Where the text nests deeper than MAX_NESTING, if it does (the file is refused). */
+  private tooDeep: YNode | readonly [number, number] | undefined;
+  /** Keys merge keys may still produce (see MAX_MERGED_KEYS); below 0, merges are no longer expanded. */
+  private mergeBudget = MAX_MERGED_KEYS;
+  /** The merge key at which the budget ran out. */
+  private mergeOverflow: YNode | undefined;
 
   constructor(
     readonly path: string,
     readonly text: string,
   ) {
-    this.doc = parseDocument(text, {
-      lineCounter: this.lines,
+    const options = {
       prettyErrors: false,
       // Duplicate keys are reported by the loader, with the position of the first one.
       uniqueKeys: false,
       merge: true,
-    });
+    };
+    let doc = parseBounded(text, this.lines, options);
+    // Nested by indentation rather than brackets, the parser may overflow its stack first.
+    const overflow = typeof doc === 'number' ? undefined : doc.errors.find((e) => e.code === 'RESOURCE_EXHAUSTION');
+    if (overflow) doc = overflow.pos[0];
+    if (typeof doc === 'number') {
+      // Too deep: refused (reported by structuralProblems), as an empty document.
+      this.tooDeep = [doc, doc + 1];
+      this.doc = parseDocument('', options);
+    } else {
+      this.doc = doc;
+    }
     this.index(this.doc.contents as YNode | null, new Map(), 0);
   }
 
@@ -57,7 +103,11 @@ export class YamlFile {
    * on every call), and the list of mappings for `structuralProblems`.
    */
   private index(node: unknown, anchors: Map<string, YNode>, depth: number): void {
-    if (!isNode(node) || depth > MAX_WALK_DEPTH) return;
+    if (!isNode(node)) return;
+    if (depth > MAX_NESTING) {
+      this.tooDeep ??= node as YNode;
+      return;
+    }
     if (isAlias(node)) {
       this.aliasTargets.set(node, anchors.get(node.source));
       return;
@@ -151,9 +201,20 @@ export class YamlFile {
       if (!isPair(item)) continue;
       const pair = item as Pair<unknown, unknown>;
       if (isMergeKey(pair.key)) {
+        if (this.mergeBudget < 0) continue;
         const source = this.resolve(pair.value as YNode);
-        const sources = isSeq(source) ? (source.items as YNode[]).map((s) => this.resolve(s)) : [source];
-        for (const s of sources) if (isMap(s)) for (const e of this.entries(s)) merged.push(e);
+        // The same mapping merged twice adds nothing the second time (`<<: [*a, *a, ...]`).
+        const sources = new Set(isSeq(source) ? (source.items as YNode[]).map((s) => this.resolve(s)) : [source]);
+        for (const s of sources) {
+          if (!isMap(s)) continue;
+          const from = this.entries(s);
+          if (!all) this.mergeBudget -= from.length;
+          if (this.mergeBudget < 0) {
+            this.mergeOverflow ??= pair.key as YNode;
+            break;
+          }
+          for (const e of from) merged.push(e);
+        }
         continue;
       }
       const keyNode = (isNode(pair.key) ? pair.key : null) as YNode | null;
@@ -207,8 +268,8 @@ export class YamlFile {
 
   private plain(node: YNode | null, stack: Set<YNode>, budget: { left: number }, depth: number): unknown {
     if (node === null) return null;
-    if (--budget.left < 0) throw new PlainValueError('this value is too large (aliases expand to more than 200,000 values)');
-    if (depth > MAX_DEPTH) throw new PlainValueError('this value is nested too deeply');
+    if (--budget.left < 0) throw new PlainValueError(`this value is too large: more than ${MAX_PLAIN_NODES.toLocaleString('en-US')} values (an alias counts its value each time it is used)`);
+    if (depth > MAX_DEPTH) throw new PlainValueError(`this value is nested too deeply: more than ${MAX_DEPTH} levels`);
     if (isAlias(node)) {
       const target = this.resolve(node);
       if (target === undefined) throw new PlainValueError(`unknown alias *${node.source}`);
@@ -248,6 +309,24 @@ export class YamlFile {
   structuralProblems(own: ReadonlySet<YNode>): { fatal: Diagnostic[]; other: Diagnostic[] } {
     const fatal: Diagnostic[] = [];
     const other: Diagnostic[] = [];
+    if (this.tooDeep) {
+      fatal.push({
+        ...this.position(this.tooDeep),
+        severity: 'error',
+        code: 'yaml-syntax',
+        message: `values nested more than ${MAX_NESTING} levels deep: a definition needs a few levels at most`,
+      });
+    }
+    // Expand every merge now, so that merges too large to expand are reported here, once.
+    for (const map of this.maps) if (map.items.some((item) => isMergeKey(item.key))) this.entries(map);
+    if (this.mergeOverflow) {
+      fatal.push({
+        ...this.position(this.mergeOverflow),
+        severity: 'error',
+        code: 'invalid-merge',
+        message: `merge keys (<<) in this file expand to more than ${MAX_MERGED_KEYS.toLocaleString('en-US')} keys (merges of merges grow fast): merge fewer or smaller mappings`,
+      });
+    }
     for (const [alias, target] of this.aliasTargets) {
       if (target !== undefined) continue;
       fatal.push({
@@ -292,6 +371,47 @@ export class YamlFile {
     }
     return { fatal, other };
   }
+}
+
+/**
+ * parseDocument, except that the lexemes are counted on their way to the parser: nesting deeper
+ * than MAX_NESTING (flow collections, plus `- `/`? ` indicators on one line) stops the parse
+ * there, and the offset where it stopped is returned instead of a document.
+ */
+function parseBounded(text: string, lines: LineCounter, options: ParseOptions & DocumentOptions & SchemaOptions): Document.Parsed | number {
+  const parser = new Parser(lines.addNewLine);
+  let stoppedAt = -1;
+  function* tokens(): Generator<ReturnType<Parser['next']> extends Generator<infer T> ? T : never> {
+    lines.addNewLine(0);
+    let flow = 0;
+    let onLine = 0;
+    let offset = 0;
+    for (const lexeme of new Lexer().lex(text)) {
+      if (lexeme === '[' || lexeme === '{') flow++;
+      else if (lexeme === ']' || lexeme === '}') flow = Math.max(0, flow - 1);
+      else if (lexeme === '-' || lexeme === '?') onLine++;
+      else if (lexeme === '\n' || lexeme === '\r\n') onLine = 0;
+      if (flow + onLine > MAX_NESTING) {
+        stoppedAt = offset;
+        return;
+      }
+      // The lexer's control tokens (document start, scalar and flow-error markers) are not text.
+      if (lexeme !== '\x02' && lexeme !== '\x1f' && lexeme !== '\x18') offset += lexeme.length;
+      yield* parser.next(lexeme);
+    }
+    yield* parser.end();
+  }
+  const composer = new Composer(options);
+  let doc: Document.Parsed | null = null;
+  for (const d of composer.compose(tokens(), true, text.length)) {
+    if (stoppedAt >= 0) break;
+    if (!doc) doc = d;
+    else {
+      doc.errors.push(new YAMLParseError([d.range[0], d.range[1]], 'MULTIPLE_DOCS', 'Source contains multiple documents; please use YAML.parseAllDocuments()'));
+      break;
+    }
+  }
+  return stoppedAt >= 0 ? stoppedAt : doc!;
 }
 
 function isMergeKey(key: unknown): boolean {

@@ -5,7 +5,7 @@ import { didYouMean } from '../suggest.ts';
 import { StaticPartitionsDefinition, type PartitionsDefinition } from './definition.ts';
 import { MultiPartitionsDefinition, type Dimension } from './multi.ts';
 import { StrftimeFormat } from './strftime.ts';
-import { TimeWindowPartitionsDefinition, ZoneOffsets, wallToEpoch, type TimeKind } from './time.ts';
+import { TimeWindowPartitionsDefinition, utc, ZoneOffsets, wallToEpoch, type TimeKind } from './time.ts';
 
 export const MAX_PARTITIONS = 100_000;
 
@@ -45,9 +45,14 @@ export function buildPartitionsDefinition(raw: unknown, now: Date, resolveSet?: 
   if (value.size > MAX_PARTITIONS) {
     // A cron schedule's ticks are counted only up to the limit (time.ts): no exact count then.
     const capped = value instanceof TimeWindowPartitionsDefinition && value.kind === 'cron' && value.size > MAX_PARTITIONS + 1;
-    throw new SpecError(
-      `${capped ? 'so many' : value.size.toLocaleString('en-US')} partitions: more than ${MAX_PARTITIONS.toLocaleString('en-US')} on one asset. Use a coarser granularity or a later start`,
-    );
+    const limit = `more than ${MAX_PARTITIONS.toLocaleString('en-US')} on one asset`;
+    const count = (n: number): string => n.toLocaleString('en-US');
+    if (value instanceof StaticPartitionsDefinition) throw new SpecError(`${count(value.size)} static keys: ${limit}`);
+    if (value instanceof MultiPartitionsDefinition) {
+      const sizes = value.dimensions.map((d) => `${count(d.def.size)} ${d.name}`).join(' × ');
+      throw new SpecError(`${count(value.size)} partitions (${sizes}): ${limit}. Use fewer keys or a coarser granularity`);
+    }
+    throw new SpecError(`${capped ? 'so many' : count(value.size)} partitions: ${limit}. Use a coarser granularity or a later start`);
   }
   return { value, warnings };
 }
@@ -265,18 +270,23 @@ function isSubDaily(schedule: string): boolean {
  */
 function parseInstant(text: string, timezone: string, format: StrftimeFormat, path: Path): number {
   // Read the wall time with Luxon in UTC (no time zone lookups), then place it in the zone.
+  const outOfRange = (): SpecError =>
+    new SpecError(`date "${text}" is out of range: years 0001 to 9999 (as Dagster, which reads dates with Python's datetime)`, path);
+  if (/^[+-]?\d{5,}-|^-\d/.test(text)) throw outOfRange();
   const iso = DateTime.fromISO(text.replace(' ', 'T'), { zone: 'UTC', setZone: true });
   if (iso.isValid) {
+    if (iso.year < 1 || iso.year > 9999) throw outOfRange();
     const hasOffset = /(?:[zZ]|[+-]\d\d(?::?\d\d)?)$/.test(text) && text.length > 10;
     return hasOffset ? iso.toMillis() : wallToEpoch(ZoneOffsets.for(timezone), iso.toMillis());
   }
   // As Dagster reads it: with the definition's fmt, through strptime's rules (parseLoosely).
   const f = format.parseLoosely(text);
   if (f && f.year !== undefined && !(f.ordinal !== undefined && f.ordinal > (isLeapYear(f.year) ? 366 : 365))) {
+    if (f.year < 1 || f.year > 9999) throw outOfRange();
     const byOrdinal = f.ordinal !== undefined && f.month === undefined;
     const month = byOrdinal ? 1 : (f.month ?? 1);
     const day = byOrdinal ? f.ordinal! : (f.day ?? 1);
-    const wall = Date.UTC(f.year, month - 1, day, f.hour ?? 0, f.minute ?? 0, f.second ?? 0);
+    const wall = utc(f.year, month - 1, day, f.hour ?? 0, f.minute ?? 0, f.second ?? 0);
     const check = new Date(wall);
     if (byOrdinal || (check.getUTCMonth() + 1 === month && check.getUTCDate() === day)) {
       return f.offset !== undefined ? wall - f.offset * 60_000 : wallToEpoch(ZoneOffsets.for(timezone), wall);
@@ -291,7 +301,9 @@ const zoneValidity = new Map<string, boolean>();
 function isValidZone(name: string): boolean {
   if (name === 'UTC') return true;
   let ok = zoneValidity.get(name);
-  if (ok === undefined) zoneValidity.set(name, (ok = IANAZone.isValidZone(name)));
+  // Offsets such as +05:00 are time zones to newer runtimes' Intl (Node 24), not to Node 20 nor to
+  // Dagster (Python's zoneinfo): refused everywhere, so a definition means the same on every runtime.
+  if (ok === undefined) zoneValidity.set(name, (ok = !/^[+\-\u2212]/.test(name) && IANAZone.isValidZone(name)));
   return ok;
 }
 

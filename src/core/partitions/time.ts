@@ -123,7 +123,7 @@ class CalendarGrid implements TickGrid {
   wall(i: number): number {
     if (this.unit === 0) {
       const m = this.origin + i;
-      return Date.UTC(Math.floor(m / 12), ((m % 12) + 12) % 12, this.dayOfMonth, this.hour, this.minute);
+      return utc(Math.floor(m / 12), ((m % 12) + 12) % 12, this.dayOfMonth, this.hour, this.minute);
     }
     return (this.origin + i * this.unit) * DAY + this.hour * HOUR + this.minute * 60_000;
   }
@@ -329,7 +329,7 @@ export class TimeWindowPartitionsDefinition implements PartitionsDefinition {
       } else {
         const f = this.format.parse(key);
         if (!f || f.year === undefined) return -1;
-        wall = Date.UTC(f.year, (f.month ?? 1) - 1, f.day ?? 1);
+        wall = utc(f.year, (f.month ?? 1) - 1, f.day ?? 1);
       }
       const i = Number.isNaN(wall) ? null : this.dateOnlyGrid.indexOfWallDate(wall);
       return i !== null && i >= 0 && i < this.size && this.keyAt(i) === key ? i : -1;
@@ -354,11 +354,11 @@ export class TimeWindowPartitionsDefinition implements PartitionsDefinition {
     let month = f.month ?? 1;
     let day = f.day ?? 1;
     if (f.ordinal !== undefined && f.month === undefined) {
-      const d = new Date(Date.UTC(f.year, 0, f.ordinal));
+      const d = new Date(utc(f.year, 0, f.ordinal));
       month = d.getUTCMonth() + 1;
       day = d.getUTCDate();
     }
-    const wall = Date.UTC(f.year, month - 1, day, f.hour ?? 0, f.minute ?? 0, f.second ?? 0);
+    const wall = utc(f.year, month - 1, day, f.hour ?? 0, f.minute ?? 0, f.second ?? 0);
     if (Number.isNaN(wall)) return null;
     const t =
       f.offset !== undefined ? wall - f.offset * 60_000 : suffixOffset !== null ? wall - suffixOffset * 60_000 : wallToEpoch(this.zone, wall);
@@ -412,9 +412,22 @@ export class TimeWindowPartitionsDefinition implements PartitionsDefinition {
 /** `YYYY-MM-DD` of a wall time: the default key of daily, weekly and monthly partitions. */
 function isoDate(wall: number): string {
   const d = new Date(wall);
+  const y = d.getUTCFullYear();
   const m = d.getUTCMonth() + 1;
   const day = d.getUTCDate();
-  return `${d.getUTCFullYear()}-${m < 10 ? '0' : ''}${m}-${day < 10 ? '0' : ''}${day}`;
+  return `${y >= 1000 ? y : String(y).padStart(4, '0')}-${m < 10 ? '0' : ''}${m}-${day < 10 ? '0' : ''}${day}`;
+}
+
+/**
+ * Date.UTC, also for the years 0–99, which Date.UTC takes for 1900–1999 (a daily definition
+ * starting in 0001 must not start in 1901).
+ */
+export function utc(year: number, monthIndex: number, day = 1, hour = 0, minute = 0, second = 0): number {
+  if (year >= 100 || year < 0) return Date.UTC(year, monthIndex, day, hour, minute, second);
+  const d = new Date(0);
+  d.setUTCFullYear(year, monthIndex, day);
+  d.setUTCHours(hour, minute, second, 0);
+  return d.getTime();
 }
 
 /** Wall time of a `YYYY-MM-DD` text, NaN when it is not one. */
@@ -423,7 +436,7 @@ function parseIsoDate(key: string): number {
   const y = Number(key.slice(0, 4));
   const m = Number(key.slice(5, 7));
   const d = Number(key.slice(8, 10));
-  return Number.isInteger(y) && Number.isInteger(m) && Number.isInteger(d) ? Date.UTC(y, m - 1, d) : NaN;
+  return Number.isInteger(y) && Number.isInteger(m) && Number.isInteger(d) ? utc(y, m - 1, d) : NaN;
 }
 
 function wallFields(t: number, offset: number): WallFields {
@@ -437,7 +450,7 @@ function wallFields(t: number, offset: number): WallFields {
     minute: d.getUTCMinutes(),
     second: d.getUTCSeconds(),
     weekday: d.getUTCDay(),
-    ordinal: Math.floor((d.getTime() - Date.UTC(year, 0, 1)) / DAY) + 1,
+    ordinal: Math.floor((d.getTime() - utc(year, 0, 1)) / DAY) + 1,
     offset,
   };
 }
@@ -458,7 +471,7 @@ function makeGrid(o: TimeWindowOptions, zone: ZoneOffsets): TickGrid {
       // First tick at or after start at minute `minuteOffset`.
       let t = wallToEpoch(
         zone,
-        Date.UTC(startWall.getUTCFullYear(), startWall.getUTCMonth(), startWall.getUTCDate(), startWall.getUTCHours(), o.minuteOffset),
+        utc(startWall.getUTCFullYear(), startWall.getUTCMonth(), startWall.getUTCDate(), startWall.getUTCHours(), o.minuteOffset),
       );
       if (t < o.start) t += HOUR;
       return new FixedStepGrid(t, HOUR);
