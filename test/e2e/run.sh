@@ -146,6 +146,7 @@ install_code_server() { # $1 = version
 free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
 
 CS_PID=""; CS_DESC=""; RUN=""; PACK=""
+END_WHAT=""; END_COUNTS=""   # what the last run_end ran on, and its test counts
 # Descendants of a PID from /proc (no procps needed): parent links of every process, then a walk.
 descendants() {
   local -A kids=()
@@ -213,8 +214,10 @@ run_end() {
   printf 'bind-addr: 127.0.0.1:%s\nauth: none\ncert: false\n' "$port" > "$RUN/config.yaml"
   # code-server, its extension host and its CLI run on this version's Node; nothing goes to $HOME.
   local cs=(env "PATH=$node_bin:$PATH" "XDG_CONFIG_HOME=$RUN/xdg" "XDG_DATA_HOME=$RUN/xdg" "$dir/node_modules/.bin/code-server")
-  local code; code=$(PATH="$node_bin:$PATH" "$dir/node_modules/.bin/code-server" --version 2>/dev/null | sed -n 's/.*with Code \([0-9.]*\).*/\1/p' | head -1)
-  log "== VS Code ${code:-?} (code-server $version) on Node $("$node_bin/node" -v): ${*##*/}"
+  local code node_v; node_v=$("$node_bin/node" -v)
+  code=$(PATH="$node_bin:$PATH" "$dir/node_modules/.bin/code-server" --version 2>/dev/null | sed -n 's/.*with Code \([0-9.]*\).*/\1/p' | head -1)
+  END_WHAT="VS Code ${code:-?} (code-server $version) on Node $node_v"
+  log "== $END_WHAT: ${*##*/}"
   "${cs[@]}" "${csargs[@]}" --install-extension "$PACK/backfill.vsix" > "$RUN/install-extension.log" 2>&1 ||
     { cat "$RUN/install-extension.log" >&2; die "installing the .vsix into code-server $version failed"; }
   if [ "$driver" = none ]; then
@@ -254,9 +257,16 @@ run_end() {
   # the extension host on the server's: one database, both drivers.
   CS_URL="http://127.0.0.1:$port" E2E_WORKSPACE="$RUN/demo" E2E_SHOTS="$SHOTS/$version" CHROMIUM="$CHROMIUM" \
     BACKFILL_CLI="$ROOT/dist/cli.js" E2E_SERVER_PID="$CS_PID" E2E_USER_DATA="$RUN/ud" E2E_EXPECT_DRIVER="$driver" \
-    E2E_VSCODE_VERSION="$version" \
-    node --test --test-reporter=spec --test-concurrency=1 "$@" || rc=$?
-  log "code-server $version: tests finished in $(since "$t") s (rc=$rc)"
+    E2E_VSCODE_VERSION="$version" E2E_EXPECT_NODE="$node_v" \
+    node --test --test-reporter=spec --test-concurrency=1 "$@" 2>&1 | tee "$RUN/tests.log" || rc=$?
+  local pass fail other
+  read -r pass fail other < <(awk '/^ℹ pass /{p=$3} /^ℹ fail /{f=$3} /^ℹ (cancelled|skipped|todo) /{o+=$3} END{print p+0, f+0, o+0}' "$RUN/tests.log")
+  END_COUNTS="$pass passed, $fail failed$([ "$other" = 0 ] || echo ", $other cancelled/skipped/todo") in $(since "$t") s"
+  # Nothing is skipped silently: no test run, or one skipped, fails the run as a failure would.
+  if [ "$rc" = 0 ] && { [ "$pass" = 0 ] || [ "$other" != 0 ]; }; then
+    log "ERROR: $other cancelled, skipped or todo and $pass passed: every listed test must run"; rc=1
+  fi
+  log "$END_WHAT: tests finished: $END_COUNTS (rc=$rc)"
   if [ "$rc" != 0 ]; then log "last lines of the server log:"; tail -30 "$RUN/server.log" >&2 || true; fi
   stop_server
   if [ "$rc" != 0 ] || [ "${E2E_KEEP:-0}" = 1 ]; then log "kept run folder $RUN (server log: $RUN/server.log, workspace: $RUN/demo)"; else rm -rf "$RUN"; fi
@@ -292,12 +302,14 @@ main() {
   if [ -n "${E2E_TESTS:-}" ]; then read -r -a newest <<< "$E2E_TESTS"; else for f in "$HERE"/*.test.mjs; do [ "${f##*/}" = no-sqlite.test.mjs ] || newest+=("$f"); done; fi
   read -r -a oldest <<< "${E2E_SMOKE_TESTS:-$HERE/runtime.test.mjs $HERE/extension.test.mjs}"
   local results=()
-  if [ "$only" != oldest ]; then
-    if run_end "$CS_NEWEST" node:sqlite "${newest[@]}"; then results+=("code-server $CS_NEWEST (newest): passed"); else rc=1; results+=("code-server $CS_NEWEST (newest): FAILED"); fi
-  fi
+  one_end() { # $1 = what it is, then run_end's arguments
+    local label=$1; shift
+    if run_end "$@"; then results+=("passed: $label, $END_WHAT: $END_COUNTS"); else rc=1; results+=("FAILED: $label, $END_WHAT: $END_COUNTS"); fi
+  }
+  [ "$only" = oldest ] || one_end "the newest, ${E2E_TESTS:+E2E_TESTS=}${E2E_TESTS:-every test} (node:sqlite)" "$CS_NEWEST" node:sqlite "${newest[@]}"
   if [ "$only" != newest ]; then
-    if run_end "$CS_OLDEST" better-sqlite3 "${oldest[@]}"; then results+=("code-server $CS_OLDEST (oldest, smoke): passed"); else rc=1; results+=("code-server $CS_OLDEST (oldest, smoke): FAILED"); fi
-    if run_end "$CS_OLDEST" none "$HERE/no-sqlite.test.mjs"; then results+=("code-server $CS_OLDEST without any SQLite driver: passed"); else rc=1; results+=("code-server $CS_OLDEST without any SQLite driver: FAILED"); fi
+    one_end "the oldest supported, smoke (better-sqlite3)" "$CS_OLDEST" better-sqlite3 "${oldest[@]}"
+    one_end "the oldest without any SQLite driver" "$CS_OLDEST" none "$HERE/no-sqlite.test.mjs"
   fi
   for f in "${results[@]}"; do log "$f"; done
   log "total $(since "$T0") s; screenshots in $SHOTS/<version>/"

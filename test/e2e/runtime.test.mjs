@@ -6,6 +6,8 @@
 // backfill started from the Assets tree runs. run.sh provides, besides helpers.mjs's variables:
 //   E2E_EXPECT_DRIVER  node:sqlite | better-sqlite3     E2E_SERVER_PID  the code-server process
 //   E2E_USER_DATA      code-server's --user-data-dir (its logs)
+//   E2E_EXPECT_NODE    the version of the Node that code-server runs on (v24.x / v20.x)
+import { execFileSync } from 'node:child_process';
 import { describe, it, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -20,6 +22,7 @@ const need = (name) => {
 const DRIVER = need('E2E_EXPECT_DRIVER');
 const SERVER_PID = Number(need('E2E_SERVER_PID'));
 const USER_DATA = need('E2E_USER_DATA');
+const NODE = need('E2E_EXPECT_NODE');
 const WS = copyDemo('demo-runtime');
 
 /** Every file below `dir` (code-server's log folders). */
@@ -55,7 +58,14 @@ function descendants(root) {
   return out;
 }
 
-describe(`The extension host's runtime (expecting ${DRIVER})`, { timeout: 300000 }, () => {
+/** The extension hosts below code-server (one per page load; they outlive their pages). */
+function extensionHosts() {
+  const hosts = descendants(SERVER_PID).filter((p) => /extensionHost|--type=extensionHost/.test(p.cmdline));
+  assert.ok(hosts.length > 0, `no extension host below code-server (pid ${SERVER_PID}): ${descendants(SERVER_PID).map((p) => p.cmdline).join(' | ')}`);
+  return hosts;
+}
+
+describe(`The extension host's runtime (expecting ${DRIVER} on Node ${NODE})`, { timeout: 300000 }, () => {
   let browser;
   let page;
   /** @type {import('./helpers.mjs').Workbench} */
@@ -98,9 +108,25 @@ describe(`The extension host's runtime (expecting ${DRIVER})`, { timeout: 300000
     assert.match(line, new RegExp(`opened with ${DRIVER} \\(SQLite 3\\.\\d+\\.\\d+\\)$`));
   });
 
+  it(`the extension host runs on Node ${NODE}`, () => {
+    let checked = 0;
+    for (const h of extensionHosts()) {
+      let exe;
+      try {
+        exe = fs.readlinkSync(`/proc/${h.pid}/exe`);
+      } catch {
+        continue; // gone since it was listed
+      }
+      const version = execFileSync(exe, ['-v'], { encoding: 'utf8' }).trim();
+      console.log(`# extension host ${h.pid}: ${exe} ${version}`);
+      assert.equal(version, NODE);
+      checked++;
+    }
+    assert.ok(checked > 0, 'every extension host went away before its Node could be read');
+  });
+
   it(DRIVER === 'node:sqlite' ? 'no native SQLite module is loaded by the extension host' : 'the extension host loaded the .vsix\'s better-sqlite3', () => {
-    const hosts = descendants(SERVER_PID).filter((p) => /extensionHost|--type=extensionHost/.test(p.cmdline));
-    assert.ok(hosts.length > 0, `no extension host below code-server (pid ${SERVER_PID}): ${descendants(SERVER_PID).map((p) => p.cmdline).join(' | ')}`);
+    const hosts = extensionHosts();
     const withBetter = hosts.filter((h) => {
       try {
         return fs.readFileSync(`/proc/${h.pid}/maps`, 'utf8').includes('better_sqlite3.node');
