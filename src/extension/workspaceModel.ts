@@ -1,5 +1,4 @@
 import { watch, type FSWatcher } from 'node:fs';
-import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { ObservedOutputs } from '../core/state/observed.ts';
@@ -8,7 +7,7 @@ import { StatusEngine, type AssetStatus } from '../core/state/staleness.ts';
 import { SqliteUnavailableError } from '../core/state/sqlite.ts';
 import { StateStore } from '../core/state/store.ts';
 import { SourceHashCache, codeVersions, sourceFiles } from '../core/state/versions.ts';
-import { findDefinitionFiles, loadWorkspaceFromSources, ParseCache, type SourceFile, type Workspace } from '../core/workspace.ts';
+import { addUnread, findDefinitionFiles, loadWorkspaceFromSources, ParseCache, readSources, type Workspace } from '../core/workspace.ts';
 
 /** How long edits and file events settle before the model reloads. */
 const DEBOUNCE_MS = 250;
@@ -93,11 +92,11 @@ export class WorkspaceModel implements vscode.Disposable {
       const now = new Date();
       const files = await findDefinitionFiles(this.root);
       const open = new Map(vscode.workspace.textDocuments.filter((d) => isDefinition(d.uri.fsPath)).map((d) => [d.uri.fsPath, d.getText()] as const));
-      const sources: SourceFile[] = await Promise.all(
-        files.map(async (p) => ({ path: p, text: open.get(p) ?? (await fs.readFile(p, 'utf8').catch(() => '')) })),
-      );
+      // Read as the CLI reads them (invalid UTF-8, oversized files and FIFOs become diagnostics).
+      const { sources, unread } = await readSources(files, open);
       for (const [p, text] of open) if (!files.includes(p) && this.inRoot(p) && !p.includes(`${path.sep}node_modules${path.sep}`)) sources.push({ path: p, text });
       const ws = loadWorkspaceFromSources(this.root, sources, { now, cache: this.parseCache });
+      addUnread(ws, unread);
       this.workspace = ws;
       this.codeVersions = await codeVersions(ws.assets.values(), this.hashes);
       const lists = await Promise.all([...ws.assets.values()].map((a) => sourceFiles(a)));

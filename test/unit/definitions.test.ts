@@ -824,3 +824,28 @@ describe('an alias bomb', () => {
     assert.ok(ws.assets.has('b'));
   });
 });
+
+describe('reading definition files for the editor (readSources)', () => {
+  it("an editor's unsaved text is used instead of the file; a file that cannot be read is a diagnostic at its bad byte", async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'backfill-read-sources-'));
+    try {
+      const bad = path.join(dir, 'bad.assets.yaml');
+      const good = path.join(dir, 'good.assets.yaml');
+      await fs.writeFile(bad, Buffer.concat([Buffer.from('assets:\n  a\n'), Buffer.from([0xff]), Buffer.from(':\n    run: "true"\n')]));
+      await fs.writeFile(good, 'assets:\n  b:\n    run: "true"\n');
+      const { readSources } = await import('../../src/core/workspace.ts');
+      const plain = await readSources([bad, good]);
+      assert.deepEqual(plain.sources.map((s) => s.path), [good]);
+      assert.equal(plain.unread.length, 1);
+      assert.equal(plain.unread[0]!.file, bad);
+      assert.equal(plain.unread[0]!.line, 3);
+      assert.match(plain.unread[0]!.message, /invalid UTF-8 \(byte 0xff at offset \d+\)/);
+      // The same file open in an editor with valid text: that text, no diagnostic.
+      const edited = await readSources([bad, good], new Map([[bad, 'assets:\n  a:\n    run: "true"\n']]));
+      assert.deepEqual(edited.sources.map((s) => [s.path, s.text.length > 0]), [[bad, true], [good, true]]);
+      assert.deepEqual(edited.unread, []);
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  });
+});
