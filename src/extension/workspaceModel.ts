@@ -84,9 +84,31 @@ export class WorkspaceModel implements vscode.Disposable {
     this.timer = setTimeout(() => void this.reload(), DEBOUNCE_MS);
   }
 
-  /** Reads definitions and state now. */
-  async reload(): Promise<void> {
+  /** The reload running now, and the one queued behind it (one is enough for any number of requests). */
+  private running: Promise<void> | undefined;
+  private queued: Promise<void> | undefined;
+
+  /**
+   * Reads definitions and state now. Reloads run one at a time, in order: one that started
+   * before an edit (an undo, say) can never finish after the one that read the edit and
+   * replace its result with older text. Resolves once a reload that started after this call ended.
+   */
+  reload(): Promise<void> {
     this.timer = undefined;
+    if (this.queued) return this.queued;
+    const next: Promise<void> = (this.running ?? Promise.resolve()).then(() => {
+      this.queued = undefined;
+      this.running = next;
+      return this.load().finally(() => {
+        if (this.running === next) this.running = undefined;
+      });
+    });
+    if (this.running) this.queued = next;
+    else this.running = next;
+    return next;
+  }
+
+  private async load(): Promise<void> {
     const t0 = performance.now();
     try {
       const now = new Date();
