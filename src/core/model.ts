@@ -40,6 +40,10 @@ export interface AssetDefinition {
   run?: string;
   code_version?: string;
   source?: string[];
+  /** `source_outside_workspace: true`: its `source:` globs may read files outside the workspace. */
+  source_outside_workspace?: boolean;
+  /** The folder its source files must stay in (the workspace's, set by the loader); unset: anywhere. */
+  sourceRoot?: string;
   output?: string;
   /** `output_outside_workspace: true`: its output paths may lie outside the workspace (else they are never looked at there). */
   output_outside_workspace?: boolean;

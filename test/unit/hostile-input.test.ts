@@ -7,6 +7,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { sourceFiles } from '../../src/core/state/versions.ts';
 import { loadWorkspace, loadWorkspaceFromSources, type Workspace } from '../../src/core/workspace.ts';
 import { backfill, buildCli, CLI, json, ok, removeTempDirs, tempWorkspace, userError, type Result } from './cli-harness.ts';
 import { tempDir } from './fixtures.ts';
@@ -316,6 +317,48 @@ describe('output: paths that lead out of the workspace', () => {
     const counts = Object.fromEntries((JSON.parse(status.stdout) as { assets: Array<{ asset: string; counts: { fresh: number } }> }).assets.map((a) => [a.asset, a.counts.fresh]));
     assert.deepEqual(counts, { absolute: 0, allowed: 2, climbing: 0, good: 0, keys: 1, linked: 0 });
     assert.match(status.stderr, new RegExp(`^warning: the output folder data/link of linked leads outside the workspace \\(to ${outside}/secret\\), so it is not looked at; ${fix}$`, 'm'));
+  });
+});
+
+describe('source: globs that lead out of the workspace', () => {
+  it('absolute and ../ patterns are errors at the line; links to outside and link loops are not read; opting in reads them', async () => {
+    const outside = tempDir('backfill-hostile-src-');
+    writeFileSync(path.join(outside, 'secret.py'), 'password = 1\n');
+    const dir = workspace({
+      'defs/src.assets.yaml': [
+        'assets:',
+        '  absolute:',
+        `    source: [${outside}/*.py]`,
+        '  climbing:',
+        `    source: [jobs/*.py, "../../${path.basename(outside)}/*.py"]`,
+        '  linked:',
+        '    source: ["../jobs/**/*.py"]',
+        '  allowed:',
+        `    source: [${outside}/*.py]`,
+        '    source_outside_workspace: true',
+        '',
+      ].join('\n'),
+      'defs/jobs/a.py': 'a = 1\n',
+      'jobs/b.py': 'b = 1\n',
+    });
+    symlinkSync(outside, path.join(dir, 'jobs', 'link'));
+    symlinkSync(path.join(outside, 'secret.py'), path.join(dir, 'jobs', 'secret.py'));
+    symlinkSync(path.join(dir, 'jobs'), path.join(dir, 'jobs', 'loop'));
+    const r = validate(dir);
+    assert.equal(r.code, 1);
+    const fix = 'write a pattern inside the workspace, or set source_outside_workspace: true on the asset to read there';
+    assert.deepEqual(r.lines, [
+      `defs/src.assets.yaml:3:14: error: source "${outside}/*.py" is outside the workspace (an absolute path), so it is not read: ${fix}`,
+      `defs/src.assets.yaml:5:25: error: source "../../${path.basename(outside)}/*.py" is outside the workspace (it reads ${outside}), so it is not read: ${fix}`,
+      '5 assets in 2 files: 2 errors, 0 warnings',
+    ]);
+    const ws = await loadWorkspace(dir, { now: new Date('2024-02-01') });
+    const files = async (name: string): Promise<string[]> => (await sourceFiles(ws.assets.get(name)!)).map((f) => path.relative(dir, f));
+    assert.deepEqual(await files('absolute'), []);
+    assert.deepEqual(await files('climbing'), ['defs/jobs/a.py']);
+    // jobs/link/secret.py and jobs/secret.py lead outside; jobs/loop/b.py is jobs/b.py again.
+    assert.deepEqual(await files('linked'), ['jobs/b.py']);
+    assert.deepEqual(await files('allowed'), [path.relative(dir, path.join(outside, 'secret.py'))]);
   });
 });
 

@@ -12,6 +12,7 @@ export const ASSET_KEYS = [
   'run',
   'code_version',
   'source',
+  'source_outside_workspace',
   'output',
   'output_outside_workspace',
   'cwd',
@@ -55,6 +56,8 @@ export interface AssetSpec {
   poolNode: YNode | undefined;
   /** The `output:` value node, when an output is given. */
   outputNode: YNode | undefined;
+  /** The `source:` value node, when sources are given. */
+  sourceNode: YNode | undefined;
 }
 
 /**
@@ -62,7 +65,7 @@ export interface AssetSpec {
  * only refused (null) when its value is not a mapping.
  */
 export function readAsset(file: YamlFile, name: string, keyNode: YNode, valueNode: YNode | null, report: Reporter): AssetSpec | null {
-  const spec: AssetSpec = { fields: { group: DEFAULT_GROUP }, partitionsNode: undefined, deps: [], poolNode: undefined, outputNode: undefined };
+  const spec: AssetSpec = { fields: { group: DEFAULT_GROUP }, partitionsNode: undefined, deps: [], poolNode: undefined, outputNode: undefined, sourceNode: undefined };
   const map = file.resolve(valueNode);
   if (isNull(file, map)) return spec;
   if (!isMap(map)) {
@@ -102,6 +105,10 @@ export function readAsset(file: YamlFile, name: string, keyNode: YNode, valueNod
         break;
       case 'source':
         set(f, 'source', r.stringList(key, v));
+        spec.sourceNode = v ?? undefined;
+        break;
+      case 'source_outside_workspace':
+        set(f, 'source_outside_workspace', r.boolean(key, v));
         break;
       case 'env':
         set(f, 'env', r.env(key, v));

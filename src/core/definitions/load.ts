@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { isMap, isScalar } from 'yaml';
+import { isMap, isScalar, isSeq } from 'yaml';
 import { SpecError, type Diagnostic } from '../diagnostics.ts';
 import { AssetGraph } from '../graph.ts';
 import { buildMapping } from '../mappings/build.ts';
@@ -70,7 +70,7 @@ export class ParseCache {
   }
 }
 
-const OPTIONAL_FIELDS = ['run', 'code_version', 'source', 'output', 'output_outside_workspace', 'cwd', 'env', 'pool', 'retries', 'timeout', 'backfill', 'checks'] as const satisfies ReadonlyArray<keyof AssetDefinition>;
+const OPTIONAL_FIELDS = ['run', 'code_version', 'source', 'source_outside_workspace', 'output', 'output_outside_workspace', 'cwd', 'env', 'pool', 'retries', 'timeout', 'backfill', 'checks'] as const satisfies ReadonlyArray<keyof AssetDefinition>;
 const TOP_KEYS = ['assets', 'partitions', 'pools'];
 const PARTITION_KINDS = ['hourly', 'daily', 'weekly', 'monthly', 'cron', 'static', 'multi'];
 const EXAMPLE_PARTITIONS = '{daily: {start: 2024-01-01}}';
@@ -418,6 +418,7 @@ class Loader {
       if (f[key] !== undefined) Object.assign(def, { [key]: f[key] });
     }
     if (def.output !== undefined) this.checkOutput(file, spec.outputNode ?? site.keyNode, def);
+    if (def.source !== undefined) this.checkSource(file, spec.sourceNode ?? site.keyNode, def);
     return { def, file, deps: spec.deps };
   }
 
@@ -447,6 +448,36 @@ class Loader {
       this.report.warning(file, node, 'invalid-value', `the output of partition "${short(key)}" is outside the workspace (${p}), so it is never looked at; ${fix}`);
       return;
     }
+  }
+
+  /**
+   * `source:` globs stay in the workspace unless the asset says `source_outside_workspace: true`:
+   * a pattern whose fixed part leads out (absolute, `../`) is an error (and dropped); files that
+   * a pattern reaches through a symbolic link to outside are left out when the globs are listed.
+   */
+  private checkSource(file: YamlFile, node: YNode, def: AssetDefinition): void {
+    if (def.source_outside_workspace) return;
+    const root = this.report.root;
+    const base = path.dirname(def.location.file);
+    const list = file.resolve(node);
+    const items = isSeq(list) ? (list.items as YNode[]) : [];
+    const kept: string[] = [];
+    for (const [i, pattern] of def.source!.entries()) {
+      if (pattern.startsWith('!') || isInside(root, path.resolve(base, fixedPart(pattern)))) {
+        kept.push(pattern);
+        continue;
+      }
+      const why = path.isAbsolute(pattern) ? 'an absolute path' : `it reads ${path.resolve(base, fixedPart(pattern))}`;
+      const at = items.find((item) => file.scalar(item)?.value === pattern) ?? items[i] ?? node;
+      this.report.error(
+        file,
+        at,
+        'invalid-value',
+        `source "${short(pattern)}" is outside the workspace (${why}), so it is not read: write a pattern inside the workspace, or set source_outside_workspace: true on the asset to read there`,
+      );
+    }
+    def.source = kept;
+    def.sourceRoot = root;
   }
 
   /**
@@ -540,6 +571,13 @@ class Loader {
     const pos = file.position(raw.node);
     return { asset: up.name, mapping: built.value, location: { file: file.path, line: pos.line, column: pos.column } };
   }
+}
+
+/** A glob pattern's leading folders before its first wildcard (`../src/**` → `../src`). */
+function fixedPart(pattern: string): string {
+  const parts = pattern.split('/');
+  const i = parts.findIndex((p) => /[*?[\]{}()!+@]/.test(p));
+  return (i < 0 ? parts : parts.slice(0, i)).join('/') || '.';
 }
 
 function messageOf(e: unknown): string {

@@ -3,6 +3,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { glob } from 'tinyglobby';
 import type { AssetDefinition } from '../model.ts';
+import { isInside } from './observed.ts';
 import type { InputVersions } from './store.ts';
 
 function sha256(text: string): string {
@@ -30,12 +31,26 @@ export class SourceHashCache {
   }
 }
 
-/** The files an asset's `source:` globs match, relative to its definition file's folder. */
+/**
+ * The files an asset's `source:` globs match, relative to its definition file's folder. With a
+ * `sourceRoot` (the workspace), files reached through symbolic links to outside it are left out,
+ * and a file reached twice (a link loop) is listed once.
+ */
 export async function sourceFiles(asset: AssetDefinition): Promise<string[]> {
   if (!asset.source || asset.source.length === 0) return [];
   const cwd = path.dirname(asset.location.file);
-  const found = await glob(asset.source, { cwd, absolute: true, onlyFiles: true, dot: false, ignore: ['**/node_modules/**', '**/.git/**'] });
-  return found.sort();
+  const found = (await glob(asset.source, { cwd, absolute: true, onlyFiles: true, dot: false, ignore: ['**/node_modules/**', '**/.git/**'] })).sort();
+  if (!asset.sourceRoot) return found;
+  const root = await fs.realpath(asset.sourceRoot).catch(() => asset.sourceRoot!);
+  const seen = new Set<string>();
+  const kept: string[] = [];
+  for (const file of found) {
+    const real = await fs.realpath(file).catch(() => null);
+    if (real === null || seen.has(real) || !isInside(root, real)) continue;
+    seen.add(real);
+    kept.push(file);
+  }
+  return kept;
 }
 
 /**
