@@ -46,12 +46,13 @@ export class BackfillsTreeProvider extends ModelTreeProvider<BackfillsNode> {
       case 'backfill': {
         const r = node.record;
         const total = Object.values(r.counts).reduce((a, n) => a + n, 0);
-        const item = new vscode.TreeItem(r.description || r.id, vscode.TreeItemCollapsibleState.Collapsed);
+        // The status and the progress first: a narrow side bar cuts the description, not them.
+        const item = new vscode.TreeItem(`${r.status} · ${r.counts.succeeded}/${total}`, vscode.TreeItemCollapsibleState.Collapsed);
         item.id = `backfill:${r.id}`;
-        item.description = `${r.status} · ${r.counts.succeeded}/${total}`;
+        item.description = r.description || r.id;
         const [icon, color] = ICONS[r.status] ?? ['circle-outline', 'foreground'];
         item.iconPath = new vscode.ThemeIcon(icon, new vscode.ThemeColor(color));
-        item.tooltip = `${r.id}\n${r.status}: ${r.counts.succeeded} succeeded, ${r.counts.failed} failed, ${r.counts.skipped} skipped, ${r.counts.pending} pending\ncreated ${new Date(r.createdAt).toLocaleString()}`;
+        item.tooltip = `${r.description || r.id}\n${r.id}\n${r.status}: ${r.counts.succeeded} succeeded, ${r.counts.failed} failed, ${r.counts.skipped} skipped, ${r.counts.pending} pending\ncreated ${new Date(r.createdAt).toLocaleString()}`;
         item.contextValue = `backfill.${r.status}`;
         return item;
       }
@@ -60,7 +61,8 @@ export class BackfillsTreeProvider extends ModelTreeProvider<BackfillsNode> {
         const done = node.tasks.filter((t) => t.status === 'succeeded').length;
         const item = new vscode.TreeItem(node.asset, failed ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
         item.id = `backfill:${node.backfillId}:${node.asset}`;
-        item.description = `${done}/${node.tasks.length}${failed ? ` · ${failed} failed` : ''}`;
+        item.description = `${failed ? `${failed} failed · ` : ''}${done}/${node.tasks.length}`;
+        item.tooltip = `${node.asset}: ${done} of ${node.tasks.length} tasks succeeded${failed ? `, ${failed} failed` : ''}`;
         return item;
       }
       case 'task': {
@@ -68,6 +70,7 @@ export class BackfillsTreeProvider extends ModelTreeProvider<BackfillsNode> {
         const item = new vscode.TreeItem(t.partitions.join(' ') || t.asset, vscode.TreeItemCollapsibleState.None);
         item.id = `backfill:${node.backfillId}:${t.id}`;
         item.description = t.message ?? 'failed';
+        item.tooltip = `${t.asset} ${t.partitions.join(' ')}\n${t.message ?? 'failed'}\nClick to show its output.`;
         item.iconPath = new vscode.ThemeIcon('error', new vscode.ThemeColor('testing.iconFailed'));
         item.contextValue = 'backfillTask';
         const log = path.join(path.dirname(this.model.store!.path), 'logs', node.backfillId, `${t.id}.log`);

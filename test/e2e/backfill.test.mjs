@@ -176,9 +176,10 @@ describe('Running backfills in VS Code (code-server)', { timeout: 900000 }, () =
     // The Backfills view: the backfill failed, the failed task under its asset.
     await wb.showBackfillsPane();
     const backfill = 'raw_events + downstream';
-    await wb.waitForDescription(backfill, exactly('failed · 120/128'), LIVE_UPDATE_MS, wb.backfills);
-    await wb.expand(backfill, wb.backfills);
-    await wb.waitForDescription('raw_events', exactly('20/21 · 1 failed'), LIVE_UPDATE_MS, wb.backfills);
+    // Status and progress first (a narrow side bar cuts the description, not them).
+    await wb.waitForLabel(backfill, exactly('failed · 120/128'));
+    await wb.expand('failed · 120/128', wb.backfills);
+    await wb.waitForDescription('raw_events', exactly('1 failed · 20/21'), LIVE_UPDATE_MS, wb.backfills);
     assert.match(await wb.waitForDescription(FLAKY, /503/, LIVE_UPDATE_MS, wb.backfills), /^exit code 1: pull_events: error: events API answered 503/);
     await wb.shot('bf-06-backfills-view-failed');
 
@@ -189,7 +190,7 @@ describe('Running backfills in VS Code (code-server)', { timeout: 900000 }, () =
     const { line, seconds } = await waitForSummary(/^succeeded: 128 succeeded, 0 failed, 0 skipped, 0 canceled, 0 pending /, t0);
     console.log(`# retry finished in ${seconds} s: ${line}`);
     await wb.waitForTerminalLine(/^✓ churn_model$/);
-    await wb.waitForDescription(backfill, exactly('succeeded · 128/128'), LIVE_UPDATE_MS, wb.backfills);
+    await wb.waitForLabel(backfill, exactly('succeeded · 128/128'));
     await wb.shot('bf-07-backfills-view-succeeded');
 
     await wb.showBackfillView();
@@ -311,7 +312,7 @@ describe('Running backfills in VS Code (code-server)', { timeout: 900000 }, () =
     await until(() => sleeps().length > 0, 'no sleep command started');
     console.log(`# running: ${sleeps().map((p) => `${p.pid} ${p.cmdline}`).join(', ')}`);
     await wb.showBackfillsPane();
-    assert.match(await wb.waitForDescription('slow_export', /running/, LIVE_UPDATE_MS, wb.backfills), /^running · 0\/4$/);
+    assert.match(await wb.waitForLabel('slow_export', /running/), /^running · 0\/4$/);
     await wb.shot('bf-15-cancel-running');
 
     // Palette: Cancel Backfill… lists the running backfill.
@@ -327,7 +328,7 @@ describe('Running backfills in VS Code (code-server)', { timeout: 900000 }, () =
     const toast = wb.toast(`Backfill canceled: 0 succeeded, ${canceled} canceled${pending ? `, ${pending} left` : ''}.`);
     await toast.getByRole('button', { name: 'Resume', exact: true }).waitFor();
     assert.equal(await toast.getByRole('button', { name: 'Retry Failed' }).count(), 0);
-    await wb.waitForDescription('slow_export', exactly('canceled · 0/4'), LIVE_UPDATE_MS, wb.backfills);
+    await wb.waitForLabel('slow_export', exactly('canceled · 0/4'));
     // The commands were killed (SIGTERM to their process group, SIGKILL after 2 s).
     await until(() => sleeps().length === 0, () => `sleep still running: ${JSON.stringify(sleeps())}`, 10000);
     assert.ok(Date.now() - t0 < 20000, 'cancel took as long as the commands');

@@ -180,6 +180,20 @@ export class Workbench {
   }
 
   /**
+   * Waits until the row whose description is `description` (a backfill in the Backfills view:
+   * its label is its status and progress) has a label matching `re`; returns the label.
+   */
+  async waitForLabel(description, re, timeout = LIVE_UPDATE_MS, tree = this.backfills) {
+    const rows = tree.locator('.monaco-list-row', { has: this.page.locator('.label-description', { hasText: exactly(description) }) });
+    let last = '';
+    await until(async () => {
+      last = (await rows.count()) ? (await rows.first().locator('.label-name').textContent().catch(() => ''))?.trim() ?? '' : '(no row)';
+      return re.test(last);
+    }, () => `label of the row "${description}" is "${last}", expected ${re}`, timeout);
+    return last;
+  }
+
+  /**
    * Expands a tree row with its twistie (clicking the row itself runs its command). Retries:
    * a refresh of the tree (the extension reloading after a change) can re-render the row
    * between the click and the check.
@@ -254,15 +268,26 @@ export class Workbench {
 
   /** Drags the side bar's sash so that descriptions fit (for readable screenshots). */
   async widenSideBar(width) {
-    const box = await this.page.locator('.part.sidebar').boundingBox();
+    const sidebar = this.page.locator('.part.sidebar');
+    const box = await sidebar.boundingBox();
     if (!box || box.width >= width) return;
-    const x = box.x + box.width - 1;
-    const y = box.y + box.height / 2;
-    await this.page.mouse.move(x, y);
+    // Drag the sash on the side bar's right edge (its element, not a guessed pixel: the sash's
+    // hit area moved between VS Code versions).
+    const sash = await this.page.evaluate((edge) => {
+      const found = [...document.querySelectorAll('.monaco-sash.vertical')]
+        .map((el) => el.getBoundingClientRect())
+        .filter((r) => r.height > 100 && Math.abs(r.x + r.width / 2 - edge) < 8)
+        .sort((a, b) => b.height - a.height)[0];
+      return found ? { x: found.x + found.width / 2, y: found.y + found.height / 2 } : null;
+    }, box.x + box.width);
+    assert.ok(sash, `no sash at the side bar's right edge (x ${box.x + box.width})`);
+    await this.page.mouse.move(sash.x, sash.y);
     await this.page.mouse.down();
-    await this.page.mouse.move(x + width - box.width, y, { steps: 5 });
+    await this.page.mouse.move(sash.x + width - box.width, sash.y, { steps: 8 });
     await this.page.mouse.up();
     await this.page.mouse.move(1200, 16);
+    const after = await sidebar.boundingBox();
+    assert.ok(after && after.width >= width - 2, `the side bar is ${after?.width} px wide after dragging its sash to ${width} px`);
   }
 
   /**
