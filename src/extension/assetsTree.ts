@@ -110,8 +110,16 @@ export class AssetsTreeProvider extends ModelTreeProvider<AssetsNode> {
     const worst = st.worst();
     item.description = describeCounts(st.counts(), unpartitioned);
     item.iconPath = new vscode.ThemeIcon(worst === 'fresh' ? 'pass-filled' : STATUS_ICONS[worst], new vscode.ThemeColor(STATUS_COLORS[worst]));
-    item.tooltip = this.assetTooltip(asset, st);
+    // The tooltip is built when hovered (resolveTreeItem), not at every refresh.
     item.accessibilityInformation = { label: `${asset.name}, ${item.description}` };
+    return item;
+  }
+
+  resolveTreeItem(item: vscode.TreeItem, node: AssetsNode): vscode.TreeItem {
+    if (node.kind === 'asset' && item.tooltip === undefined) {
+      const st = this.model.statuses.get(node.asset.name);
+      if (st) item.tooltip = this.assetTooltip(node.asset, st);
+    }
     return item;
   }
 

@@ -191,19 +191,39 @@ export class BackfillTasks implements vscode.TaskProvider, vscode.Disposable {
     const write = new vscode.EventEmitter<string>();
     const close = new vscode.EventEmitter<number>();
     const abort = new AbortController();
-    const line = (s = ''): void => write.fire(s.replace(/\n/g, '\r\n') + '\r\n');
+    // Lines go to the terminal in batches (one message per FLUSH_MS, not one per line): a backfill
+    // whose jobs print thousands of lines would otherwise spend its time in the editor's rendering.
+    let buffered: string[] = [];
+    let flushTimer: NodeJS.Timeout | undefined;
+    const flush = (): void => {
+      if (flushTimer) clearTimeout(flushTimer);
+      flushTimer = undefined;
+      if (buffered.length === 0) return;
+      const text = buffered.join('');
+      buffered = [];
+      write.fire(text);
+    };
+    const line = (s = ''): void => {
+      buffered.push(s.replace(/\n/g, '\r\n') + '\r\n');
+      if (buffered.length >= FLUSH_LINES) flush();
+      else flushTimer ??= setTimeout(flush, FLUSH_MS);
+    };
+    const finish = (code: number): void => {
+      flush();
+      close.fire(code);
+    };
     /** The terminal's width, for a summary whose lines do not wrap. */
     let columns = 100;
     const start = async (): Promise<void> => {
       if (!vscode.workspace.isTrusted) {
         line(paint('red', 'Backfill runs commands from this workspace only when it is trusted.'));
-        return close.fire(1);
+        return finish(1);
       }
       const ws = this.model.workspace;
       const store = this.model.store;
       if (!ws || !store) {
         line(paint('red', this.model.storeError ?? 'The workspace is not loaded yet.'));
-        return close.fire(1);
+        return finish(1);
       }
       const concurrency = def.concurrency ?? this.concurrency();
       let id: string;
@@ -221,7 +241,7 @@ export class BackfillTasks implements vscode.TaskProvider, vscode.Disposable {
         }
       } catch (e) {
         line(paint('red', (e as Error).message));
-        return close.fire(2);
+        return finish(2);
       }
       const total = new BackfillStore(store).tasks(id).length;
       let done = 0;
@@ -256,7 +276,7 @@ export class BackfillTasks implements vscode.TaskProvider, vscode.Disposable {
       this.finished.fire(report);
       void this.model.reload();
       void this.announce(report);
-      close.fire(report.status === 'succeeded' ? 0 : 1);
+      finish(report.status === 'succeeded' ? 0 : 1);
     };
     return {
       onDidWrite: write.event,
@@ -266,7 +286,7 @@ export class BackfillTasks implements vscode.TaskProvider, vscode.Disposable {
         void start().catch((e: Error) => {
           this.log.error(e.stack ?? String(e));
           line(paint('red', `internal error: ${e.message}`));
-          close.fire(1);
+          finish(1);
         });
       },
       setDimensions: (dimensions) => (columns = dimensions.columns),
@@ -300,6 +320,10 @@ function describe(def: BackfillTaskDefinition): string {
   if (def.only) parts.push(`(${def.only.join(', ')})`);
   return parts.join(' ') || 'backfill';
 }
+
+/** Terminal output is written at most this often (ms), or when this many lines are waiting. */
+const FLUSH_MS = 50;
+const FLUSH_LINES = 500;
 
 /** Failed tasks listed in the terminal's summary (the Backfills view lists them all). */
 const SUMMARY_FAILED = 10;

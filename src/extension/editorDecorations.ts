@@ -53,12 +53,20 @@ export class EditorDecorations implements vscode.CodeLensProvider, vscode.HoverP
     return vscode.workspace.getConfiguration('backfill').get<boolean>(`${name}.enabled`) ?? true;
   }
 
+  /** The definitions the source-file map was built from: statuses change often, definitions seldom. */
+  private feedsOf: unknown;
+
   private async refresh(): Promise<void> {
-    const feeds = new Map<string, AssetDefinition[]>();
-    for (const asset of this.model.workspace?.assets.values() ?? []) {
-      for (const f of await sourceFiles(asset)) (feeds.get(f) ?? feeds.set(f, []).get(f)!).push(asset);
+    const ws = this.model.workspace;
+    if (ws !== this.feedsOf) {
+      this.feedsOf = ws;
+      const feeds = new Map<string, AssetDefinition[]>();
+      for (const asset of ws?.assets.values() ?? []) {
+        for (const f of await sourceFiles(asset)) (feeds.get(f) ?? feeds.set(f, []).get(f)!).push(asset);
+      }
+      if (this.feedsOf !== ws) return; // a newer refresh took over while the globs were listed
+      this.feeds = feeds;
     }
-    this.feeds = feeds;
     this.decorateAll();
     this.lensChanged.fire();
   }

@@ -39,7 +39,16 @@ export class BackfillSession implements vscode.Disposable {
     // With several folders open, the views say which one they show.
     views.show(this.model, (vscode.workspace.workspaceFolders?.length ?? 0) > 1 ? folder.name : undefined);
     const problems = this.own(vscode.languages.createDiagnosticCollection('backfill'));
-    this.own(this.model.onDidChange(() => publishDiagnostics(problems, this.model.workspace?.diagnostics ?? [], this.model.workspace?.files ?? [])));
+    // Diagnostics come from the definitions: published again when they were reloaded, not at every
+    // status change (a running backfill changes statuses every second).
+    let published: unknown;
+    this.own(
+      this.model.onDidChange(() => {
+        if (this.model.workspace === published) return;
+        published = this.model.workspace;
+        publishDiagnostics(problems, this.model.workspace?.diagnostics ?? [], this.model.workspace?.files ?? []);
+      }),
+    );
     for (const [id, spec] of Object.entries(COMMANDS) as Array<[string, CommandSpec]>) {
       this.own(vscode.commands.registerCommand(id, (...args: unknown[]) => this.runCommand(id, spec, args)));
     }

@@ -11,6 +11,11 @@ import { addUnread, findDefinitionFiles, loadWorkspaceFromSources, ParseCache, r
 
 /** How long edits and file events settle before the model reloads. */
 const DEBOUNCE_MS = 250;
+/**
+ * How often statuses are recomputed while this window runs a backfill: each recompute redraws
+ * the views, decorations and graph, which costs the editor more than the runner's own work.
+ */
+const STATUS_REFRESH_MS = 1000;
 
 /**
  * The Backfill view of one workspace folder: its definitions (disk, overridden by unsaved
@@ -193,7 +198,7 @@ export class WorkspaceModel implements vscode.Disposable {
     // This window's own writes do not change the connection's data_version: remember them, so
     // that a recompute already scheduled by the file watcher does not skip them.
     this.ownWrites = true;
-    this.recomputeStatusesIn(500);
+    this.recomputeStatusesIn(STATUS_REFRESH_MS);
   }
 
   private storeTimer: NodeJS.Timeout | undefined;
