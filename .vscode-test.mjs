@@ -4,6 +4,18 @@
 import { defineConfig } from '@vscode/test-cli';
 
 export default defineConfig([
-  { label: 'minimum', version: '1.100.0', files: 'out/test/extension/*.test.js', workspaceFolder: './examples/demo', mocha: { ui: 'tdd', timeout: 20000 } },
-  { label: 'stable', version: 'stable', files: 'out/test/extension/*.test.js', workspaceFolder: './examples/demo', mocha: { ui: 'tdd', timeout: 20000 } },
+  {
+    label: 'minimum',
+    version: '1.100.0',
+    files: 'out/test/extension/*.test.js',
+    workspaceFolder: './examples/demo',
+    mocha: { ui: 'tdd', timeout: 20000 },
+  },
+  {
+    label: 'stable',
+    version: 'stable',
+    files: 'out/test/extension/*.test.js',
+    workspaceFolder: './examples/demo',
+    mocha: { ui: 'tdd', timeout: 20000 },
+  },
 ]);

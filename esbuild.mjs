@@ -35,8 +35,18 @@ const layoutWorkerSource = {
   setup(build) {
     build.onResolve({ filter: /^layout-worker:source$/ }, (args) => ({ path: args.path, namespace: 'layout-worker' }));
     build.onLoad({ filter: /.*/, namespace: 'layout-worker' }, async () => {
-      const r = await esbuild.build({ ...browser, sourcemap: production ? false : 'inline', entryPoints: ['webview/layoutWorker.ts'], write: false, metafile: true });
-      return { contents: `export default ${JSON.stringify(r.outputFiles[0].text)};`, loader: 'js', watchFiles: Object.keys(r.metafile.inputs).map((f) => path.resolve(f)) };
+      const r = await esbuild.build({
+        ...browser,
+        sourcemap: production ? false : 'inline',
+        entryPoints: ['webview/layoutWorker.ts'],
+        write: false,
+        metafile: true,
+      });
+      return {
+        contents: `export default ${JSON.stringify(r.outputFiles[0].text)};`,
+        loader: 'js',
+        watchFiles: Object.keys(r.metafile.inputs).map((f) => path.resolve(f)),
+      };
     });
   },
 };

@@ -16,7 +16,9 @@ function restrict(groups, paths = []) {
       'error',
       {
         paths: paths.map(([name, message]) => ({ name, message })),
-        patterns: groups.map(([pattern, message]) => (pattern instanceof RegExp ? { regex: pattern.source, message } : { group: [pattern], message })),
+        patterns: groups.map(([pattern, message]) =>
+          pattern instanceof RegExp ? { regex: pattern.source, message } : { group: [pattern], message },
+        ),
       },
     ],
   };

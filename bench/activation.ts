@@ -27,13 +27,18 @@ async function activationWork(root: string): Promise<{ wall: number }> {
 async function main(): Promise<void> {
   const root = mkdtempSync(path.join(tmpdir(), 'backfill-bench-activation-'));
   try {
-    cpSync(path.join(process.cwd(), 'examples', 'demo'), root, { recursive: true, filter: (src) => !/[\\/](data|\.backfill)([\\/]|$)/.test(src) });
+    cpSync(path.join(process.cwd(), 'examples', 'demo'), root, {
+      recursive: true,
+      filter: (src) => !/[\\/](data|\.backfill)([\\/]|$)/.test(src),
+    });
     const first = await activationWork(root); // a new process: includes JIT warm-up and creating the database
     const next: number[] = [];
     for (let i = 0; i < 10; i++) next.push((await activationWork(root)).wall);
     next.sort((a, b) => a - b);
     console.log('| Measure | Result | Target |\n|---|---:|---|');
-    console.log(`| first load on the demo workspace in a fresh process (creates the database) | ${first.wall.toFixed(0)} ms | < 100 ms ${first.wall < 100 ? '✓' : '✗'} |`);
+    console.log(
+      `| first load on the demo workspace in a fresh process (creates the database) | ${first.wall.toFixed(0)} ms | < 100 ms ${first.wall < 100 ? '✓' : '✗'} |`,
+    );
     console.log(`| … reloads after an edit, median of 10 | ${next[5]!.toFixed(1)} ms | |`);
   } finally {
     rmSync(root, { recursive: true, force: true });

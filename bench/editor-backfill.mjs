@@ -46,20 +46,31 @@ async function cliRound(i) {
   const t0 = performance.now();
   let stdout = '';
   try {
-    ({ stdout } = await promisify(execFile)(NODE, [CLI, '--workspace', ws, 'run', 'raw_events+', '--from', FROM, '--to', TO], { maxBuffer: 64 << 20 }));
+    ({ stdout } = await promisify(execFile)(NODE, [CLI, '--workspace', ws, 'run', 'raw_events+', '--from', FROM, '--to', TO], {
+      maxBuffer: 64 << 20,
+    }));
   } catch (e) {
     stdout = e.stdout ?? ''; // some tasks fail by design (below): exit code 1
   }
   const wall = (performance.now() - t0) / 1000;
   // "backfill bf-… failed in 8.5s: 84 succeeded · 1 failed · 1 skipped"
-  const line = stdout.split('\n').map((l) => l.trim()).find((l) => CLI_SUMMARY.test(l));
+  const line = stdout
+    .split('\n')
+    .map((l) => l.trim())
+    .find((l) => CLI_SUMMARY.test(l));
   assert.ok(line, `no summary line in the CLI's output:\n${stdout.slice(-2000)}`);
   const m = CLI_SUMMARY.exec(line);
   return { wall, runner: Number(m[2]), line, counts: counts(line) };
 }
 
 /** "84 succeeded … 1 failed … 1 skipped" in either front's summary, for comparing the two. */
-const counts = (line) => Object.fromEntries(['succeeded', 'failed', 'skipped'].map((k) => [k, Number(new RegExp(`\\b(\\d+) ${k}\\b(?! in )`).exec(line.slice(line.indexOf(': ')))?.[1] ?? 0)]));
+const counts = (line) =>
+  Object.fromEntries(
+    ['succeeded', 'failed', 'skipped'].map((k) => [
+      k,
+      Number(new RegExp(`\\b(\\d+) ${k}\\b(?! in )`).exec(line.slice(line.indexOf(': ')))?.[1] ?? 0),
+    ]),
+  );
 
 /** The editor's run on a fresh copy, as a tasks.json task. */
 async function editorRound(i) {
@@ -75,7 +86,10 @@ async function editorRound(i) {
     // Tasks: Run Task sometimes opens no picker while the workbench is still settling: try again.
     for (let attempt = 1; ; attempt++) {
       await wb.palette('Tasks: Run Task');
-      const picked = await wb.pick('Select the task to run', 'bench backfill', 'bench backfill').then(() => true, (e) => (attempt < 3 ? false : Promise.reject(e)));
+      const picked = await wb.pick('Select the task to run', 'bench backfill', 'bench backfill').then(
+        () => true,
+        (e) => (attempt < 3 ? false : Promise.reject(e)),
+      );
       if (picked) break;
       await wb.page.keyboard.press('Escape');
     }
@@ -90,7 +104,12 @@ async function editorRound(i) {
     if (process.env.BENCH_START_FILE) fs.writeFileSync(process.env.BENCH_START_FILE, `${i}\n`);
     // Polled once a second: the probe itself must not be what slows the editor down.
     let seen = [];
-    const line = await until(async () => (seen = await wb.terminalLines().catch(() => [])).find((l) => SUMMARY.test(l)), () => `no summary line in the terminal; it shows:\n${seen.join('\n')}`, Number(process.env.BENCH_TIMEOUT_MS ?? 300000), 1000);
+    const line = await until(
+      async () => (seen = await wb.terminalLines().catch(() => [])).find((l) => SUMMARY.test(l)),
+      () => `no summary line in the terminal; it shows:\n${seen.join('\n')}`,
+      Number(process.env.BENCH_TIMEOUT_MS ?? 300000),
+      1000,
+    );
     const wall = (performance.now() - t0) / 1000;
     if (cdp) fs.writeFileSync(process.env.BENCH_RENDERER_PROFILE, JSON.stringify((await cdp.send('Profiler.stop')).profile));
     const m = SUMMARY.exec(line);
@@ -132,8 +151,12 @@ describe('benchmark: the demo backfill from the CLI and from VS Code', { timeout
     const m = result.medians;
     console.log(`\n| ${result.selection} (86 tasks), ${ROUNDS} rounds | CLI | VS Code ${result.vscode} | ratio |`);
     console.log('|---|---|---|---|');
-    console.log(`| start to summary (wall, median) | ${m.cliWall.toFixed(1)} s | ${m.editorWall.toFixed(1)} s | ${m.ratioWall.toFixed(2)}× |`);
-    console.log(`| the runner's own duration (median; the editor's in whole seconds) | ${m.cliRunner.toFixed(1)} s | ${m.editorRunner.toFixed(1)} s | ${m.ratioRunner.toFixed(2)}× |`);
+    console.log(
+      `| start to summary (wall, median) | ${m.cliWall.toFixed(1)} s | ${m.editorWall.toFixed(1)} s | ${m.ratioWall.toFixed(2)}× |`,
+    );
+    console.log(
+      `| the runner's own duration (median; the editor's in whole seconds) | ${m.cliRunner.toFixed(1)} s | ${m.editorRunner.toFixed(1)} s | ${m.ratioRunner.toFixed(2)}× |`,
+    );
     console.log(`\nwritten to ${OUT}`);
   });
 

@@ -21,10 +21,15 @@ console.log(`${graph.length} nodes, ${edges.length} edges`);
 type Positions = Map<string, { x: number; y: number }>;
 
 function quality(pos: Positions): { width: number; height: number; backwards: number; crossings: number } {
-  let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
+  let minX = Infinity,
+    minY = Infinity,
+    maxX = -Infinity,
+    maxY = -Infinity;
   for (const p of pos.values()) {
-    minX = Math.min(minX, p.x); maxX = Math.max(maxX, p.x);
-    minY = Math.min(minY, p.y); maxY = Math.max(maxY, p.y);
+    minX = Math.min(minX, p.x);
+    maxX = Math.max(maxX, p.x);
+    minY = Math.min(minY, p.y);
+    maxY = Math.max(maxY, p.y);
   }
   const segs = edges.map(([s, t]) => [pos.get(s)!, pos.get(t)!] as const);
   let backwards = 0;
@@ -32,13 +37,17 @@ function quality(pos: Positions): { width: number; height: number; backwards: nu
   // Crossings of straight segments, sweeping by x so that only overlapping spans are compared.
   const sorted = segs.map(([a, b]) => (a.x <= b.x ? [a, b] : [b, a])).sort((p, q) => p[0]!.x - q[0]!.x);
   let crossings = 0;
-  const cross = (p: { x: number; y: number }, q: { x: number; y: number }, r: { x: number; y: number }): number => (q.x - p.x) * (r.y - p.y) - (q.y - p.y) * (r.x - p.x);
+  const cross = (p: { x: number; y: number }, q: { x: number; y: number }, r: { x: number; y: number }): number =>
+    (q.x - p.x) * (r.y - p.y) - (q.y - p.y) * (r.x - p.x);
   for (let i = 0; i < sorted.length; i++) {
     const [a, b] = sorted[i]!;
     for (let j = i + 1; j < sorted.length && sorted[j]![0]!.x < b!.x; j++) {
       const [c, d] = sorted[j]!;
       if (a === c || a === d || b === c || b === d) continue;
-      const d1 = cross(a!, b!, c!), d2 = cross(a!, b!, d!), d3 = cross(c!, d!, a!), d4 = cross(c!, d!, b!);
+      const d1 = cross(a!, b!, c!),
+        d2 = cross(a!, b!, d!),
+        d3 = cross(c!, d!, a!),
+        d4 = cross(c!, d!, b!);
       if (d1 * d2 < 0 && d3 * d4 < 0) crossings++;
     }
   }
@@ -64,7 +73,11 @@ async function main(): Promise<void> {
   console.log('| library | layout ms | extent (px) | backward edges | crossings |\n| --- | ---: | --- | ---: | ---: |');
 
   await timed('webview/layout.ts (this project)', () => {
-    const res = layeredLayout(graph.map((a) => ({ id: a.name, group: a.group })), edges.map(([source, target]) => ({ source, target })), { nodeWidth: W, nodeHeight: H, rankSep: 80, nodeSep: 16 });
+    const res = layeredLayout(
+      graph.map((a) => ({ id: a.name, group: a.group })),
+      edges.map(([source, target]) => ({ source, target })),
+      { nodeWidth: W, nodeHeight: H, rankSep: 80, nodeSep: 16 },
+    );
     return new Map([...res.positions].map(([id, p]) => [id, { x: p.x, y: p.y }]));
   });
 
@@ -92,7 +105,12 @@ async function main(): Promise<void> {
     const elk = new ELK();
     const res = await elk.layout({
       id: 'root',
-      layoutOptions: { 'elk.algorithm': 'layered', 'elk.direction': 'RIGHT', 'elk.spacing.nodeNode': '16', 'elk.layered.spacing.nodeNodeBetweenLayers': '80' },
+      layoutOptions: {
+        'elk.algorithm': 'layered',
+        'elk.direction': 'RIGHT',
+        'elk.spacing.nodeNode': '16',
+        'elk.layered.spacing.nodeNodeBetweenLayers': '80',
+      },
       children: graph.map((a) => ({ id: a.name, width: W, height: H })),
       edges: edges.map(([s, t], i) => ({ id: `e${i}`, sources: [s], targets: [t] })),
     });
@@ -119,14 +137,22 @@ async function main(): Promise<void> {
 
   await timed('d3-dag sugiyama (two-layer decross, simplex coords)', () => {
     const g = d3dag.graphStratify()(graph.map((a) => ({ id: a.name, parentIds: a.deps.map((d) => d.asset) })));
-    d3dag.sugiyama().nodeSize([H + 16, W + 80]).decross(d3dag.decrossTwoLayer()).coord(d3dag.coordSimplex())(g);
+    d3dag
+      .sugiyama()
+      .nodeSize([H + 16, W + 80])
+      .decross(d3dag.decrossTwoLayer())
+      .coord(d3dag.coordSimplex())(g);
     // d3-dag lays out top to bottom: y is the layer; swap to left-to-right.
     return new Map([...g.nodes()].map((n) => [n.data.id, { x: n.y, y: n.x }]));
   });
 
   await timed('d3-dag sugiyama (two-layer decross, greedy coords)', () => {
     const g = d3dag.graphStratify()(graph.map((a) => ({ id: a.name, parentIds: a.deps.map((d) => d.asset) })));
-    d3dag.sugiyama().nodeSize([H + 16, W + 80]).decross(d3dag.decrossTwoLayer()).coord(d3dag.coordGreedy())(g);
+    d3dag
+      .sugiyama()
+      .nodeSize([H + 16, W + 80])
+      .decross(d3dag.decrossTwoLayer())
+      .coord(d3dag.coordGreedy())(g);
     return new Map([...g.nodes()].map((n) => [n.data.id, { x: n.y, y: n.x }]));
   });
 }

@@ -21,7 +21,15 @@ import { cpus } from 'node:os';
 import * as path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { graphHtml } from '../src/extension/graphData.ts';
-import { countStatuses, encodeStatuses, isWebviewMessage, type AssetStatusWire, type GraphAsset, type GraphMessage, type HostMessage } from '../src/shared/graphProtocol.ts';
+import {
+  countStatuses,
+  encodeStatuses,
+  isWebviewMessage,
+  type AssetStatusWire,
+  type GraphAsset,
+  type GraphMessage,
+  type HostMessage,
+} from '../src/shared/graphProtocol.ts';
 import { fixtureGraph, rng } from './graphFixture.ts';
 
 const ROOT = path.join(__dirname, '..');
@@ -59,11 +67,23 @@ function buildFixture(n: number): { assets: GraphAsset[]; statuses: Map<string, 
     return s;
   };
   const statuses = new Map(assets.map((a) => [a.name, statusesOf()]));
-  const wireOf = (name: string): AssetStatusWire => ({ name, counts: countStatuses(statuses.get(name)!), statuses: encodeStatuses(statuses.get(name)!) });
-  return { assets, statuses, message: { type: 'graph', revision: 1, assets, statuses: assets.map((a) => wireOf(a.name)), canBackfill: true } };
+  const wireOf = (name: string): AssetStatusWire => ({
+    name,
+    counts: countStatuses(statuses.get(name)!),
+    statuses: encodeStatuses(statuses.get(name)!),
+  });
+  return {
+    assets,
+    statuses,
+    message: { type: 'graph', revision: 1, assets, statuses: assets.map((a) => wireOf(a.name)), canBackfill: true },
+  };
 }
 const { assets, statuses, message: graphMessage } = buildFixture(ASSETS);
-const wire = (name: string): AssetStatusWire => ({ name, counts: countStatuses(statuses.get(name)!), statuses: encodeStatuses(statuses.get(name)!) });
+const wire = (name: string): AssetStatusWire => ({
+  name,
+  counts: countStatuses(statuses.get(name)!),
+  statuses: encodeStatuses(statuses.get(name)!),
+});
 const keyOf = (i: number): string => new Date(START + i * DAY).toISOString().slice(0, 10);
 
 // ── serving the page ────────────────────────────────────────────────────────────────────────
@@ -78,7 +98,12 @@ function serve(): Promise<{ url: string; close(): void }> {
     const origin = `http://${req.headers.host}`;
     if (req.url === '/' || req.url?.startsWith('/?')) {
       const nonce = 'bench' + Math.random().toString(36).slice(2);
-      let html = graphHtml({ cspSource: origin, nonce, script: `${origin}/dist/webview/graph.js`, style: `${origin}/dist/webview/graph.css` });
+      let html = graphHtml({
+        cspSource: origin,
+        nonce,
+        script: `${origin}/dist/webview/graph.js`,
+        style: `${origin}/dist/webview/graph.css`,
+      });
       html = html.replace('</head>', `<link rel="stylesheet" href="${origin}/bench/graph-harness.css">\n</head>`);
       html = html.replace('<script nonce', `<script nonce="${nonce}" src="${origin}/bench/graph-harness.js"></script>\n<script nonce`);
       res.writeHead(200, { 'content-type': 'text/html' }).end(html);
@@ -95,7 +120,11 @@ function serve(): Promise<{ url: string; close(): void }> {
     }
     res.writeHead(200, { 'content-type': f[1] }).end(readFileSync(path.join(ROOT, f[0])));
   });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, close: () => server.close() })));
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () =>
+      resolve({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, close: () => server.close() }),
+    ),
+  );
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1] ?? NaN;
@@ -108,7 +137,14 @@ async function main(): Promise<void> {
   const server = await serve();
   const browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
   });
   try {
     const paths = await layoutPaths(browser, server.url);
@@ -127,8 +163,15 @@ async function main(): Promise<void> {
       if (!isWebviewMessage(m)) throw new Error(`malformed message from the webview: ${JSON.stringify(m)}`);
       received.push(m);
       if (m.type === 'ready') ready();
-      else if (m.type === 'gridRequest') void reply({ type: 'grid', id: m.id, asset: m.asset, grid: { kind: 'calendar', wallStarts: Array.from({ length: PARTITIONS }, (_, i) => START + i * DAY) } });
-      else if (m.type === 'describeRequest') void reply({ type: 'describe', id: m.id, asset: m.asset, keys: m.indexes.map(keyOf), causes: m.indexes.map(() => []) });
+      else if (m.type === 'gridRequest')
+        void reply({
+          type: 'grid',
+          id: m.id,
+          asset: m.asset,
+          grid: { kind: 'calendar', wallStarts: Array.from({ length: PARTITIONS }, (_, i) => START + i * DAY) },
+        });
+      else if (m.type === 'describeRequest')
+        void reply({ type: 'describe', id: m.id, asset: m.asset, keys: m.indexes.map(keyOf), causes: m.indexes.map(() => []) });
       else if (m.type === 'log') errors.push(m.message);
     });
     await page.goto(server.url);
@@ -137,18 +180,20 @@ async function main(): Promise<void> {
     // 1. First render.
     const first = await page.evaluate(
       (msg) =>
-        new Promise<{ total: number; detail: { layoutMs: number; renderMs: number; nodes: number; edges: number; crossings: number } }>((resolve) => {
-          const t0 = performance.now();
-          document.addEventListener(
-            'backfill-graph-rendered',
-            (e) => {
-              // The event fires in the frame after the render; one more frame: painted.
-              requestAnimationFrame(() => resolve({ total: performance.now() - t0, detail: (e as CustomEvent).detail }));
-            },
-            { once: true },
-          );
-          window.postMessage(msg, '*');
-        }),
+        new Promise<{ total: number; detail: { layoutMs: number; renderMs: number; nodes: number; edges: number; crossings: number } }>(
+          (resolve) => {
+            const t0 = performance.now();
+            document.addEventListener(
+              'backfill-graph-rendered',
+              (e) => {
+                // The event fires in the frame after the render; one more frame: painted.
+                requestAnimationFrame(() => resolve({ total: performance.now() - t0, detail: (e as CustomEvent).detail }));
+              },
+              { once: true },
+            );
+            window.postMessage(msg, '*');
+          },
+        ),
       graphMessage,
     );
     if (screenshotDir) await page.screenshot({ path: path.join(screenshotDir, 'graph-overview.png') });
@@ -163,7 +208,9 @@ async function main(): Promise<void> {
     await page.evaluate((name) => window.postMessage({ type: 'focus', asset: name }, '*'), target);
     await page.waitForTimeout(600);
     const closeUp = await statusUpdates(page, target, 'close up');
-    await page.click('svg.graph', { position: { x: 800, y: (await page.evaluate(() => document.querySelector('.graph-box')!.getBoundingClientRect().height)) / 2 } });
+    await page.click('svg.graph', {
+      position: { x: 800, y: (await page.evaluate(() => document.querySelector('.graph-box')!.getBoundingClientRect().height)) / 2 },
+    });
     await page.waitForFunction(() => !!document.querySelector('.detail-panel:not([hidden]) canvas'));
     await page.waitForTimeout(300);
     const panel = await statusUpdates(page, target, 'partitions panel open');
@@ -181,14 +228,22 @@ async function main(): Promise<void> {
       ['assets / edges drawn', `${first.detail.nodes} / ${first.detail.edges}`, ''],
       ['layout (webview/layout.ts)', `${first.detail.layoutMs.toFixed(0)} ms`, ''],
       ['layout + first render, message to painted frame', `${first.total.toFixed(0)} ms`, first.total < 2000 ? '✓ < 2 s' : '✗ ≥ 2 s'],
-      ['zoom/pan frames: median / p95 / max', `${median(frames).toFixed(1)} / ${percentile(frames, 0.95).toFixed(1)} / ${max(frames).toFixed(1)} ms`, ''],
+      [
+        'zoom/pan frames: median / p95 / max',
+        `${median(frames).toFixed(1)} / ${percentile(frames, 0.95).toFixed(1)} / ${max(frames).toFixed(1)} ms`,
+        '',
+      ],
       ['zoom/pan frames dropped (interval over 16.7 ms by half a frame or more)', `${dropped} of ${frames.length}`, ''],
-      ...[overview, closeUp, panel].map(
-        (u): [string, string, string] => [`status update (${u.mode}): handler median / max; frame median / max`, `${median(u.handler).toFixed(2)} / ${max(u.handler).toFixed(2)} ms; ${median(u.frame).toFixed(1)} / ${max(u.frame).toFixed(1)} ms`, median(u.frame) < DROPPED_MS ? '✓ no dropped frame' : '✗'],
-      ),
+      ...[overview, closeUp, panel].map((u): [string, string, string] => [
+        `status update (${u.mode}): handler median / max; frame median / max`,
+        `${median(u.handler).toFixed(2)} / ${max(u.handler).toFixed(2)} ms; ${median(u.frame).toFixed(1)} / ${max(u.frame).toFixed(1)} ms`,
+        median(u.frame) < DROPPED_MS ? '✓ no dropped frame' : '✗',
+      ]),
       ['CSP violations / page errors', `${csp.length} / ${errors.length}`, ''],
     ];
-    console.log(`\n| graph webview (${ASSETS} assets × ${PARTITIONS} partitions, headless Chromium, ${cpus()[0]?.model.trim()}) | | |\n| --- | ---: | --- |`);
+    console.log(
+      `\n| graph webview (${ASSETS} assets × ${PARTITIONS} partitions, headless Chromium, ${cpus()[0]?.model.trim()}) | | |\n| --- | ---: | --- |`,
+    );
     for (const r of rows) console.log(`| ${r.join(' | ')} |`);
     for (const [name, ok] of checks) console.log(`${ok ? '✓' : '✗'} ${name}`);
     if (csp.length) console.log('CSP:', csp);
@@ -264,11 +319,15 @@ async function layoutPaths(browser: Browser, url: string): Promise<LayoutPathRes
     }
   }
   const ms = (xs: number[]): string => `${median(xs).toFixed(0)} (${Math.min(...xs).toFixed(0)}–${max(xs).toFixed(0)})`;
-  console.log(`\n| layout + render, ms: median of ${LAYOUT_RUNS} fresh pages (min–max) | path | message → painted | layout | longest task | longest frame gap while laying out |\n| --- | --- | ---: | ---: | ---: | ---: |`);
+  console.log(
+    `\n| layout + render, ms: median of ${LAYOUT_RUNS} fresh pages (min–max) | path | message → painted | layout | longest task | longest frame gap while laying out |\n| --- | --- | ---: | ---: | ---: | ---: |`,
+  );
   for (const phase of ['first', 'relayout'] as const) {
     for (const p of out) {
       const runs = p[phase];
-      console.log(`| ${p.assets} assets, ${phase === 'first' ? 'first graph' : 'after an edit'} | ${p.path} | ${ms(runs.map((x) => x.total))} | ${ms(runs.map((x) => x.layoutMs))} | ${ms(runs.map((x) => x.longestTask))} | ${ms(runs.map((x) => x.longestGapDuringLayout))} |`);
+      console.log(
+        `| ${p.assets} assets, ${phase === 'first' ? 'first graph' : 'after an edit'} | ${p.path} | ${ms(runs.map((x) => x.total))} | ${ms(runs.map((x) => x.layoutMs))} | ${ms(runs.map((x) => x.longestTask))} | ${ms(runs.map((x) => x.longestGapDuringLayout))} |`,
+      );
     }
   }
   return out;
@@ -326,7 +385,8 @@ async function layoutRuns(browser: Browser, url: string, messages: GraphMessage[
         }, { once: true });
         window.postMessage(window.__graph, '*');
       })`)) as LayoutRun;
-      if (run.inWorker !== url.endsWith('=worker')) throw new Error(`the layout ran ${run.inWorker ? 'in the worker' : 'on the page'}, not as forced by ${url}`);
+      if (run.inWorker !== url.endsWith('=worker'))
+        throw new Error(`the layout ran ${run.inWorker ? 'in the worker' : 'on the page'}, not as forced by ${url}`);
       runs.push(run);
     }
     if (errors.length) throw new Error(`the page reported: ${errors.join('; ')}`);
@@ -339,7 +399,8 @@ async function layoutRuns(browser: Browser, url: string, messages: GraphMessage[
 /** What a person does, checked by the messages the host receives and by what the page shows. */
 async function smokeChecks(page: Page, received: unknown[]): Promise<Array<[string, boolean]>> {
   const out: Array<[string, boolean]> = [];
-  const last = (type: string): Record<string, unknown> | undefined => [...received].reverse().find((m) => (m as { type: string }).type === type) as Record<string, unknown> | undefined;
+  const last = (type: string): Record<string, unknown> | undefined =>
+    [...received].reverse().find((m) => (m as { type: string }).type === type) as Record<string, unknown> | undefined;
   // The partitions panel is open on the focused asset: drag across a week of cells.
   const canvas = (await page.$('.detail-panel canvas'))!;
   const box = (await canvas.boundingBox())!;
@@ -349,7 +410,10 @@ async function smokeChecks(page: Page, received: unknown[]): Promise<Array<[stri
   await page.mouse.up();
   await page.waitForTimeout(200);
   const info = await page.textContent('.selection-info');
-  out.push(['dragging across the heatmap selects a range and names its keys', /^Selected 2021-\d\d-\d\d … 2021-\d\d-\d\d · \d+ partitions$/.test(info ?? '')]);
+  out.push([
+    'dragging across the heatmap selects a range and names its keys',
+    /^Selected 2021-\d\d-\d\d … 2021-\d\d-\d\d · \d+ partitions$/.test(info ?? ''),
+  ]);
   await page.click('.detail-panel vscode-button[appearance=primary]');
   const b = last('backfill') as { range?: { start: number; end: number }; downstream?: boolean } | undefined;
   out.push(['"Backfill Selection" posts the range', !!b && !!b.range && b.range.end > b.range.start && b.downstream === false]);
@@ -358,7 +422,10 @@ async function smokeChecks(page: Page, received: unknown[]): Promise<Array<[stri
   const nb = (await node.boundingBox())!;
   await page.mouse.click(nb.x + nb.width / 2, nb.y + nb.height / 2, { button: 'right' });
   const items = await page.$$eval('.context-menu:not([hidden]) .menu-item', (els) => els.map((e) => e.textContent));
-  out.push(['right-click opens Backfill…, Backfill Downstream, Open Definition', ['Backfill…', 'Backfill Downstream', 'Open Definition'].every((i) => items.includes(i))]);
+  out.push([
+    'right-click opens Backfill…, Backfill Downstream, Open Definition',
+    ['Backfill…', 'Backfill Downstream', 'Open Definition'].every((i) => items.includes(i)),
+  ]);
   await page.click('.context-menu .menu-item:nth-child(2)');
   const d = last('backfill') as { range?: unknown; downstream?: boolean } | undefined;
   out.push(['the menu posts a downstream backfill of the whole asset', !!d && d.range === null && d.downstream === true]);
@@ -437,7 +504,9 @@ async function statusUpdates(page: Page, asset: string, mode: string): Promise<{
       (m) =>
         new Promise<{ handler: number; frame: number }>((resolve) => {
           let handlerMs = NaN;
-          document.addEventListener('backfill-graph-statuses', (e) => (handlerMs = (e as CustomEvent<{ ms: number }>).detail.ms), { once: true });
+          document.addEventListener('backfill-graph-statuses', (e) => (handlerMs = (e as CustomEvent<{ ms: number }>).detail.ms), {
+            once: true,
+          });
           // At the start of a frame, deliver the message synchronously; the next frame's
           // timestamp tells whether the redraw (script, style, layout, paint) fit in one frame.
           requestAnimationFrame((t0) => {

@@ -157,9 +157,18 @@ async function main(): Promise<void> {
     const buildNote = buildCli();
     if (existsSync(CLI)) {
       const v = cliTimes(dir, ['validate', '--json', '--now', NOW], 5);
-      results.push(measure('CLI `backfill validate --json` (process)', v.samples, null, `exit ${v.status}, ${v.bytes} bytes${buildNote ? `; ${buildNote}` : ''}`));
+      results.push(
+        measure(
+          'CLI `backfill validate --json` (process)',
+          v.samples,
+          null,
+          `exit ${v.status}, ${v.bytes} bytes${buildNote ? `; ${buildNote}` : ''}`,
+        ),
+      );
       const i = cliTimes(dir, ['impact', root.name, rootKey, '--json', '--now', NOW], 5);
-      results.push(measure(`CLI \`backfill impact ${root.name} ${rootKey} --json\` (process)`, i.samples, null, `exit ${i.status}, ${i.bytes} bytes`));
+      results.push(
+        measure(`CLI \`backfill impact ${root.name} ${rootKey} --json\` (process)`, i.samples, null, `exit ${i.status}, ${i.bytes} bytes`),
+      );
       const startup = cliTimes(dir, ['--version'], 5);
       results.push(measure('CLI `backfill --version` (node start-up + bundle)', startup.samples, null, ''));
     } else {

@@ -65,7 +65,10 @@ async function main(): Promise<void> {
     console.log(`| runner overhead per task beyond the bare spawn loop | ${((ours - bare) / TASKS).toFixed(2)} ms | |`);
     console.log(`| runner CPU per task (scheduling, store writes, spawning) | ${cpuPerTaskMs.toFixed(2)} ms | |`);
     mkdirSync(path.join(__dirname, 'results'), { recursive: true });
-    writeFileSync(path.join(__dirname, 'results', 'runner.json'), JSON.stringify({ machine, tasks: TASKS, oursMs: ours, xargsMs: xargs, bareNodeMs: bare, ratio, cpuPerTaskMs }, null, 2));
+    writeFileSync(
+      path.join(__dirname, 'results', 'runner.json'),
+      JSON.stringify({ machine, tasks: TASKS, oursMs: ours, xargsMs: xargs, bareNodeMs: bare, ratio, cpuPerTaskMs }, null, 2),
+    );
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

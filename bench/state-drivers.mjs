@@ -64,7 +64,11 @@ execFileSync(
 const columns = [
   { name: 'node:sqlite, Node 24', cmd: node24, args: [bundle, '--driver', 'node:sqlite'] },
   { name: 'better-sqlite3, Node 24', cmd: node24, args: [bundle, '--driver', 'better-sqlite3'] },
-  { name: 'better-sqlite3, Node 20', cmd: process.execPath, args: ['--import', 'tsx', path.join(ROOT, 'bench', 'state.ts'), '--driver', 'better-sqlite3'] },
+  {
+    name: 'better-sqlite3, Node 20',
+    cmd: process.execPath,
+    args: ['--import', 'tsx', path.join(ROOT, 'bench', 'state.ts'), '--driver', 'better-sqlite3'],
+  },
 ];
 if (!process.versions.node.startsWith('20.')) columns.pop(); // the third column is the machine's Node 20
 // Rounds alternate the columns, so that a busy moment of the machine does not land on one driver;
@@ -100,7 +104,9 @@ console.log(`| Measure (median) | ${results.map((r) => r.column).join(' | ')} | 
 console.log(`|---|${results.map(() => '---:').join('|')}|---:|`);
 for (const [name, get] of rows) {
   const ratio = get(results[0]) / get(results[1]);
-  console.log(`| ${name} | ${results.map((r) => ms(get(r))).join(' | ')} | ${ratio.toFixed(2)}× ${ratio <= 1.2 ? '✓' : '✗ (target ≤ 1.2×)'} |`);
+  console.log(
+    `| ${name} | ${results.map((r) => ms(get(r))).join(' | ')} | ${ratio.toFixed(2)}× ${ratio <= 1.2 ? '✓' : '✗ (target ≤ 1.2×)'} |`,
+  );
 }
 mkdirSync(path.join(ROOT, 'bench', 'results'), { recursive: true });
 writeFileSync(path.join(ROOT, 'bench', 'results', 'state-drivers.json'), JSON.stringify(results, null, 2));

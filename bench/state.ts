@@ -50,19 +50,43 @@ try {
   console.log(`SQLite through ${store.driverDescription} on Node ${process.versions.node}`);
   indexStoreFor(ws, store);
   const attemptsOf = (asset: string, deps: string[], keys: string[], at: number): AttemptInput[] =>
-    keys.map((k, i) => ({ asset, partition: k, startedAt: at + i, endedAt: at + i + 1, status: 'success', codeVersion: '1', dataVersion: `${asset}:${k}:${at}`, deps }));
+    keys.map((k, i) => ({
+      asset,
+      partition: k,
+      startedAt: at + i,
+      endedAt: at + i + 1,
+      status: 'success',
+      codeVersion: '1',
+      dataVersion: `${asset}:${k}:${at}`,
+      deps,
+    }));
 
   process.stdout.write(`setting up ${ASSETS * PARTITIONS} recorded partitions… `);
   const setup = time(() => {
     for (const a of ws.graph.order) {
       const keys = Array.from({ length: PARTITIONS }, (_, i) => a.partitions.keyAt(i));
-      store.record(attemptsOf(a.name, a.deps.map((d) => d.asset), keys, 0));
+      store.record(
+        attemptsOf(
+          a.name,
+          a.deps.map((d) => d.asset),
+          keys,
+          0,
+        ),
+      );
     }
   });
   console.log(`${(setup / 1000).toFixed(1)} s`);
   // Make 1% of the partitions stale: rematerialize some upstream days.
   const roots = ws.graph.order.slice(0, 10);
-  for (const a of roots) store.record(attemptsOf(a.name, a.deps.map((d) => d.asset), [a.partitions.keyAt(500)], 1));
+  for (const a of roots)
+    store.record(
+      attemptsOf(
+        a.name,
+        a.deps.map((d) => d.asset),
+        [a.partitions.keyAt(500)],
+        1,
+      ),
+    );
 
   // 1. Full computation from the database (pages warm in the OS cache, engine cold).
   const full: number[] = [];
@@ -100,7 +124,14 @@ try {
   const incremental: number[] = [];
   for (let r = 0; r < 20; r++) {
     const idx = 100 + r;
-    store.record(attemptsOf(target.name, target.deps.map((d) => d.asset), [target.partitions.keyAt(idx)], 100 + r));
+    store.record(
+      attemptsOf(
+        target.name,
+        target.deps.map((d) => d.asset),
+        [target.partitions.keyAt(idx)],
+        100 + r,
+      ),
+    );
     incremental.push(time(() => engine.refresh(target.name, PartitionSubset.of([idx]))));
   }
   const description = store.driverDescription;
@@ -108,18 +139,37 @@ try {
 
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
   const rows = [
-    ['statuses of 1,000 assets × 1,000 partitions (10^6), warm database', median(full), 1000, `${counts.stale} stale, ${counts.fresh} fresh`],
+    [
+      'statuses of 1,000 assets × 1,000 partitions (10^6), warm database',
+      median(full),
+      1000,
+      `${counts.stale} stale, ${counts.fresh} fresh`,
+    ],
     ['record 100,000 materializations (one transaction)', record, 2000, ''],
     ['incremental refresh after one materialization', median(incremental), 20, `asset ${target.name} + its downstream`],
   ] as const;
   console.log(`\nMachine: ${cpu} × ${cpus().length}, load average ${loadavg()[0]!.toFixed(1)}, Node ${process.version}.\n`);
   console.log('| Measure | Median | Target |\n|---|---:|---|');
-  for (const [name, ms, target, note] of rows) console.log(`| ${name}${note ? ` (${note})` : ''} | ${ms.toFixed(1)} ms | < ${target} ms ${ms < target ? '✓' : '✗'} |`);
+  for (const [name, ms, target, note] of rows)
+    console.log(`| ${name}${note ? ` (${note})` : ''} | ${ms.toFixed(1)} ms | < ${target} ms ${ms < target ? '✓' : '✗'} |`);
   const out = process.env.BENCH_OUT ?? path.join(__dirname, 'results', 'state.json');
   mkdirSync(path.dirname(out), { recursive: true });
   writeFileSync(
     out,
-    JSON.stringify({ machine: cpu, node: process.version, driver: description, full, records, incremental, counts, medians: { full: median(full), record, incremental: median(incremental) } }, null, 2),
+    JSON.stringify(
+      {
+        machine: cpu,
+        node: process.version,
+        driver: description,
+        full,
+        records,
+        incremental,
+        counts,
+        medians: { full: median(full), record, incremental: median(incremental) },
+      },
+      null,
+      2,
+    ),
   );
 } finally {
   rmSync(root, { recursive: true, force: true });

@@ -13,7 +13,19 @@
 //        BACKFILL_E2E_CACHE     where code-server is installed (as for test/e2e/run.sh)
 //        XDG_CACHE_HOME         base of both caches (default ~/.cache)
 import { spawn, spawnSync } from 'node:child_process';
-import { accessSync, constants, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync, openSync } from 'node:fs';
+import {
+  accessSync,
+  constants,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+  openSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { homedir } from 'node:os';
 import * as path from 'node:path';
@@ -50,7 +62,13 @@ function die(message) {
 
 const argv = process.argv.slice(2);
 if (argv.includes('--help') || argv.includes('-h')) {
-  console.log(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 15).map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
+  console.log(
+    readFileSync(fileURLToPath(import.meta.url), 'utf8')
+      .split('\n')
+      .slice(1, 15)
+      .map((l) => l.replace(/^\/\/ ?/, ''))
+      .join('\n'),
+  );
   process.exit(0);
 }
 const unknown = argv.filter((a) => a !== '--fresh');
@@ -117,7 +135,8 @@ async function serveInBrowser() {
     log(`code-server ${CS_VERSION} is not installed yet: installing it and Node 24 into ${CS_DIR} (first run only, 2-4 minutes)`);
     const t0 = Date.now();
     const r = spawnSync('bash', [path.join(ROOT, 'test', 'e2e', 'run.sh'), 'install-newest'], { stdio: 'inherit', cwd: ROOT });
-    if (r.status !== 0 || !existsSync(path.join(CS_DIR, '.complete'))) die(`installing code-server failed (see above); rerun npm run demo once fixed`);
+    if (r.status !== 0 || !existsSync(path.join(CS_DIR, '.complete')))
+      die(`installing code-server failed (see above); rerun npm run demo once fixed`);
     log(`code-server installed in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   }
 
@@ -136,7 +155,8 @@ async function serveInBrowser() {
   // folder is loaded without being installed (rebuild with `node esbuild.mjs`, reload the window).
   const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
   const prefix = `${pkg.publisher}.${pkg.name}-`;
-  for (const entry of readdirSync(extensions)) if (entry.startsWith(prefix)) rmSync(path.join(extensions, entry), { recursive: true, force: true });
+  for (const entry of readdirSync(extensions))
+    if (entry.startsWith(prefix)) rmSync(path.join(extensions, entry), { recursive: true, force: true });
   symlinkSync(ROOT, path.join(extensions, `${prefix}${pkg.version}`), 'dir');
 
   const port = process.env.PORT ? Number(process.env.PORT) : await freePort();
@@ -151,11 +171,16 @@ async function serveInBrowser() {
   const server = spawn(
     CS_BIN,
     [
-      '--config', config,
-      '--user-data-dir', userData,
-      '--extensions-dir', extensions,
-      '--auth', 'none',
-      '--bind-addr', `127.0.0.1:${port}`,
+      '--config',
+      config,
+      '--user-data-dir',
+      userData,
+      '--extensions-dir',
+      extensions,
+      '--auth',
+      'none',
+      '--bind-addr',
+      `127.0.0.1:${port}`,
       '--disable-telemetry',
       '--disable-update-check',
       '--disable-workspace-trust',
@@ -163,7 +188,11 @@ async function serveInBrowser() {
       WORKSPACE,
     ],
     // On Node 24, as code-server 4.139 requires (and as today's desktop VS Code runs extensions).
-    { detached: true, stdio: ['ignore', out, out], env: { ...process.env, PATH: `${node24()}${path.delimiter}${process.env.PATH ?? ''}`, XDG_CONFIG_HOME: xdg, XDG_DATA_HOME: xdg } },
+    {
+      detached: true,
+      stdio: ['ignore', out, out],
+      env: { ...process.env, PATH: `${node24()}${path.delimiter}${process.env.PATH ?? ''}`, XDG_CONFIG_HOME: xdg, XDG_DATA_HOME: xdg },
+    },
   );
   let exited = null;
   const exit = new Promise((resolve) => server.on('exit', (code, signal) => resolve((exited = { code, signal }))));
@@ -252,7 +281,10 @@ function parentLinks() {
   }
   const r = spawnSync('ps', ['-A', '-o', 'pid=,ppid='], { encoding: 'utf8' });
   if (r.status !== 0) return [];
-  return r.stdout.split('\n').map((line) => line.trim().split(/\s+/).map(Number)).filter(([child, parent]) => child && parent !== undefined);
+  return r.stdout
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/).map(Number))
+    .filter(([child, parent]) => child && parent !== undefined);
 }
 
 /** Every process below `pid`. */

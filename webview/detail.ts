@@ -70,7 +70,13 @@ export class DetailPanel {
       expand: button({ label: 'Expand Group', onClick: () => this.node && this.events.expandGroup(this.node.group) }),
     };
     const close = button({ label: '✕', appearance: 'icon', title: 'Close partitions', onClick: () => this.events.close() });
-    actions.append(this.buttons.open.element, this.buttons.backfill.element, this.buttons.downstream.element, this.buttons.expand.element, close.element);
+    actions.append(
+      this.buttons.open.element,
+      this.buttons.backfill.element,
+      this.buttons.downstream.element,
+      this.buttons.expand.element,
+      close.element,
+    );
     header.append(this.heading, actions);
     this.info.className = 'selection-info';
     this.info.setAttribute('aria-live', 'polite');
@@ -248,7 +254,10 @@ export class DetailPanel {
     this.canvas.height = Math.ceil(h * dpr);
     this.canvas.style.width = `${w}px`;
     this.canvas.style.height = `${h}px`;
-    this.canvas.setAttribute('aria-label', `${size} partitions of ${this.node.label}, ${g.cols} × ${g.rows} grid. Arrow keys move, Shift+arrows select a range.`);
+    this.canvas.setAttribute(
+      'aria-label',
+      `${size} partitions of ${this.node.label}, ${g.cols} × ${g.rows} grid. Arrow keys move, Shift+arrows select a range.`,
+    );
     this.draw();
   }
 
@@ -383,7 +392,9 @@ export class DetailPanel {
     const node = this.node;
     if (!node || node.kind !== 'asset') return;
     if (!sel) {
-      this.info.textContent = this.canBackfill ? 'Drag across partitions (or Shift+arrow keys) to pick a range to backfill.' : 'Hover a partition for its key and status.';
+      this.info.textContent = this.canBackfill
+        ? 'Drag across partitions (or Shift+arrow keys) to pick a range to backfill.'
+        : 'Hover a partition for its key and status.';
       return;
     }
     const n = sel.end - sel.start;

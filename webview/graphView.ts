@@ -10,7 +10,17 @@
 import { select, zoom, zoomIdentity, type D3ZoomEvent, type Selection, type ZoomBehavior } from 'd3';
 import type { StatusCounts } from '../src/shared/graphProtocol.ts';
 import { STATUS_CODE, STATUS_NAMES } from '../src/shared/statuses.ts';
-import { centreOf, centreOn, DETAIL_SCALE, fitTransform, keepCentre, panIntoView, visibleRegion, zoomExtent, type Transform } from './camera.ts';
+import {
+  centreOf,
+  centreOn,
+  DETAIL_SCALE,
+  fitTransform,
+  keepCentre,
+  panIntoView,
+  visibleRegion,
+  zoomExtent,
+  type Transform,
+} from './camera.ts';
 import type { LayoutResult } from './layout.ts';
 import { describeCounts, lineageOf, onLineage, type AssetStore, type GraphViewModel, type Lineage, type ViewNode } from './model.ts';
 
@@ -107,7 +117,10 @@ export class GraphView {
       .attr('role', 'group')
       .attr('aria-label', 'Asset graph. Tab to the assets shown, Enter to select, Shift+F10 for actions.');
     const defs = this.svg.append('defs');
-    for (const [id, cls] of [['arrow', 'arrow'], ['arrow-hl', 'arrow hl']] as const) {
+    for (const [id, cls] of [
+      ['arrow', 'arrow'],
+      ['arrow-hl', 'arrow hl'],
+    ] as const) {
       defs
         .append('marker')
         .attr('id', id)
@@ -174,7 +187,9 @@ export class GraphView {
   setGraph(
     view: GraphViewModel,
     layout: LayoutResult,
-    viewport: { fit: true } | { transform: Transform; size?: { width: number; height: number }; anchor?: string; anchorWas?: { x: number; y: number } },
+    viewport:
+      | { fit: true }
+      | { transform: Transform; size?: { width: number; height: number }; anchor?: string; anchorWas?: { x: number; y: number } },
   ): void {
     this.view = view;
     this.placed = view.nodes.map((node) => {
@@ -193,14 +208,31 @@ export class GraphView {
     const label = new Map(view.edges.map((e) => [`${e.source}\u0000${e.target}`, e.label]));
     this.edges = layout.edges.map((r) => {
       const p = r.points;
-      let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
+      let minX = Infinity,
+        minY = Infinity,
+        maxX = -Infinity,
+        maxY = -Infinity;
       for (let k = 0; k < p.length; k += 2) {
-        minX = Math.min(minX, p[k]!); maxX = Math.max(maxX, p[k]!);
-        minY = Math.min(minY, p[k + 1]!); maxY = Math.max(maxY, p[k + 1]!);
+        minX = Math.min(minX, p[k]!);
+        maxX = Math.max(maxX, p[k]!);
+        minY = Math.min(minY, p[k + 1]!);
+        maxY = Math.max(maxY, p[k + 1]!);
       }
       const n = p.length;
       const key = `${r.source}\u0000${r.target}`;
-      return { key, source: r.source, target: r.target, d: edgePath(p), label: label.get(key) ?? null, labelX: (p[n - 4]! + p[n - 2]!) / 2, labelY: (p[n - 3]! + p[n - 1]!) / 2, minX, minY, maxX, maxY };
+      return {
+        key,
+        source: r.source,
+        target: r.target,
+        d: edgePath(p),
+        label: label.get(key) ?? null,
+        labelX: (p[n - 4]! + p[n - 2]!) / 2,
+        labelY: (p[n - 3]! + p[n - 1]!) / 2,
+        minX,
+        minY,
+        maxX,
+        maxY,
+      };
     });
     this.bounds = { width: layout.width, height: layout.height };
     if (this.selected && !this.placedById.has(this.selected)) this.selected = null;
@@ -218,7 +250,8 @@ export class GraphView {
     else {
       let t = viewport.transform;
       const now = this.size();
-      if (viewport.size && now.width && now.height) t = { k: t.k, x: t.x + (now.width - viewport.size.width) / 2, y: t.y + (now.height - viewport.size.height) / 2 };
+      if (viewport.size && now.width && now.height)
+        t = { k: t.k, x: t.x + (now.width - viewport.size.width) / 2, y: t.y + (now.height - viewport.size.height) / 2 };
       const a = viewport.anchor ? this.placedById.get(viewport.anchor) : undefined;
       if (a && viewport.anchorWas) t = { k: t.k, x: t.x + (viewport.anchorWas.x - a.x) * t.k, y: t.y + (viewport.anchorWas.y - a.y) * t.k };
       this.setTransform(t, false);
@@ -463,8 +496,16 @@ export class GraphView {
       const list = this.chunks[c];
       const el = this.chunkEls[c];
       if (!list || !el) continue;
-      const bright = this.overviewPaths(list.filter((p) => !this.dimmed(p.node.id)), '');
-      const dim = this.selected ? this.overviewPaths(list.filter((p) => this.dimmed(p.node.id)), ' o-dim') : [];
+      const bright = this.overviewPaths(
+        list.filter((p) => !this.dimmed(p.node.id)),
+        '',
+      );
+      const dim = this.selected
+        ? this.overviewPaths(
+            list.filter((p) => this.dimmed(p.node.id)),
+            ' o-dim',
+          )
+        : [];
       select(el)
         .selectAll('path')
         .data([...dim, ...bright].filter((d) => d.d))
@@ -522,7 +563,9 @@ export class GraphView {
   private renderDetail(): void {
     const r = this.visibleRegion(MARGIN);
     this.drawn = r;
-    const visible = this.placed.filter((p) => p.x + NODE_W / 2 >= r.x0 && p.x - NODE_W / 2 <= r.x1 && p.y + NODE_H / 2 >= r.y0 && p.y - NODE_H / 2 <= r.y1);
+    const visible = this.placed.filter(
+      (p) => p.x + NODE_W / 2 >= r.x0 && p.x - NODE_W / 2 <= r.x1 && p.y + NODE_H / 2 >= r.y0 && p.y - NODE_H / 2 <= r.y1,
+    );
     const edges = this.edges.filter((e) => e.maxX >= r.x0 && e.minX <= r.x1 && e.maxY >= r.y0 && e.minY <= r.y1);
 
     this.edgeLayer
@@ -563,7 +606,13 @@ export class GraphView {
             .attr('tabindex', 0)
             .attr('role', 'button')
             .attr('data-id', (d) => d.node.id);
-          g.append('rect').attr('class', 'halo').attr('x', -5).attr('y', -5).attr('width', NODE_W + 10).attr('height', NODE_H + 10).attr('rx', 9);
+          g.append('rect')
+            .attr('class', 'halo')
+            .attr('x', -5)
+            .attr('y', -5)
+            .attr('width', NODE_W + 10)
+            .attr('height', NODE_H + 10)
+            .attr('rx', 9);
           g.append('rect').attr('class', 'box').attr('width', NODE_W).attr('height', NODE_H).attr('rx', 5);
           g.append('text')
             .attr('class', 'title')
@@ -583,7 +632,12 @@ export class GraphView {
             .attr('text-anchor', 'end')
             .text((d) => `↻ ${truncate(d.node.selfDep!, 9)}`);
           const bar = g.append('g').attr('class', 'bar').attr('transform', `translate(${PAD},${BAR_Y})`);
-          bar.append('rect').attr('class', 'bar-bg').attr('width', NODE_W - 2 * PAD).attr('height', BAR_H).attr('rx', 2);
+          bar
+            .append('rect')
+            .attr('class', 'bar-bg')
+            .attr('width', NODE_W - 2 * PAD)
+            .attr('height', BAR_H)
+            .attr('rx', 2);
           for (const s of BAR_ORDER) bar.append('rect').attr('class', `seg s${s}`).attr('height', BAR_H);
           g.append('title');
           g.each((d, i, els) => this.drawHealth(els[i]!, d.node));
@@ -614,7 +668,10 @@ export class GraphView {
     const text = `${node.label}: ${node.kind === 'group' ? `${node.subtitle}, ` : ''}${describeCounts(counts, node.unpartitioned)}`;
     g.attr('aria-label', text);
     // The tooltip says in full what the node's lines may cut short (name, group · kind, self-dependency).
-    const lines = node.kind === 'group' ? [text] : [text, `${node.group} · ${node.subtitle}`, ...(node.selfDep ? [`reads its own partitions: ${node.selfDep}`] : [])];
+    const lines =
+      node.kind === 'group'
+        ? [text]
+        : [text, `${node.group} · ${node.subtitle}`, ...(node.selfDep ? [`reads its own partitions: ${node.selfDep}`] : [])];
     g.select('title').text(lines.join('\n'));
   }
 
@@ -708,7 +765,10 @@ export class GraphView {
 export function edgePath(p: readonly number[]): string {
   let d = `M${round(p[0]!)},${round(p[1]!)}`;
   for (let k = 2; k < p.length; k += 2) {
-    const x0 = p[k - 2]!, y0 = p[k - 1]!, x1 = p[k]!, y1 = p[k + 1]!;
+    const x0 = p[k - 2]!,
+      y0 = p[k - 1]!,
+      x1 = p[k]!,
+      y1 = p[k + 1]!;
     if (Math.abs(y0 - y1) < 0.5) d += `L${round(x1)},${round(y1)}`;
     else {
       const mx = round((x0 + x1) / 2);

@@ -59,7 +59,15 @@ export function gridLayout(spec: GridSpec, size: number, maxCols = 64): GridLayo
   }
 }
 
-function place(size: number, col: ArrayLike<number>, row: ArrayLike<number>, cols: number, rows: number, colLabels: AxisLabel[], rowLabels: AxisLabel[]): GridLayout {
+function place(
+  size: number,
+  col: ArrayLike<number>,
+  row: ArrayLike<number>,
+  cols: number,
+  rows: number,
+  colLabels: AxisLabel[],
+  rowLabels: AxisLabel[],
+): GridLayout {
   const cells = new Int32Array(cols * rows).fill(-1);
   const c = Int32Array.from(col);
   const r = Int32Array.from(row);
@@ -90,7 +98,10 @@ function calendar(starts: number[]): GridLayout {
     if (month !== lastMonth) {
       // A month's label sits over its first full week column.
       const at = row[i] === 0 ? col[i]! : col[i]! + 1;
-      const text = date.getUTCMonth() === 0 || colLabels.length === 0 ? `${MONTHS[date.getUTCMonth()]} ${date.getUTCFullYear()}` : MONTHS[date.getUTCMonth()]!;
+      const text =
+        date.getUTCMonth() === 0 || colLabels.length === 0
+          ? `${MONTHS[date.getUTCMonth()]} ${date.getUTCFullYear()}`
+          : MONTHS[date.getUTCMonth()]!;
       colLabels.push({ at, text });
       lastMonth = month;
     }
@@ -129,7 +140,10 @@ function dayHour(starts: number[]): GridLayout {
     const date = new Date(d * DAY);
     const month = date.getUTCFullYear() * 12 + date.getUTCMonth();
     if (month !== lastMonth) {
-      colLabels.push({ at: col[i]!, text: `${MONTHS[date.getUTCMonth()]} ${date.getUTCDate()}${date.getUTCMonth() === 0 || colLabels.length === 0 ? ` ${date.getUTCFullYear()}` : ''}` });
+      colLabels.push({
+        at: col[i]!,
+        text: `${MONTHS[date.getUTCMonth()]} ${date.getUTCDate()}${date.getUTCMonth() === 0 || colLabels.length === 0 ? ` ${date.getUTCFullYear()}` : ''}`,
+      });
       lastMonth = month;
     }
   }
@@ -158,7 +172,8 @@ function yearRows(starts: number[], kind: 'weeks' | 'months'): GridLayout {
     if (!rowLabels.length || rowLabels[rowLabels.length - 1]!.at !== row[i]) rowLabels.push({ at: row[i]!, text: String(y) });
   }
   // Two windows in one cell (a 53rd partial week): the later one wins the cell; both keep their index.
-  const colLabels = kind === 'months' ? MONTHS.map((m, at) => ({ at, text: m.slice(0, 1) })) : [0, 13, 26, 39].map((w) => ({ at: w, text: `W${w + 1}` }));
+  const colLabels =
+    kind === 'months' ? MONTHS.map((m, at) => ({ at, text: m.slice(0, 1) })) : [0, 13, 26, 39].map((w) => ({ at: w, text: `W${w + 1}` }));
   return place(n, col, row, cols, row[n - 1]! + 1, colLabels, rowLabels);
 }
 

@@ -58,7 +58,11 @@ export interface LayoutResult {
 }
 
 /** Lays out the graph. Edges naming unknown nodes and self-loops are left out. */
-export function layeredLayout(nodes: readonly LayoutNode[], edges: readonly LayoutEdge[], options: Partial<LayoutOptions> = {}): LayoutResult {
+export function layeredLayout(
+  nodes: readonly LayoutNode[],
+  edges: readonly LayoutEdge[],
+  options: Partial<LayoutOptions> = {},
+): LayoutResult {
   const o = { ...DEFAULT_LAYOUT, ...options };
   const n = nodes.length;
   const index = new Map<string, number>();
@@ -299,7 +303,8 @@ function orderLayers(initial: number[][], up: number[][], down: number[][], swee
         key[v] = -1; // fixed: keeps its slot below
         continue;
       }
-      if (nb.length === 1) key[v] = pos[nb[0]!]!; // a dummy, mostly
+      if (nb.length === 1)
+        key[v] = pos[nb[0]!]!; // a dummy, mostly
       else if (nb.length === 2) key[v] = (pos[nb[0]!]! + pos[nb[1]!]!) / 2;
       else {
         const p = Int32Array.from(nb, (u) => pos[u]!).sort();
@@ -380,7 +385,10 @@ export function isotonicWithGaps(desired: Float64Array, weights: Float64Array, g
     blocks++;
     while (blocks > 1 && value[blocks - 2]! > value[blocks - 1]!) {
       const w = wsum[blocks - 2]! + wsum[blocks - 1]!;
-      value[blocks - 2] = w > 0 ? (value[blocks - 2]! * wsum[blocks - 2]! + value[blocks - 1]! * wsum[blocks - 1]!) / w : (value[blocks - 2]! + value[blocks - 1]!) / 2;
+      value[blocks - 2] =
+        w > 0
+          ? (value[blocks - 2]! * wsum[blocks - 2]! + value[blocks - 1]! * wsum[blocks - 1]!) / w
+          : (value[blocks - 2]! + value[blocks - 1]!) / 2;
       wsum[blocks - 2] = w;
       blocks--;
     }

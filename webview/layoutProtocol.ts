@@ -53,11 +53,18 @@ export function isWorkerReply(m: unknown): m is WorkerReply {
   if (typeof m !== 'object' || m === null) return false;
   const r = m as { type?: unknown; id?: unknown; layout?: unknown; message?: unknown };
   if (typeof r.id !== 'number') return false;
-  return (r.type === 'layout' && typeof r.layout === 'object' && r.layout !== null) || (r.type === 'error' && typeof r.message === 'string');
+  return (
+    (r.type === 'layout' && typeof r.layout === 'object' && r.layout !== null) || (r.type === 'error' && typeof r.message === 'string')
+  );
 }
 
 /** The request for a graph, and the buffers to transfer with it. */
-export function packRequest(id: number, nodes: readonly LayoutNode[], edges: readonly LayoutEdge[], options: Partial<LayoutOptions>): [LayoutRequest, Transferable[]] {
+export function packRequest(
+  id: number,
+  nodes: readonly LayoutNode[],
+  edges: readonly LayoutEdge[],
+  options: Partial<LayoutOptions>,
+): [LayoutRequest, Transferable[]] {
   const index = new Map<string, number>();
   nodes.forEach((node, i) => index.set(node.id, i));
   const flat = new Int32Array(edges.length * 2);
@@ -70,7 +77,10 @@ export function packRequest(id: number, nodes: readonly LayoutNode[], edges: rea
     flat[k++] = t;
   }
   const packed = flat.slice(0, k);
-  return [{ type: 'layout', id, ids: nodes.map((n) => n.id), groups: nodes.map((n) => n.group ?? ''), edges: packed, options }, [packed.buffer]];
+  return [
+    { type: 'layout', id, ids: nodes.map((n) => n.id), groups: nodes.map((n) => n.group ?? ''), edges: packed, options },
+    [packed.buffer],
+  ];
 }
 
 /** The worker's side: lays out the request; the reply and the buffers to transfer with it. */
@@ -80,7 +90,10 @@ export function answerRequest(r: LayoutRequest): [WorkerReply, Transferable[]] {
     const edges: LayoutEdge[] = [];
     for (let k = 0; k + 1 < r.edges.length; k += 2) edges.push({ source: r.ids[r.edges[k]!]!, target: r.ids[r.edges[k + 1]!]! });
     const layout = packLayout(layeredLayout(nodes, edges, r.options), r.ids);
-    return [{ type: 'layout', id: r.id, layout }, [layout.positions.buffer, layout.ends.buffer, layout.offsets.buffer, layout.points.buffer, layout.reversed.buffer]];
+    return [
+      { type: 'layout', id: r.id, layout },
+      [layout.positions.buffer, layout.ends.buffer, layout.offsets.buffer, layout.points.buffer, layout.reversed.buffer],
+    ];
   } catch (e) {
     return [{ type: 'error', id: r.id, message: e instanceof Error ? (e.stack ?? e.message) : String(e) }, []];
   }
@@ -109,7 +122,17 @@ export function packLayout(result: LayoutResult, ids: readonly string[]): Packed
   });
   const points = new Float64Array(offsets[routes]!);
   result.edges.forEach((e, k) => points.set(e.points, offsets[k]!));
-  return { positions, ends, offsets, points, reversed, width: result.width, height: result.height, layers: result.layers, crossings: result.crossings };
+  return {
+    positions,
+    ends,
+    offsets,
+    points,
+    reversed,
+    width: result.width,
+    height: result.height,
+    layers: result.layers,
+    crossings: result.crossings,
+  };
 }
 
 /** The LayoutResult of a packed layout of the nodes `ids` (the ids of the request). */

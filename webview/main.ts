@@ -3,7 +3,16 @@
 // collapsed groups and search in the webview state, and wires the graph, the partitions panel
 // and the toolbar together.
 import './graph.css';
-import { isHostMessage, type GraphAsset, type GraphMessage, type GraphViewState, type GridSpec, type HostMessage, type StatusesMessage, type WebviewMessage } from '../src/shared/graphProtocol.ts';
+import {
+  isHostMessage,
+  type GraphAsset,
+  type GraphMessage,
+  type GraphViewState,
+  type GridSpec,
+  type HostMessage,
+  type StatusesMessage,
+  type WebviewMessage,
+} from '../src/shared/graphProtocol.ts';
 import { DetailPanel } from './detail.ts';
 import { GraphView, NODE_H, NODE_W } from './graphView.ts';
 import layoutWorkerSource from 'layout-worker:source';
@@ -43,7 +52,9 @@ export interface RenderedDetail {
 const vscode = acquireVsCodeApi();
 const post = (m: WebviewMessage): void => vscode.postMessage(m);
 window.addEventListener('error', (e) => post({ type: 'log', level: 'error', message: `${e.message} (${e.filename}:${e.lineno})` }));
-window.addEventListener('unhandledrejection', (e) => post({ type: 'log', level: 'error', message: String((e.reason as Error)?.stack ?? e.reason) }));
+window.addEventListener('unhandledrejection', (e) =>
+  post({ type: 'log', level: 'error', message: String((e.reason as Error)?.stack ?? e.reason) }),
+);
 
 initUi();
 const state: GraphViewState = vscode.getState() ?? {};
@@ -96,7 +107,10 @@ let rebuilds = 0;
 let layoutWorkerUrl: string | undefined;
 const layouts = new LayoutRunner({
   workerMinNodes: window.backfillLayoutWorkerMinNodes ?? WORKER_MIN_NODES,
-  createWorker: () => new Worker((layoutWorkerUrl ??= URL.createObjectURL(new Blob([layoutWorkerSource], { type: 'text/javascript' }))), { name: 'backfill-layout' }),
+  createWorker: () =>
+    new Worker((layoutWorkerUrl ??= URL.createObjectURL(new Blob([layoutWorkerSource], { type: 'text/javascript' }))), {
+      name: 'backfill-layout',
+    }),
   log: (message) => post({ type: 'log', level: 'error', message: `graph webview: ${message}` }),
   layout: { nodeWidth: NODE_W, nodeHeight: NODE_H },
 });
@@ -113,9 +127,15 @@ const graph = new GraphView(graphBox, store, {
 });
 const menu = new ContextMenu(app);
 const detail = new DetailPanel(store, {
-  grid: async (asset) => (await request<Extract<HostMessage, { type: 'grid' }>>('grid', { type: 'gridRequest', id: nextId++, asset })).grid as GridSpec | null,
+  grid: async (asset) =>
+    (await request<Extract<HostMessage, { type: 'grid' }>>('grid', { type: 'gridRequest', id: nextId++, asset })).grid as GridSpec | null,
   describe: async (asset, indexes) => {
-    const r = await request<Extract<HostMessage, { type: 'describe' }>>('describe', { type: 'describeRequest', id: nextId++, asset, indexes });
+    const r = await request<Extract<HostMessage, { type: 'describe' }>>('describe', {
+      type: 'describeRequest',
+      id: nextId++,
+      asset,
+      indexes,
+    });
     return { keys: r.keys, causes: r.causes };
   },
   backfill: (asset, range, downstream) => post({ type: 'backfill', asset, range, downstream }),
@@ -271,7 +291,10 @@ async function rebuild(o: { keep: boolean; focus?: string }): Promise<RenderedDe
   else if (firstGraph || !o.keep) viewport = { fit: true };
   else {
     // A collapsed group takes its members' place: keep the group (or the asset) that was in the middle.
-    const anchorNow = anchor && !view.byId.has(anchor) ? (view.nodeOf.get(anchor) ?? [...view.byId.values()].find((n) => n.id === GROUP_PREFIX + anchor)?.id) : anchor;
+    const anchorNow =
+      anchor && !view.byId.has(anchor)
+        ? (view.nodeOf.get(anchor) ?? [...view.byId.values()].find((n) => n.id === GROUP_PREFIX + anchor)?.id)
+        : anchor;
     viewport = { transform: graph.viewport, anchor: anchorNow ?? anchor, anchorWas };
   }
   graph.setGraph(view, layout, viewport);
@@ -281,7 +304,16 @@ async function rebuild(o: { keep: boolean; focus?: string }): Promise<RenderedDe
   if (o.focus && sel) graph.focus(sel, false);
   runSearch(search.value());
   firstGraph = false;
-  return { layoutMs, layoutStart, layoutEnd, layoutInWorker, renderMs: performance.now() - t1, nodes: view.nodes.length, edges: view.edges.length, crossings: layout.crossings };
+  return {
+    layoutMs,
+    layoutStart,
+    layoutEnd,
+    layoutInWorker,
+    renderMs: performance.now() - t1,
+    nodes: view.nodes.length,
+    edges: view.edges.length,
+    crossings: layout.crossings,
+  };
 }
 
 async function onGraph(m: GraphMessage): Promise<void> {
@@ -302,13 +334,19 @@ function onStatuses(m: StatusesMessage): void {
   const nodes = new Set(changed.map((name) => view!.nodeOf.get(name)!).filter(Boolean));
   graph.updateStatuses(nodes);
   const cells = detail.updateStatuses(changed);
-  document.dispatchEvent(new CustomEvent('backfill-graph-statuses', { detail: { ms: performance.now() - t0, assets: changed.length, cells } }));
+  document.dispatchEvent(
+    new CustomEvent('backfill-graph-statuses', { detail: { ms: performance.now() - t0, assets: changed.length, cells } }),
+  );
 }
 
 window.addEventListener('message', (e: MessageEvent) => {
   const m: unknown = e.data;
   if (!isHostMessage(m)) {
-    post({ type: 'log', level: 'error', message: `graph webview: ignored a malformed message (${typeof m === 'object' && m ? String((m as { type?: unknown }).type) : typeof m})` });
+    post({
+      type: 'log',
+      level: 'error',
+      message: `graph webview: ignored a malformed message (${typeof m === 'object' && m ? String((m as { type?: unknown }).type) : typeof m})`,
+    });
     return;
   }
   switch (m.type) {
@@ -339,4 +377,3 @@ window.addEventListener('message', (e: MessageEvent) => {
 });
 
 post({ type: 'ready' });
-

@@ -100,7 +100,15 @@ export function buildView(assets: readonly GraphAsset[], collapsed: ReadonlySet<
       nodeOf.set(a.name, g.id);
     } else {
       const self = a.deps.find((d) => d.asset === a.name);
-      const node: ViewNode = { id: a.name, kind: 'asset', label: a.name, group: a.group, subtitle: a.partitionsText, members: [a.name], unpartitioned: a.kind === 'unpartitioned' };
+      const node: ViewNode = {
+        id: a.name,
+        kind: 'asset',
+        label: a.name,
+        group: a.group,
+        subtitle: a.partitionsText,
+        members: [a.name],
+        unpartitioned: a.kind === 'unpartitioned',
+      };
       if (self) node.selfDep = self.mapping ?? 'self';
       nodes.push(node);
       nodeOf.set(a.name, a.name);
@@ -125,7 +133,8 @@ export function buildView(assets: readonly GraphAsset[], collapsed: ReadonlySet<
       }
     }
   }
-  for (const e of edgeMap.values()) if (e.source.startsWith(GROUP_PREFIX) || e.target.startsWith(GROUP_PREFIX)) e.label = e.count > 1 ? `×${e.count}` : e.label;
+  for (const e of edgeMap.values())
+    if (e.source.startsWith(GROUP_PREFIX) || e.target.startsWith(GROUP_PREFIX)) e.label = e.count > 1 ? `×${e.count}` : e.label;
   const edges = [...edgeMap.values()];
   const upstream = new Map<string, string[]>(nodes.map((n) => [n.id, []]));
   const downstream = new Map<string, string[]>(nodes.map((n) => [n.id, []]));
@@ -169,7 +178,9 @@ export function searchAssets(assets: readonly GraphAsset[], text: string): strin
   const q = text.trim().toLowerCase();
   if (!q) return [];
   const hits = assets.filter((a) => a.name.toLowerCase().includes(q)).map((a) => a.name);
-  return hits.sort((a, b) => Number(!a.toLowerCase().startsWith(q)) - Number(!b.toLowerCase().startsWith(q)) || (a < b ? -1 : a > b ? 1 : 0));
+  return hits.sort(
+    (a, b) => Number(!a.toLowerCase().startsWith(q)) - Number(!b.toLowerCase().startsWith(q)) || (a < b ? -1 : a > b ? 1 : 0),
+  );
 }
 
 /** Names what the layout depends on: a new layout is needed only when it changes. */

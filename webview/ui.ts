@@ -54,7 +54,14 @@ export interface SearchBox {
   focus(): void;
 }
 
-export function searchBox(o: { placeholder: string; label: string; value?: string; onInput(text: string): void; onEnter(text: string, back: boolean): void; onEscape(): void }): SearchBox {
+export function searchBox(o: {
+  placeholder: string;
+  label: string;
+  value?: string;
+  onInput(text: string): void;
+  onEnter(text: string, back: boolean): void;
+  onEscape(): void;
+}): SearchBox {
   const el = document.createElement('vscode-text-field') as HTMLElement & { value: string };
   el.setAttribute('placeholder', o.placeholder);
   el.setAttribute('aria-label', o.label);
@@ -78,7 +85,10 @@ export function searchBox(o: { placeholder: string; label: string; value?: strin
   };
 }
 
-export function toggle(o: { label: string; checked: boolean; onChange(checked: boolean): void }): { element: HTMLElement; setChecked(c: boolean): void } {
+export function toggle(o: { label: string; checked: boolean; onChange(checked: boolean): void }): {
+  element: HTMLElement;
+  setChecked(c: boolean): void;
+} {
   const el = document.createElement('vscode-checkbox') as HTMLElement & { checked: boolean };
   el.textContent = o.label;
   if (o.checked) el.setAttribute('checked', '');

@@ -8,7 +8,18 @@ import { BackfillStore, type StoredTask, type TaskStatus } from '../core/state/b
 import type { StateStore } from '../core/state/store.ts';
 import type { Workspace } from '../core/workspace.ts';
 import type { CliContext } from './context.ts';
-import { columns, EXIT_FAILURE, EXIT_OK, EXIT_PAUSED, formatDuration, plural, printJson, RANGE, relativePath, type Style } from './output.ts';
+import {
+  columns,
+  EXIT_FAILURE,
+  EXIT_OK,
+  EXIT_PAUSED,
+  formatDuration,
+  plural,
+  printJson,
+  RANGE,
+  relativePath,
+  type Style,
+} from './output.ts';
 
 // What `plan`, `run` and `resume` print: the plan, the run's events and progress, its report.
 
@@ -36,7 +47,12 @@ export function printPlan(ctx: CliContext, ws: Workspace, plan: BackfillPlan, co
   const s = ctx.style;
   const rows = plan.assets.map((a) => {
     const def = ws.assets.get(a.asset)!.partitions;
-    return [`  ${s.bold(a.asset)}`, def.kind === 'unpartitioned' ? 'unpartitioned' : plural(a.partitions.size, 'partition'), extentOf(def, a.partitions), s.dim(`(${a.reason})`)];
+    return [
+      `  ${s.bold(a.asset)}`,
+      def.kind === 'unpartitioned' ? 'unpartitioned' : plural(a.partitions.size, 'partition'),
+      extentOf(def, a.partitions),
+      s.dim(`(${a.reason})`),
+    ];
   });
   const { summary } = plan;
   ctx.print(
@@ -60,7 +76,6 @@ export function describeEstimate(seconds: number | null, noHistory: readonly str
   const known = `${seconds < 1 ? '<1s' : `~${formatSeconds(seconds)}`} from history (concurrency ${concurrency})`;
   return noHistory.length > 0 ? `${known}; no history for ${noHistory.join(', ')}` : known;
 }
-
 
 /** `3m`, `45s`, `2h 05m`: an ETA, coarser than a duration. */
 function formatEta(ms: number): string {
@@ -144,7 +159,11 @@ const MAX_FAILED_SHOWN = 20;
 function printReport(ctx: CliContext, report: BackfillReport, resumeArgs: string[]): void {
   const s = ctx.style;
   const statusWord =
-    report.status === 'succeeded' ? s.green('succeeded') : report.status === 'paused' ? s.yellow('paused after the sample') : s.red(report.status);
+    report.status === 'succeeded'
+      ? s.green('succeeded')
+      : report.status === 'paused'
+        ? s.yellow('paused after the sample')
+        : s.red(report.status);
   const counts = COUNT_ORDER.filter((k) => report.counts[k] > 0)
     .map((k) => `${report.counts[k]} ${k}`)
     .join(' · ');
@@ -152,13 +171,18 @@ function printReport(ctx: CliContext, report: BackfillReport, resumeArgs: string
   if (report.failed.length > 0) {
     lines.push(`failed (${report.failed.length}):`);
     for (const f of report.failed.slice(0, MAX_FAILED_SHOWN)) {
-      lines.push(`  ${s.red('✗')} ${label(f.asset, f.partitions)}${f.message ? `: ${f.message}` : ''}`, `    log: ${relativePath(process.cwd(), f.log)}`);
+      lines.push(
+        `  ${s.red('✗')} ${label(f.asset, f.partitions)}${f.message ? `: ${f.message}` : ''}`,
+        `    log: ${relativePath(process.cwd(), f.log)}`,
+      );
     }
-    if (report.failed.length > MAX_FAILED_SHOWN) lines.push(`  … and ${report.failed.length - MAX_FAILED_SHOWN} more (backfill backfills --json)`);
+    if (report.failed.length > MAX_FAILED_SHOWN)
+      lines.push(`  … and ${report.failed.length - MAX_FAILED_SHOWN} more (backfill backfills --json)`);
   }
   if (report.killed.length > 0) {
     lines.push(`processes had to be killed (${report.killed.length} task${report.killed.length === 1 ? '' : 's'}):`);
-    for (const k of report.killed.slice(0, MAX_FAILED_SHOWN)) lines.push(`  ${s.yellow('!')} ${label(k.asset, k.partitions)}: ${k.message}`);
+    for (const k of report.killed.slice(0, MAX_FAILED_SHOWN))
+      lines.push(`  ${s.yellow('!')} ${label(k.asset, k.partitions)}: ${k.message}`);
   }
   if (report.status !== 'succeeded') lines.push(`resume with: backfill resume ${resumeArgs.join(' ')}`);
   ctx.print(...lines);
@@ -216,7 +240,8 @@ class RunPrinter {
   event(e: RunnerEvent): void {
     switch (e.type) {
       case 'output':
-        if (this.lines) this.write(e.stream === 'stderr' ? process.stderr : process.stdout, `${this.style.dim(`${this.labelOf(e.task)} │`)} ${e.line}`);
+        if (this.lines)
+          this.write(e.stream === 'stderr' ? process.stderr : process.stdout, `${this.style.dim(`${this.labelOf(e.task)} │`)} ${e.line}`);
         return;
       case 'warning':
         if (this.lines) this.write(process.stdout, `${this.style.yellow('!')} ${this.labelOf(e.task)}: ${e.message}`);

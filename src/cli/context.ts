@@ -105,7 +105,9 @@ export class CliContext {
     const engine = new StatusEngine({ graph: ws.graph, store, codeVersions: versions, observed });
     const statuses = engine.computeAll();
     for (const r of observed.refused) {
-      this.warn(`the output folder ${relativePath(this.root, r.dir)} of ${r.asset} leads outside the workspace (to ${r.real}), so it is not looked at; set output_outside_workspace: true on the asset to look there`);
+      this.warn(
+        `the output folder ${relativePath(this.root, r.dir)} of ${r.asset} leads outside the workspace (to ${r.real}), so it is not looked at; set output_outside_workspace: true on the asset to look there`,
+      );
     }
     return { engine, statuses, codeVersions: versions };
   }

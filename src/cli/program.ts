@@ -8,7 +8,9 @@ import { EXIT_FAILURE, EXIT_USAGE } from './output.ts';
 /** The `backfill` program: global options, then every command of the table. */
 export function createProgram(): Command {
   const program = new Command('backfill')
-    .description('Partitioned data assets: validate definitions, list partitions, trace dependencies and impact, track what is fresh, stale, missing or failed, and backfill exactly those.')
+    .description(
+      'Partitioned data assets: validate definitions, list partitions, trace dependencies and impact, track what is fresh, stale, missing or failed, and backfill exactly those.',
+    )
     .version(pkg.version, '-V, --version', 'print the version')
     .helpOption('-h, --help', 'show help')
     .helpCommand('help [command]', 'show help for a command')

@@ -22,7 +22,10 @@ export function addSelectionOptions(command: Command): Command {
     .option('--partition <key>', `a partition key or an inclusive range FIRST${RANGE_SEPARATOR}LAST of each asset; repeatable`, collect, [])
     .option('--only <statuses>', `only partitions with these statuses, comma-separated: ${ONLY_STATUSES.join(', ')}`)
     .option('--downstream', 'also every downstream partition that depends on the selected ones')
-    .option('--with-missing-upstream', 'also the missing or failed upstream partitions that the planned tasks read (and theirs), so those tasks do not fail');
+    .option(
+      '--with-missing-upstream',
+      'also the missing or failed upstream partitions that the planned tasks read (and theirs), so those tasks do not fail',
+    );
 }
 
 /** The most tasks at once `--concurrency` accepts (far beyond what one machine runs well). */
@@ -80,7 +83,13 @@ export function describeSelection(words: readonly string[], options: SelectionOp
  * Plans the selection: statuses from the state database (for --only and the warnings about
  * upstream partitions that are not materialized), durations from its history.
  */
-export async function planSelection(ctx: CliContext, ws: Workspace, words: readonly string[], options: SelectionOptions, concurrency: number): Promise<BackfillPlan> {
+export async function planSelection(
+  ctx: CliContext,
+  ws: Workspace,
+  words: readonly string[],
+  options: SelectionOptions,
+  concurrency: number,
+): Promise<BackfillPlan> {
   const selection = buildSelection(ws, words, options, ctx.now);
   const { engine } = await ctx.status(ws);
   const store = ctx.store();

@@ -64,7 +64,10 @@ export class AssetGraph {
       const ups = new Set(a.deps.filter((d) => this.byName.has(d.asset) && AssetGraph.orders(a, d)).map((d) => d.asset));
       indegree.set(a.name, ups.size);
     }
-    const ready = [...indegree].filter(([, n]) => n === 0).map(([name]) => name).sort();
+    const ready = [...indegree]
+      .filter(([, n]) => n === 0)
+      .map(([name]) => name)
+      .sort();
     // A binary heap would be O(log n); a sorted array with binary insertion is simpler and fast enough for 10^4 assets.
     while (ready.length > 0) {
       const name = ready.shift()!;
@@ -189,9 +192,7 @@ export class AssetGraph {
     // A self-dependency reads partitions [p+start_offset, p+end_offset] (both negative). A run of
     // at least -end_offset impacted partitions impacts the next one, so it grows to the end:
     // close such runs at once instead of stepping one partition at a time.
-    const step = Math.min(
-      ...selfDeps.map((d) => (d.mapping instanceof TimeWindowMapping ? -d.mapping.endOffset : Infinity)),
-    );
+    const step = Math.min(...selfDeps.map((d) => (d.mapping instanceof TimeWindowMapping ? -d.mapping.endOffset : Infinity)));
     const size = asset.partitions.size;
     let all = subset;
     let frontier = subset;

@@ -3,7 +3,14 @@ import type { Diagnostic } from './diagnostics.ts';
 import { readDefinitionFile, scanDefinitionFiles } from './definitions/files.ts';
 import { loadWorkspaceFromSources, type LoadOptions, type SourceFile, type Workspace } from './definitions/load.ts';
 
-export { findDefinitionFiles, isDefinitionFile, isSkippedFolder, MAX_DEFINITION_FILE_BYTES, readDefinitionFile, scanDefinitionFiles } from './definitions/files.ts';
+export {
+  findDefinitionFiles,
+  isDefinitionFile,
+  isSkippedFolder,
+  MAX_DEFINITION_FILE_BYTES,
+  readDefinitionFile,
+  scanDefinitionFiles,
+} from './definitions/files.ts';
 export { loadWorkspaceFromSources, ParseCache, type LoadOptions, type SourceFile, type Workspace } from './definitions/load.ts';
 export type { DiagnosticCode } from './definitions/report.ts';
 
@@ -26,7 +33,10 @@ export async function loadWorkspace(root: string, options: LoadOptions): Promise
  * where there is one, else the file read by readDefinitionFile; a file that cannot be read
  * becomes a diagnostic instead (one deleted meanwhile is simply left out).
  */
-export async function readSources(files: readonly string[], open: ReadonlyMap<string, string> = new Map()): Promise<{ sources: SourceFile[]; unread: Diagnostic[] }> {
+export async function readSources(
+  files: readonly string[],
+  open: ReadonlyMap<string, string> = new Map(),
+): Promise<{ sources: SourceFile[]; unread: Diagnostic[] }> {
   const read = await Promise.all(files.map(async (p) => (open.has(p) ? { text: open.get(p)! } : await readDefinitionFile(p))));
   const sources: SourceFile[] = [];
   const unread: Diagnostic[] = [];

@@ -79,7 +79,10 @@ export class AssetsTreeProvider extends ModelTreeProvider<AssetsNode> {
         const def = node.asset.partitions;
         const r = node.range;
         const single = r.end - r.start === 1;
-        const item = new vscode.TreeItem(describeAttention(def, r), single ? vscode.TreeItemCollapsibleState.None : vscode.TreeItemCollapsibleState.Collapsed);
+        const item = new vscode.TreeItem(
+          describeAttention(def, r),
+          single ? vscode.TreeItemCollapsibleState.None : vscode.TreeItemCollapsibleState.Collapsed,
+        );
         item.id = `range:${node.asset.name}:${r.status}:${r.causes.join(',')}:${r.start}`;
         item.iconPath = new vscode.ThemeIcon(STATUS_ICONS[r.status], new vscode.ThemeColor(STATUS_COLORS[r.status]));
         item.tooltip = r.status === 'stale' ? `Stale: ${describeCauses(r.causes)}` : `${r.end - r.start} ${r.status}`;
@@ -97,7 +100,10 @@ export class AssetsTreeProvider extends ModelTreeProvider<AssetsNode> {
     const st = this.model.statuses.get(asset.name);
     const unpartitioned = asset.partitions.kind === 'unpartitioned';
     const hasAttention = st && !unpartitioned && st.counts().fresh < asset.partitions.size;
-    const item = new vscode.TreeItem(asset.name, hasAttention ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
+    const item = new vscode.TreeItem(
+      asset.name,
+      hasAttention ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None,
+    );
     item.id = `asset:${asset.name}`;
     item.contextValue = 'asset';
     item.command = { command: 'backfill.openDefinition', title: 'Open Definition', arguments: [asset.name] };
@@ -109,7 +115,10 @@ export class AssetsTreeProvider extends ModelTreeProvider<AssetsNode> {
     }
     const worst = st.worst();
     item.description = describeCounts(st.counts(), unpartitioned);
-    item.iconPath = new vscode.ThemeIcon(worst === 'fresh' ? 'pass-filled' : STATUS_ICONS[worst], new vscode.ThemeColor(STATUS_COLORS[worst]));
+    item.iconPath = new vscode.ThemeIcon(
+      worst === 'fresh' ? 'pass-filled' : STATUS_ICONS[worst],
+      new vscode.ThemeColor(STATUS_COLORS[worst]),
+    );
     // The tooltip is built when hovered (resolveTreeItem), not at every refresh.
     item.accessibilityInformation = { label: `${asset.name}, ${item.description}` };
     return item;
@@ -128,10 +137,14 @@ export class AssetsTreeProvider extends ModelTreeProvider<AssetsNode> {
     const md = new vscode.MarkdownString();
     md.appendMarkdown(`**${asset.name}** — ${describePartitions(asset)}\n\n`);
     if (asset.description) md.appendText(`${asset.description}\n\n`);
-    md.appendMarkdown(`| fresh | stale | missing | failed | running |\n|---:|---:|---:|---:|---:|\n| ${c.fresh} | ${c.stale} | ${c.missing} | ${c.failed} | ${c.running} |\n\n`);
+    md.appendMarkdown(
+      `| fresh | stale | missing | failed | running |\n|---:|---:|---:|---:|---:|\n| ${c.fresh} | ${c.stale} | ${c.missing} | ${c.failed} | ${c.running} |\n\n`,
+    );
     let last = -Infinity;
     for (let r = 0; r < st.snapshot.size; r++) last = Math.max(last, st.snapshot.get(r, F.successEndedAt) || -Infinity);
-    md.appendMarkdown(`Last materialization: ${Number.isFinite(last) ? new Date(last).toISOString().replace('T', ' ').slice(0, 19) + ' UTC' : 'never'}  \n`);
+    md.appendMarkdown(
+      `Last materialization: ${Number.isFinite(last) ? new Date(last).toISOString().replace('T', ' ').slice(0, 19) + ' UTC' : 'never'}  \n`,
+    );
     md.appendMarkdown(`Code version: \`${this.model.codeVersions.get(asset.name) ?? '?'}\``);
     return md;
   }

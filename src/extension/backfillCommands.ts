@@ -47,10 +47,17 @@ function attention(s: BackfillSession, asset: AssetDefinition, statuses: Partiti
 /** This asset's partitions that need it (missing, failed, stale) and everything downstream of them. */
 export async function backfillDownstream(s: BackfillSession, target: unknown): Promise<void> {
   const asset = targetAsset(s, target);
-  if (!asset) return void vscode.window.showInformationMessage('Backfill: put the cursor in an asset definition, or pick an asset in the Assets view.');
+  if (!asset)
+    return void vscode.window.showInformationMessage(
+      'Backfill: put the cursor in an asset definition, or pick an asset in the Assets view.',
+    );
   let partitions = attention(s, asset);
   if (partitions.isEmpty) {
-    const choice = await vscode.window.showInformationMessage(`Every partition of ${asset.name} is fresh. Rebuild all of them and everything downstream?`, { modal: true }, 'Rebuild All');
+    const choice = await vscode.window.showInformationMessage(
+      `Every partition of ${asset.name} is fresh. Rebuild all of them and everything downstream?`,
+      { modal: true },
+      'Rebuild All',
+    );
     if (!choice) return;
     partitions = PartitionSubset.all(asset.partitions.size);
   }
@@ -61,7 +68,10 @@ export async function backfillDownstream(s: BackfillSession, target: unknown): P
 export async function backfillStatuses(s: BackfillSession, target: unknown, statuses: PartitionStatus[] = ATTENTION): Promise<void> {
   const asset = targetAsset(s, target);
   if (!asset) return;
-  await s.tasks.confirmAndRun({ roots: [{ asset: asset.name, partitions: attention(s, asset, statuses) }], downstream: false, only: new Set(statuses) }, `${statuses.join('/')} of ${asset.name}`);
+  await s.tasks.confirmAndRun(
+    { roots: [{ asset: asset.name, partitions: attention(s, asset, statuses) }], downstream: false, only: new Set(statuses) },
+    `${statuses.join('/')} of ${asset.name}`,
+  );
 }
 
 /** The partitions of a range node of the Assets view. */
@@ -69,7 +79,10 @@ export async function backfillRange(s: BackfillSession, node: AssetsNode | undef
   if (!node || node.kind !== 'range') return;
   const def = node.asset.partitions;
   const label = `${node.asset.name} ${def.keyAt(node.range.start)}${node.range.end - node.range.start > 1 ? `…${def.keyAt(node.range.end - 1)}` : ''}`;
-  await s.tasks.confirmAndRun({ roots: [{ asset: node.asset.name, partitions: PartitionSubset.range(node.range.start, node.range.end) }], downstream: false }, label);
+  await s.tasks.confirmAndRun(
+    { roots: [{ asset: node.asset.name, partitions: PartitionSubset.range(node.range.start, node.range.end) }], downstream: false },
+    label,
+  );
 }
 
 /** The command palette flow: asset → partitions → downstream? → preview → run. */
@@ -79,10 +92,17 @@ export async function runBackfillFlow(s: BackfillSession, target: unknown): Prom
   let asset = typeof target === 'string' || (target && typeof target === 'object') ? targetAsset(s, target) : undefined;
   if (!asset) {
     const picked = await vscode.window.showQuickPick(
-      ws.graph.order.filter((a) => a.run).map((a) => {
-        const c = s.model.statuses.get(a.name)?.counts();
-        return { label: a.name, description: c ? describeCounts(c, a.partitions.kind === 'unpartitioned') : '', detail: a.description, asset: a };
-      }),
+      ws.graph.order
+        .filter((a) => a.run)
+        .map((a) => {
+          const c = s.model.statuses.get(a.name)?.counts();
+          return {
+            label: a.name,
+            description: c ? describeCounts(c, a.partitions.kind === 'unpartitioned') : '',
+            detail: a.description,
+            asset: a,
+          };
+        }),
       { title: 'Backfill: which asset?', placeHolder: 'Pick the asset to backfill', matchOnDescription: true },
     );
     if (!picked) return;
@@ -157,7 +177,11 @@ async function pickBackfill(s: BackfillSession, title: string, keep: (status: st
     .filter((b) => keep(b.status))
     .map((b) => {
       const total = Object.values(b.counts).reduce((a, n) => a + n, 0);
-      return { label: b.id, description: `${b.status} · ${b.counts.succeeded}/${total}`, detail: `${b.description} — ${new Date(b.createdAt).toLocaleString()}` };
+      return {
+        label: b.id,
+        description: `${b.status} · ${b.counts.succeeded}/${total}`,
+        detail: `${b.description} — ${new Date(b.createdAt).toLocaleString()}`,
+      };
     });
   if (items.length === 0) {
     void vscode.window.showInformationMessage(`Backfill: no backfill to ${title.toLowerCase()}.`);
@@ -177,7 +201,8 @@ export async function retryFailed(s: BackfillSession, id?: unknown): Promise<voi
 }
 
 export async function cancelBackfill(s: BackfillSession, id?: unknown): Promise<void> {
-  const chosen = typeof id === 'string' ? id : await pickBackfill(s, 'Cancel', (st) => st === 'running' || st === 'paused' || st === 'interrupted');
+  const chosen =
+    typeof id === 'string' ? id : await pickBackfill(s, 'Cancel', (st) => st === 'running' || st === 'paused' || st === 'interrupted');
   if (!chosen || !s.model.store) return;
   requestCancel(s.model.store, chosen);
   void vscode.window.showInformationMessage(`Backfill: cancel requested for ${chosen}.`);
@@ -198,7 +223,11 @@ export async function deleteBackfill(s: BackfillSession, id?: string): Promise<v
   const store = s.model.store;
   if (!store || !id) return;
   const logs = path.join(path.dirname(store.path), 'logs', id);
-  const ok = await vscode.window.showWarningMessage(`Delete backfill ${id} from the history?`, { modal: true, detail: `Materialization records stay, and so do its logs (${logs}).` }, 'Delete');
+  const ok = await vscode.window.showWarningMessage(
+    `Delete backfill ${id} from the history?`,
+    { modal: true, detail: `Materialization records stay, and so do its logs (${logs}).` },
+    'Delete',
+  );
   if (!ok) return;
   new BackfillStore(store).delete(id);
   s.model.refreshStatusesSoon();

@@ -93,7 +93,9 @@ export class BackfillTasks implements vscode.TaskProvider, vscode.Disposable {
     for (const asset of this.model.workspace.graph.order) {
       const c = this.model.statuses.get(asset.name)?.counts();
       if (!c || c.stale + c.missing + c.failed === 0 || !asset.run) continue;
-      out.push(this.task({ type: 'backfill', assets: [asset.name], only: ['stale', 'missing', 'failed'] }, `stale partitions of ${asset.name}`));
+      out.push(
+        this.task({ type: 'backfill', assets: [asset.name], only: ['stale', 'missing', 'failed'] }, `stale partitions of ${asset.name}`),
+      );
     }
     return out;
   }
@@ -111,7 +113,12 @@ export class BackfillTasks implements vscode.TaskProvider, vscode.Disposable {
           onDidWrite: write.event,
           onDidClose: close.event,
           open: () => {
-            write.fire(paint('red', `This task belongs to the folder ${scope.name}, but Backfill shows ${shown}: run "Backfill: Select Workspace Folder…", pick ${scope.name}, then run the task again.`) + '\r\n');
+            write.fire(
+              paint(
+                'red',
+                `This task belongs to the folder ${scope.name}, but Backfill shows ${shown}: run "Backfill: Select Workspace Folder…", pick ${scope.name}, then run the task again.`,
+              ) + '\r\n',
+            );
             close.fire(1);
           },
           close: () => {},
@@ -130,7 +137,12 @@ export class BackfillTasks implements vscode.TaskProvider, vscode.Disposable {
     const execution = new vscode.CustomExecution(async (resolved) => this.terminal({ ...def, ...(resolved as BackfillTaskDefinition) }));
     const task = new vscode.Task(def, folder, name, 'backfill', execution);
     // No "Terminal will be reused by tasks" line under the summary: the summary stays last.
-    task.presentationOptions = { reveal: vscode.TaskRevealKind.Always, panel: vscode.TaskPanelKind.Dedicated, clear: true, showReuseMessage: false };
+    task.presentationOptions = {
+      reveal: vscode.TaskRevealKind.Always,
+      panel: vscode.TaskPanelKind.Dedicated,
+      clear: true,
+      showReuseMessage: false,
+    };
     return task;
   }
 
@@ -141,7 +153,12 @@ export class BackfillTasks implements vscode.TaskProvider, vscode.Disposable {
     if (!ws || !store) throw new UserError(this.model.storeError ?? 'the workspace is not loaded yet');
     const statuses = new StatusEngine({ graph: ws.graph, store, codeVersions: this.model.codeVersions, observed: new ObservedOutputs() });
     statuses.computeAll();
-    return planBackfill(ws.graph, selection, { runId: newBackfillId(), concurrency, medianDurationMs: (a) => store.medianDurationMs(a), statuses });
+    return planBackfill(ws.graph, selection, {
+      runId: newBackfillId(),
+      concurrency,
+      medianDurationMs: (a) => store.medianDurationMs(a),
+      statuses,
+    });
   }
 
   /**
@@ -155,15 +172,28 @@ export class BackfillTasks implements vscode.TaskProvider, vscode.Disposable {
     const ws = this.model.workspace!;
     const lines = plan.assets.map((a) => {
       const def = ws.assets.get(a.asset)!.partitions;
-      const extent = def.kind === 'unpartitioned' ? '' : a.partitions.size === 1 ? ` ${def.keyAt(a.partitions.first)}` : ` ${def.keyAt(a.partitions.first)}…${def.keyAt(a.partitions.last)}`;
+      const extent =
+        def.kind === 'unpartitioned'
+          ? ''
+          : a.partitions.size === 1
+            ? ` ${def.keyAt(a.partitions.first)}`
+            : ` ${def.keyAt(a.partitions.first)}…${def.keyAt(a.partitions.last)}`;
       return `• ${a.asset}: ${def.kind === 'unpartitioned' ? 'unpartitioned' : `${a.partitions.size} partition${a.partitions.size === 1 ? '' : 's'}`}${extent}${a.reason === 'selected' ? '' : ` (${a.reason})`}`;
     });
     const s = plan.summary;
-    const estimate = s.estimated_seconds === null ? `no history for ${s.no_history.join(', ')}` : `about ${formatSeconds(s.estimated_seconds)} at concurrency ${concurrency}`;
-    const detail = [...lines, '', `${s.tasks} tasks, ${s.partitions} partitions — ${estimate}`, ...plan.warnings.map((w) => `⚠ ${w}`)].join('\n');
+    const estimate =
+      s.estimated_seconds === null
+        ? `no history for ${s.no_history.join(', ')}`
+        : `about ${formatSeconds(s.estimated_seconds)} at concurrency ${concurrency}`;
+    const detail = [...lines, '', `${s.tasks} tasks, ${s.partitions} partitions — ${estimate}`, ...plan.warnings.map((w) => `⚠ ${w}`)].join(
+      '\n',
+    );
     const large = s.partitions >= 50;
     const INCLUDE = 'Include Missing Upstream';
-    const choices = [...(large ? ['Run All', 'Start Small (sample 3)'] : ['Run']), ...(plan.missingUpstream.length > 0 && !selection.withMissingUpstream ? [INCLUDE] : [])];
+    const choices = [
+      ...(large ? ['Run All', 'Start Small (sample 3)'] : ['Run']),
+      ...(plan.missingUpstream.length > 0 && !selection.withMissingUpstream ? [INCLUDE] : []),
+    ];
     const title = `Backfill ${label}: ${s.partitions} partitions of ${s.assets} asset${s.assets === 1 ? '' : 's'}`;
     // A plan with warnings asks with the warning icon, not the info one.
     const ask = plan.warnings.length > 0 ? vscode.window.showWarningMessage : vscode.window.showInformationMessage;
@@ -232,11 +262,35 @@ export class BackfillTasks implements vscode.TaskProvider, vscode.Disposable {
           id = prepareResume(store, def.resume);
           line(paint('bold', `Resuming ${id}`));
         } else {
-          const selection = def.label && this.pending.has(def.label) ? this.pending.get(def.label)! : buildSelection(ws, def.assets ?? [], { from: def.from, to: def.to, partition: def.partitions ?? [], only: def.only?.join(','), downstream: def.downstream, withMissingUpstream: def.withMissingUpstream }, new Date());
+          const selection =
+            def.label && this.pending.has(def.label)
+              ? this.pending.get(def.label)!
+              : buildSelection(
+                  ws,
+                  def.assets ?? [],
+                  {
+                    from: def.from,
+                    to: def.to,
+                    partition: def.partitions ?? [],
+                    only: def.only?.join(','),
+                    downstream: def.downstream,
+                    withMissingUpstream: def.withMissingUpstream,
+                  },
+                  new Date(),
+                );
           this.pending.delete(def.label ?? '');
           const plan = this.plan(selection, concurrency);
-          id = saveBackfill(store, plan, { description: def.label ?? describe(def), workspace: ws.root, options: { concurrency, sample: def.sample ?? null } });
-          line(paint('bold', `Backfill ${id}: ${plan.summary.tasks} tasks, ${plan.summary.partitions} partitions of ${plan.summary.assets} asset${plan.summary.assets === 1 ? '' : 's'}`));
+          id = saveBackfill(store, plan, {
+            description: def.label ?? describe(def),
+            workspace: ws.root,
+            options: { concurrency, sample: def.sample ?? null },
+          });
+          line(
+            paint(
+              'bold',
+              `Backfill ${id}: ${plan.summary.tasks} tasks, ${plan.summary.partitions} partitions of ${plan.summary.assets} asset${plan.summary.assets === 1 ? '' : 's'}`,
+            ),
+          );
           for (const w of plan.warnings) line(paint('yellow', `warning: ${w}`));
         }
       } catch (e) {
@@ -254,7 +308,8 @@ export class BackfillTasks implements vscode.TaskProvider, vscode.Disposable {
             if (e.type === 'output') line(`${paint('dim', `${who} │`)} ${e.line}`);
             else if (e.type === 'warning') line(paint('yellow', `⚠ ${who}: ${e.message}`));
             else if (e.status === 'succeeded') line(paint('green', `✓ ${who}`));
-            else if (e.status === 'failed' && e.retryInMs !== undefined) line(paint('yellow', `↻ ${who}: ${e.message ?? 'failed'} — retry in ${Math.round(e.retryInMs / 1000)}s`));
+            else if (e.status === 'failed' && e.retryInMs !== undefined)
+              line(paint('yellow', `↻ ${who}: ${e.message ?? 'failed'} — retry in ${Math.round(e.retryInMs / 1000)}s`));
             else if (e.status === 'failed') line(paint('red', `✗ ${who}: ${e.message ?? 'failed'}`));
             else if (e.status === 'skipped' || e.status === 'canceled') line(paint('dim', `– ${who} ${e.status}`));
             if (e.type === 'task') this.model.refreshStatusesSoon();
@@ -263,7 +318,12 @@ export class BackfillTasks implements vscode.TaskProvider, vscode.Disposable {
               progress.report({ message: `${done}/${total}`, increment: 100 / Math.max(1, total) });
             }
           };
-          const runner = new BackfillRunner(ws, store, id, { concurrency, ...(def.sample ? { sample: def.sample } : {}), onEvent, signal: abort.signal });
+          const runner = new BackfillRunner(ws, store, id, {
+            concurrency,
+            ...(def.sample ? { sample: def.sample } : {}),
+            onEvent,
+            signal: abort.signal,
+          });
           this.active.add(runner);
           try {
             return await runner.run();
@@ -300,10 +360,13 @@ export class BackfillTasks implements vscode.TaskProvider, vscode.Disposable {
     const text = `Backfill ${report.status}: ${c.succeeded} succeeded${c.failed ? `, ${c.failed} failed` : ''}${c.skipped ? `, ${c.skipped} skipped` : ''}${c.canceled ? `, ${c.canceled} canceled` : ''}${c.pending ? `, ${c.pending} left` : ''}.`;
     // Canceled or interrupted: nothing failed, so no Retry Failed / Show Failed; Resume runs what is left.
     const actions =
-      report.status === 'succeeded' ? ['Open Terminal']
-      : report.status === 'paused' ? ['Continue', 'Open Terminal']
-      : report.status === 'canceled' || report.status === 'interrupted' ? ['Resume', 'Open Terminal']
-      : ['Retry Failed', ...(report.failed.length ? ['Show Failed'] : []), 'Open Terminal'];
+      report.status === 'succeeded'
+        ? ['Open Terminal']
+        : report.status === 'paused'
+          ? ['Continue', 'Open Terminal']
+          : report.status === 'canceled' || report.status === 'interrupted'
+            ? ['Resume', 'Open Terminal']
+            : ['Retry Failed', ...(report.failed.length ? ['Show Failed'] : []), 'Open Terminal'];
     const show = report.status === 'succeeded' ? vscode.window.showInformationMessage : vscode.window.showWarningMessage;
     const choice = await show(text, ...actions);
     if (choice === 'Retry Failed' || choice === 'Continue' || choice === 'Resume') await this.resume(report.id);
@@ -335,7 +398,13 @@ const SUMMARY_FAILED = 10;
  */
 export function summaryLines(report: BackfillReport, root: string, columns: number): string[] {
   const c = report.counts;
-  const out = ['', paint('bold', `${report.status}: ${c.succeeded} succeeded, ${c.failed} failed, ${c.skipped} skipped, ${c.canceled} canceled, ${c.pending} pending (${formatSeconds(report.durationMs / 1000)})`)];
+  const out = [
+    '',
+    paint(
+      'bold',
+      `${report.status}: ${c.succeeded} succeeded, ${c.failed} failed, ${c.skipped} skipped, ${c.canceled} canceled, ${c.pending} pending (${formatSeconds(report.durationMs / 1000)})`,
+    ),
+  ];
   // A failure's line is cut to the terminal's width (at least 60 columns): its log has it whole.
   const width = Math.max(60, columns - 1);
   const cut = (text: string): string => (text.length > width ? `${text.slice(0, width - 1)}…` : text);

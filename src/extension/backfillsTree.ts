@@ -59,7 +59,10 @@ export class BackfillsTreeProvider extends ModelTreeProvider<BackfillsNode> {
       case 'asset': {
         const failed = node.tasks.filter((t) => t.status === 'failed').length;
         const done = node.tasks.filter((t) => t.status === 'succeeded').length;
-        const item = new vscode.TreeItem(node.asset, failed ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
+        const item = new vscode.TreeItem(
+          node.asset,
+          failed ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None,
+        );
         item.id = `backfill:${node.backfillId}:${node.asset}`;
         item.description = `${failed ? `${failed} failed · ` : ''}${done}/${node.tasks.length}`;
         item.tooltip = `${node.asset}: ${done} of ${node.tasks.length} tasks succeeded${failed ? `, ${failed} failed` : ''}`;

@@ -12,12 +12,15 @@ export interface CommandSpec {
 export const COMMANDS = {
   'backfill.refresh': { run: (s) => s.model.reload() },
   'backfill.openDefinition': {
-    run: (s, target) => s.openDefinition(typeof target === 'string' ? target : (target as { asset?: { name: string } } | undefined)?.asset?.name),
+    run: (s, target) =>
+      s.openDefinition(typeof target === 'string' ? target : (target as { asset?: { name: string } } | undefined)?.asset?.name),
   },
   'backfill.showOutput': { run: (s) => s.log.show() },
   'backfill.selectFolder': { run: (s, folder) => s.host.selectFolder(typeof folder === 'string' ? folder : undefined) },
   'backfill.showGraph': { run: (s) => s.showGraph() },
-  'backfill.showInGraph': { run: (s, t) => s.showGraph(typeof t === 'string' ? t : (t as { asset?: { name: string } } | undefined)?.asset?.name) },
+  'backfill.showInGraph': {
+    run: (s, t) => s.showGraph(typeof t === 'string' ? t : (t as { asset?: { name: string } } | undefined)?.asset?.name),
+  },
   'backfill.runBackfill': { run: (s, target) => s.actions.runBackfillFlow(s, target), needsTrust: true },
   'backfill.backfillDownstream': { run: (s, target) => s.actions.backfillDownstream(s, target), needsTrust: true },
   'backfill.backfillDownstreamAtCursor': { run: (s) => s.actions.backfillDownstream(s, undefined), needsTrust: true },

@@ -40,7 +40,10 @@ export class EditorDecorations implements vscode.CodeLensProvider, vscode.HoverP
       this.lensChanged,
       vscode.languages.registerCodeLensProvider(SELECTOR, this),
       vscode.languages.registerHoverProvider(SELECTOR, this),
-      vscode.languages.registerCodeLensProvider({ scheme: 'file' }, { provideCodeLenses: (doc) => this.sourceLenses(doc), onDidChangeCodeLenses: this.onDidChangeCodeLenses }),
+      vscode.languages.registerCodeLensProvider(
+        { scheme: 'file' },
+        { provideCodeLenses: (doc) => this.sourceLenses(doc), onDidChangeCodeLenses: this.onDidChangeCodeLenses },
+      ),
       model.onDidChange(() => void this.refresh()),
       vscode.window.onDidChangeVisibleTextEditors(() => this.decorateAll()),
       vscode.workspace.onDidChangeConfiguration((e) => {
@@ -105,7 +108,9 @@ export class EditorDecorations implements vscode.CodeLensProvider, vscode.HoverP
     if (other) {
       // A definitions file of a folder Backfill does not show (multi-root): say so, offer to switch.
       const title = `Backfill shows ${path.basename(this.model.root)}: show ${other.name} instead`;
-      return [new vscode.CodeLens(new vscode.Range(0, 0, 0, 0), { title, command: 'backfill.selectFolder', arguments: [other.uri.fsPath] })];
+      return [
+        new vscode.CodeLens(new vscode.Range(0, 0, 0, 0), { title, command: 'backfill.selectFolder', arguments: [other.uri.fsPath] }),
+      ];
     }
     if (!vscode.workspace.isTrusted) return [];
     const out: vscode.CodeLens[] = [];
@@ -117,10 +122,13 @@ export class EditorDecorations implements vscode.CodeLensProvider, vscode.HoverP
       const range = new vscode.Range(asset.location.line - 1, 0, asset.location.line - 1, 0);
       if (need > 0) {
         // An unpartitioned asset has no partitions to count: say what it is.
-        const title = asset.partitions.kind === 'unpartitioned' ? `Backfill (${st.worst()})` : `Backfill ${need} partition${need === 1 ? '' : 's'}`;
+        const title =
+          asset.partitions.kind === 'unpartitioned' ? `Backfill (${st.worst()})` : `Backfill ${need} partition${need === 1 ? '' : 's'}`;
         out.push(new vscode.CodeLens(range, { title, command: 'backfill.backfillNeeded', arguments: [asset.name] }));
       }
-      out.push(new vscode.CodeLens(range, { title: 'Backfill downstream', command: 'backfill.backfillDownstream', arguments: [asset.name] }));
+      out.push(
+        new vscode.CodeLens(range, { title: 'Backfill downstream', command: 'backfill.backfillDownstream', arguments: [asset.name] }),
+      );
       out.push(new vscode.CodeLens(range, { title: 'Show in graph', command: 'backfill.showInGraph', arguments: [asset.name] }));
     }
     return out;
@@ -159,9 +167,14 @@ export class EditorDecorations implements vscode.CodeLensProvider, vscode.HoverP
     const runs = this.model.store?.history({ asset: asset.name, limit: 5 }) ?? [];
     if (runs.length) {
       md.appendMarkdown('\n\n**Last runs**\n\n');
-      for (const a of runs) md.appendText(`${a.status.padEnd(8)} ${a.partition || '(all)'}  ${new Date(a.startedAt).toISOString().slice(0, 16).replace('T', ' ')}${a.durationMs !== null ? `  ${(a.durationMs / 1000).toFixed(1)}s` : ''}\n`);
+      for (const a of runs)
+        md.appendText(
+          `${a.status.padEnd(8)} ${a.partition || '(all)'}  ${new Date(a.startedAt).toISOString().slice(0, 16).replace('T', ' ')}${a.durationMs !== null ? `  ${(a.durationMs / 1000).toFixed(1)}s` : ''}\n`,
+        );
     }
-    md.appendMarkdown(`\n\nCode version \`${this.model.codeVersions.get(asset.name) ?? '?'}\` · ${path.basename(doc.uri.fsPath)}:${asset.location.line}`);
+    md.appendMarkdown(
+      `\n\nCode version \`${this.model.codeVersions.get(asset.name) ?? '?'}\` · ${path.basename(doc.uri.fsPath)}:${asset.location.line}`,
+    );
     return new vscode.Hover(md);
   }
 

@@ -7,7 +7,14 @@ import type { PartitionsDefinition } from '../core/partitions/definition.ts';
 import { TimeWindowPartitionsDefinition } from '../core/partitions/time.ts';
 import type { AssetStatus } from '../core/state/staleness.ts';
 import type { AssetGraph } from '../core/graph.ts';
-import { countStatuses, encodeStatuses, MAX_DESCRIBE, type AssetStatusWire, type GraphAsset, type GridSpec } from '../shared/graphProtocol.ts';
+import {
+  countStatuses,
+  encodeStatuses,
+  MAX_DESCRIBE,
+  type AssetStatusWire,
+  type GraphAsset,
+  type GridSpec,
+} from '../shared/graphProtocol.ts';
 import { describePartitions } from './labels.ts';
 
 /** Keys of a multi dimension are sent for axis labels up to this many. */
@@ -27,10 +34,12 @@ export function mappingLabel(m: MappingSummary): string {
     case 'dimension':
       return `${m.dimension}: ${mappingLabel(m.mapping)}`;
     case 'dimensions':
-      return Object.entries(m.dimensions)
-        .filter(([, inner]) => inner.kind !== 'identity')
-        .map(([dim, inner]) => `${dim}: ${mappingLabel(inner)}`)
-        .join(', ') || 'identity';
+      return (
+        Object.entries(m.dimensions)
+          .filter(([, inner]) => inner.kind !== 'identity')
+          .map(([dim, inner]) => `${dim}: ${mappingLabel(inner)}`)
+          .join(', ') || 'identity'
+      );
   }
 }
 
@@ -41,7 +50,9 @@ export function graphAsset(a: AssetDefinition, known: (name: string) => boolean)
     kind: a.partitions.kind,
     size: a.partitions.size,
     partitionsText: describePartitions(a),
-    deps: a.deps.filter((d) => known(d.asset)).map((d) => ({ asset: d.asset, mapping: d.mapping.isDefault ? null : mappingLabel(d.mapping.summary()) })),
+    deps: a.deps
+      .filter((d) => known(d.asset))
+      .map((d) => ({ asset: d.asset, mapping: d.mapping.isDefault ? null : mappingLabel(d.mapping.summary()) })),
   };
   if (a.description) out.description = a.description;
   return out;
@@ -146,7 +157,11 @@ export function gridSpec(def: PartitionsDefinition): GridSpec {
 }
 
 /** Keys and stale causes of some partitions (indexes out of range get an empty key). */
-export function describeIndexes(def: PartitionsDefinition, st: AssetStatus | undefined, indexes: readonly number[]): { keys: string[]; causes: string[][] } {
+export function describeIndexes(
+  def: PartitionsDefinition,
+  st: AssetStatus | undefined,
+  indexes: readonly number[],
+): { keys: string[]; causes: string[][] } {
   const wanted = indexes.slice(0, MAX_DESCRIBE);
   return {
     keys: wanted.map((i) => (i < def.size ? def.keyAt(i) : '')),
@@ -163,7 +178,14 @@ export function describeIndexes(def: PartitionsDefinition, st: AssetStatus | und
  * (webview/layoutWorker.ts); no other worker source. The benchmark harness serves the same page.
  */
 export function graphHtml(o: { cspSource: string; nonce: string; script: string; style: string }): string {
-  const csp = [`default-src 'none'`, `img-src ${o.cspSource} data:`, `style-src ${o.cspSource} 'nonce-${o.nonce}'`, `font-src ${o.cspSource}`, `script-src 'nonce-${o.nonce}'`, `worker-src blob:`].join('; ');
+  const csp = [
+    `default-src 'none'`,
+    `img-src ${o.cspSource} data:`,
+    `style-src ${o.cspSource} 'nonce-${o.nonce}'`,
+    `font-src ${o.cspSource}`,
+    `script-src 'nonce-${o.nonce}'`,
+    `worker-src blob:`,
+  ].join('; ');
   return `<!DOCTYPE html>
 <html lang="en">
 <head>

@@ -63,7 +63,12 @@ export class GraphPanel implements vscode.Disposable {
       if (focus) open.focus(focus);
       return open;
     }
-    const panel = vscode.window.createWebviewPanel(VIEW_TYPE, 'Asset Graph', vscode.ViewColumn.Active, GraphPanel.webviewOptions(extensionUri));
+    const panel = vscode.window.createWebviewPanel(
+      VIEW_TYPE,
+      'Asset Graph',
+      vscode.ViewColumn.Active,
+      GraphPanel.webviewOptions(extensionUri),
+    );
     return (GraphPanel.current = new GraphPanel(panel, extensionUri, model, callbacks, focus));
   }
 
@@ -126,7 +131,9 @@ export class GraphPanel implements vscode.Disposable {
       }
       case 'describeRequest': {
         const asset = ws?.assets.get(m.asset);
-        const d = asset ? describeIndexes(asset.partitions, this.model.statuses.get(m.asset), m.indexes) : { keys: m.indexes.map(() => ''), causes: m.indexes.map(() => []) };
+        const d = asset
+          ? describeIndexes(asset.partitions, this.model.statuses.get(m.asset), m.indexes)
+          : { keys: m.indexes.map(() => ''), causes: m.indexes.map(() => []) };
         this.post({ type: 'describe', id: m.id, asset: m.asset, ...d });
         return;
       }
@@ -176,7 +183,12 @@ export class GraphPanel implements vscode.Disposable {
     const root = vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview');
     const script = webview.asWebviewUri(vscode.Uri.joinPath(root, 'graph.js'));
     const style = webview.asWebviewUri(vscode.Uri.joinPath(root, 'graph.css'));
-    return graphHtml({ cspSource: webview.cspSource, nonce: randomBytes(18).toString('base64url'), script: script.toString(), style: style.toString() });
+    return graphHtml({
+      cspSource: webview.cspSource,
+      nonce: randomBytes(18).toString('base64url'),
+      script: script.toString(),
+      style: style.toString(),
+    });
   }
 
   private disposed = false;

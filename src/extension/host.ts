@@ -53,7 +53,10 @@ export class SessionHost implements vscode.Disposable {
         return { label: folder.name, description: folder.path === current ? `shown · ${what}` : what, detail: folder.path, folder };
       }),
     );
-    const pick = await vscode.window.showQuickPick(items, { title: 'Backfill: Select Workspace Folder', placeHolder: 'The folder whose assets Backfill shows' });
+    const pick = await vscode.window.showQuickPick(items, {
+      title: 'Backfill: Select Workspace Folder',
+      placeHolder: 'The folder whose assets Backfill shows',
+    });
     if (pick) await this.switchTo(pick.folder);
   }
 
@@ -71,7 +74,11 @@ export class SessionHost implements vscode.Disposable {
   }
 
   private async choose(): Promise<FolderInfo | undefined> {
-    return chooseFolder(workspaceFolders(), this.context.workspaceState.get<string>(FOLDER_KEY), async (f) => (await findDefinitionFiles(f.path)).length > 0);
+    return chooseFolder(
+      workspaceFolders(),
+      this.context.workspaceState.get<string>(FOLDER_KEY),
+      async (f) => (await findDefinitionFiles(f.path)).length > 0,
+    );
   }
 
   private open(folder: FolderInfo, t0 = performance.now()): void {
@@ -114,5 +121,7 @@ export class SessionHost implements vscode.Disposable {
 }
 
 function workspaceFolders(): FolderInfo[] {
-  return (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => ({ path: f.uri.fsPath, name: f.name }));
+  return (vscode.workspace.workspaceFolders ?? [])
+    .filter((f) => f.uri.scheme === 'file')
+    .map((f) => ({ path: f.uri.fsPath, name: f.name }));
 }

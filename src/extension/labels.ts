@@ -113,4 +113,6 @@ export function partitionStripHtml(status: Uint8Array, width = 60): string {
 }
 
 /** What the strip's characters mean, colored like it. */
-export const STRIP_LEGEND_HTML = STATUS_ORDER.map((s) => `<span style="color:${STRIP[s].color};">${STRIP[s].char}</span> ${s}`).join(' &nbsp; ');
+export const STRIP_LEGEND_HTML = STATUS_ORDER.map((s) => `<span style="color:${STRIP[s].color};">${STRIP[s].char}</span> ${s}`).join(
+  ' &nbsp; ',
+);

@@ -77,9 +77,11 @@ export class BackfillSession implements vscode.Disposable {
    */
   private async guard(what: string, needsTrust: boolean, run: () => unknown): Promise<unknown> {
     if (needsTrust && !vscode.workspace.isTrusted) {
-      void vscode.window.showWarningMessage('Backfill runs commands from this workspace only when it is trusted.', 'Manage Workspace Trust').then((c) => {
-        if (c) void vscode.commands.executeCommand('workbench.trust.manage');
-      });
+      void vscode.window
+        .showWarningMessage('Backfill runs commands from this workspace only when it is trusted.', 'Manage Workspace Trust')
+        .then((c) => {
+          if (c) void vscode.commands.executeCommand('workbench.trust.manage');
+        });
       return undefined;
     }
     try {
@@ -96,7 +98,9 @@ export class BackfillSession implements vscode.Disposable {
     backfill: (asset, partitions, downstream) =>
       void this.guard('graph: backfill', true, () =>
         partitions === null
-          ? downstream ? actions.backfillDownstream(this, asset) : actions.runBackfillFlow(this, asset)
+          ? downstream
+            ? actions.backfillDownstream(this, asset)
+            : actions.runBackfillFlow(this, asset)
           : this.tasks.confirmAndRun(
               { roots: [{ asset, partitions: PartitionSubset.range(partitions.start, partitions.end) }], downstream },
               `${asset} ${this.rangeText(asset, partitions.start, partitions.end)}${downstream ? ' + downstream' : ''}`,

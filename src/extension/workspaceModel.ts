@@ -118,10 +118,13 @@ export class WorkspaceModel implements vscode.Disposable {
     try {
       const now = new Date();
       const files = await findDefinitionFiles(this.root);
-      const open = new Map(vscode.workspace.textDocuments.filter((d) => isDefinition(d.uri.fsPath)).map((d) => [d.uri.fsPath, d.getText()] as const));
+      const open = new Map(
+        vscode.workspace.textDocuments.filter((d) => isDefinition(d.uri.fsPath)).map((d) => [d.uri.fsPath, d.getText()] as const),
+      );
       // Read as the CLI reads them (invalid UTF-8, oversized files and FIFOs become diagnostics).
       const { sources, unread } = await readSources(files, open);
-      for (const [p, text] of open) if (!files.includes(p) && this.inRoot(p) && !p.includes(`${path.sep}node_modules${path.sep}`)) sources.push({ path: p, text });
+      for (const [p, text] of open)
+        if (!files.includes(p) && this.inRoot(p) && !p.includes(`${path.sep}node_modules${path.sep}`)) sources.push({ path: p, text });
       const ws = loadWorkspaceFromSources(this.root, sources, { now, cache: this.parseCache });
       addUnread(ws, unread);
       this.workspace = ws;
@@ -133,7 +136,9 @@ export class WorkspaceModel implements vscode.Disposable {
       this.log.error(`reload failed: ${(e as Error).stack ?? String(e)}`);
     }
     this.lastLoadMs = performance.now() - t0;
-    this.log.info(`loaded ${this.workspace?.assets.size ?? 0} assets from ${this.workspace?.files.length ?? 0} files in ${this.lastLoadMs.toFixed(0)} ms`);
+    this.log.info(
+      `loaded ${this.workspace?.assets.size ?? 0} assets from ${this.workspace?.files.length ?? 0} files in ${this.lastLoadMs.toFixed(0)} ms`,
+    );
     this.changed.fire();
   }
 
@@ -149,7 +154,12 @@ export class WorkspaceModel implements vscode.Disposable {
     }
     indexStoreFor(ws, this.store);
     this.storeVersion = this.store.dataVersion;
-    const engine = new StatusEngine({ graph: ws.graph, store: this.store, codeVersions: this.codeVersions, observed: new ObservedOutputs() });
+    const engine = new StatusEngine({
+      graph: ws.graph,
+      store: this.store,
+      codeVersions: this.codeVersions,
+      observed: new ObservedOutputs(),
+    });
     this.statuses = engine.computeAll();
   }
 

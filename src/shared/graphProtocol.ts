@@ -167,7 +167,8 @@ export interface LogMessage {
   message: string;
 }
 
-export type WebviewMessage = ReadyMessage | BackfillMessage | BackfillNeededMessage | OpenDefinitionMessage | GridRequest | DescribeRequest | LogMessage;
+export type WebviewMessage =
+  ReadyMessage | BackfillMessage | BackfillNeededMessage | OpenDefinitionMessage | GridRequest | DescribeRequest | LogMessage;
 
 /** State the webview keeps with vscode.setState (restored after a reload by the serializer). */
 export interface GraphViewState {
@@ -211,7 +212,8 @@ const shape =
 const isCounts: Check = (v) => Array.isArray(v) && v.length === 5 && v.every(isCount);
 const isEncoded: Check = (v) =>
   isObject(v) &&
-  ((v.enc === 'rle' && Array.isArray(v.runs) && v.runs.length % 2 === 0 && v.runs.every(isCount)) || (v.enc === 'b64' && typeof v.data === 'string' && /^[A-Za-z0-9+/]*={0,2}$/.test(v.data)));
+  ((v.enc === 'rle' && Array.isArray(v.runs) && v.runs.length % 2 === 0 && v.runs.every(isCount)) ||
+    (v.enc === 'b64' && typeof v.data === 'string' && /^[A-Za-z0-9+/]*={0,2}$/.test(v.data)));
 const isStatusWire = shape({ name: isString, counts: isCounts, statuses: isEncoded });
 const isAsset = shape({
   name: isString,
@@ -234,20 +236,28 @@ const isGrid: Check = (v) => {
     case 'months':
       return arrayOf(isFiniteNumber)(v.wallStarts);
     case 'matrix':
-      return arrayOf(shape({ name: isString, size: isCount, keys: optional(arrayOf(isString)) }))(v.dims) && (v.dims as unknown[]).length > 0;
+      return (
+        arrayOf(shape({ name: isString, size: isCount, keys: optional(arrayOf(isString)) }))(v.dims) && (v.dims as unknown[]).length > 0
+      );
     default:
       return false;
   }
 };
 
 const HOST: Record<HostMessage['type'], Check> = {
-  graph: shape({ revision: isCount, assets: arrayOf(isAsset), statuses: arrayOf(isStatusWire), focus: optional(isString), canBackfill: isBool }),
+  graph: shape({
+    revision: isCount,
+    assets: arrayOf(isAsset),
+    statuses: arrayOf(isStatusWire),
+    focus: optional(isString),
+    canBackfill: isBool,
+  }),
   statuses: shape({ revision: isCount, assets: arrayOf(isStatusWire) }),
   focus: shape({ asset: isString }),
   grid: shape({ id: isCount, asset: isString, grid: nullable(isGrid) }),
   describe: (v) =>
     shape({ id: isCount, asset: isString, keys: arrayOf(isString), causes: arrayOf(arrayOf(isString)) })(v) &&
-    ((v as DescribeReply).keys.length === (v as DescribeReply).causes.length),
+    (v as DescribeReply).keys.length === (v as DescribeReply).causes.length,
 };
 
 const WEBVIEW: Record<WebviewMessage['type'], Check> = {
@@ -284,7 +294,7 @@ B64_VALUE['='.charCodeAt(0)] = 0;
 /** Runs when they are shorter than the bytes in base64 (statuses mostly come in long stretches). */
 export function encodeStatuses(status: Uint8Array): EncodedStatuses {
   const runs: number[] = [];
-  for (let i = 0; i < status.length; ) {
+  for (let i = 0; i < status.length;) {
     let j = i + 1;
     while (j < status.length && status[j] === status[i]) j++;
     runs.push(status[i]!, j - i);

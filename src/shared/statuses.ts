@@ -17,7 +17,13 @@ export type StatusCountsByName = Record<StatusName, number>;
 export type StatusTuple = [number, number, number, number, number];
 
 export function countsByName(t: Readonly<StatusTuple>): StatusCountsByName {
-  return { fresh: t[STATUS_CODE.fresh], stale: t[STATUS_CODE.stale], missing: t[STATUS_CODE.missing], failed: t[STATUS_CODE.failed], running: t[STATUS_CODE.running] };
+  return {
+    fresh: t[STATUS_CODE.fresh],
+    stale: t[STATUS_CODE.stale],
+    missing: t[STATUS_CODE.missing],
+    failed: t[STATUS_CODE.failed],
+    running: t[STATUS_CODE.running],
+  };
 }
 
 /**

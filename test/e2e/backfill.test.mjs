@@ -127,8 +127,14 @@ describe('Running backfills in VS Code (code-server)', { timeout: 900000 }, () =
     console.log(`# downstream backfill (128 tasks) finished in ${seconds} s: ${line}`);
     // Above the summary, the last tasks: their output (`asset partition │ line`) and ✓.
     const rows = await wb.terminalLines();
-    assert.ok(rows.some((l) => /^✓ (clean_events|daily_active_users|region_activity) 2024-01-\d\d(\|\w+)?$/.test(l)), rows.join('\n'));
-    assert.ok(rows.some((l) => /^(clean_events|daily_active_users|region_activity) 2024-01-\d\d(\|\w+)? │ \w+ 2024-01-\d\d/.test(l)), rows.join('\n'));
+    assert.ok(
+      rows.some((l) => /^✓ (clean_events|daily_active_users|region_activity) 2024-01-\d\d(\|\w+)?$/.test(l)),
+      rows.join('\n'),
+    );
+    assert.ok(
+      rows.some((l) => /^(clean_events|daily_active_users|region_activity) 2024-01-\d\d(\|\w+)? │ \w+ 2024-01-\d\d/.test(l)),
+      rows.join('\n'),
+    );
     // The failed day and its log, and how to resume.
     // The summary stays in view: one line per failure (its message cut short), its log as a
     // workspace-relative path, and where to resume in the editor (not a CLI command).
@@ -148,7 +154,12 @@ describe('Running backfills in VS Code (code-server)', { timeout: 900000 }, () =
     // The jobs' files, for every day but the failed one.
     const missing = [];
     for (const d of DAYS) {
-      const files = [OUTPUT.raw_events(d), OUTPUT.clean_events(d), OUTPUT.daily_active_users(d), ...REGIONS.map((r) => OUTPUT.region_activity(d, r))];
+      const files = [
+        OUTPUT.raw_events(d),
+        OUTPUT.clean_events(d),
+        OUTPUT.daily_active_users(d),
+        ...REGIONS.map((r) => OUTPUT.region_activity(d, r)),
+      ];
       for (const f of files) if (exists(f) !== (d !== FLAKY)) missing.push(`${f} ${exists(f) ? 'exists' : 'is missing'}`);
     }
     assert.deepEqual(missing, []);
@@ -180,7 +191,10 @@ describe('Running backfills in VS Code (code-server)', { timeout: 900000 }, () =
     await wb.waitForLabel(backfill, exactly('failed · 120/128'));
     await wb.expand('failed · 120/128', wb.backfills);
     await wb.waitForDescription('raw_events', exactly('1 failed · 20/21'), LIVE_UPDATE_MS, wb.backfills);
-    assert.match(await wb.waitForDescription(FLAKY, /503/, LIVE_UPDATE_MS, wb.backfills), /^exit code 1: pull_events: error: events API answered 503/);
+    assert.match(
+      await wb.waitForDescription(FLAKY, /503/, LIVE_UPDATE_MS, wb.backfills),
+      /^exit code 1: pull_events: error: events API answered 503/,
+    );
     await wb.shot('bf-06-backfills-view-failed');
 
     // Retry Failed: the job succeeds the second time; what was skipped runs too.
@@ -199,7 +213,12 @@ describe('Running backfills in VS Code (code-server)', { timeout: 900000 }, () =
     await wb.waitForDescription('weekly_summary', exactly('all 2 fresh'));
     await wb.waitForDescription('churn_model', exactly('fresh'));
     assert.equal(await wb.row('failed 2024-01-15').count(), 0);
-    for (const f of [OUTPUT.raw_events(FLAKY), ...REGIONS.map((r) => OUTPUT.region_activity(FLAKY, r)), ...WEEKS.map(OUTPUT.weekly_summary), OUTPUT.churn_model()]) {
+    for (const f of [
+      OUTPUT.raw_events(FLAKY),
+      ...REGIONS.map((r) => OUTPUT.region_activity(FLAKY, r)),
+      ...WEEKS.map(OUTPUT.weekly_summary),
+      OUTPUT.churn_model(),
+    ]) {
       assert.ok(exists(f), `${f} was not written`);
     }
     await wb.shot('bf-08-retry-failed');
@@ -258,12 +277,20 @@ describe('Running backfills in VS Code (code-server)', { timeout: 900000 }, () =
      */
     const line = async (text, after, backfill) => {
       let got;
-      await until(async () => {
-        got = await wb.renderedLine(editor, text);
-        const lenses = got?.lens.split(' | ') ?? [];
-        return got && got.after === after && lenses.includes('Backfill downstream') &&
-          (lenses.find((l) => /^Backfill \d+ partitions?$/.test(l)) ?? null) === backfill;
-      }, () => `line "${text}" shows ${JSON.stringify(got)}, expected "${after}" and the lens ${backfill}`, LIVE_UPDATE_MS);
+      await until(
+        async () => {
+          got = await wb.renderedLine(editor, text);
+          const lenses = got?.lens.split(' | ') ?? [];
+          return (
+            got &&
+            got.after === after &&
+            lenses.includes('Backfill downstream') &&
+            (lenses.find((l) => /^Backfill \d+ partitions?$/.test(l)) ?? null) === backfill
+          );
+        },
+        () => `line "${text}" shows ${JSON.stringify(got)}, expected "${after}" and the lens ${backfill}`,
+        LIVE_UPDATE_MS,
+      );
     };
     await line('raw_events:', 'all 21 fresh', null);
     await line('clean_events:', '3 stale · 18 fresh', 'Backfill 3 partitions');
@@ -288,16 +315,19 @@ describe('Running backfills in VS Code (code-server)', { timeout: 900000 }, () =
   it('Cancel Backfill… stops a long run: the terminal and the Backfills view say canceled, no command is left', async () => {
     await wb.clearNotifications();
     // A job that takes its time, in a second definitions file.
-    fs.writeFileSync(path.join(WS, 'slow.assets.yaml'), [
-      '# Added by the end-to-end test: a job that takes its time, to cancel.',
-      'assets:',
-      '  slow_export:',
-      '    description: Exports a day, slowly',
-      '    group: exports',
-      '    partitions: { daily: { start: 2024-01-01, end: 2024-01-05 } }',
-      '    run: sleep 30 && echo exported {partition}',
-      '',
-    ].join('\n'));
+    fs.writeFileSync(
+      path.join(WS, 'slow.assets.yaml'),
+      [
+        '# Added by the end-to-end test: a job that takes its time, to cancel.',
+        'assets:',
+        '  slow_export:',
+        '    description: Exports a day, slowly',
+        '    group: exports',
+        '    partitions: { daily: { start: 2024-01-01, end: 2024-01-05 } }',
+        '    run: sleep 30 && echo exported {partition}',
+        '',
+      ].join('\n'),
+    );
     await wb.expand('exports');
     await wb.waitForDescription('slow_export', exactly('4 missing'));
 
@@ -310,7 +340,11 @@ describe('Running backfills in VS Code (code-server)', { timeout: 900000 }, () =
     const id = await runStarted();
     const sleeps = () => processesIn(WS).filter((p) => p.comm === 'sleep');
     await until(() => sleeps().length > 0, 'no sleep command started');
-    console.log(`# running: ${sleeps().map((p) => `${p.pid} ${p.cmdline}`).join(', ')}`);
+    console.log(
+      `# running: ${sleeps()
+        .map((p) => `${p.pid} ${p.cmdline}`)
+        .join(', ')}`,
+    );
     await wb.showBackfillsPane();
     assert.match(await wb.waitForLabel('slow_export', /running/), /^running · 0\/4$/);
     await wb.shot('bf-15-cancel-running');
@@ -320,7 +354,11 @@ describe('Running backfills in VS Code (code-server)', { timeout: 900000 }, () =
     await wb.palette('Backfill: Cancel Backfill…');
     await wb.pick('Backfill: Cancel', id);
     // The running commands are canceled; the tasks not started yet stay pending (Resume runs them).
-    const { line, seconds } = await waitForSummary(/^canceled: 0 succeeded, 0 failed, 0 skipped, [1-4] canceled, [0-3] pending /, t0, 20000);
+    const { line, seconds } = await waitForSummary(
+      /^canceled: 0 succeeded, 0 failed, 0 skipped, [1-4] canceled, [0-3] pending /,
+      t0,
+      20000,
+    );
     console.log(`# canceled in ${seconds} s: ${line}`);
     const [canceled, pending] = /(\d) canceled, (\d) pending/.exec(line).slice(1).map(Number);
     assert.equal(canceled + pending, 4, line);
@@ -330,7 +368,11 @@ describe('Running backfills in VS Code (code-server)', { timeout: 900000 }, () =
     assert.equal(await toast.getByRole('button', { name: 'Retry Failed' }).count(), 0);
     await wb.waitForLabel('slow_export', exactly('canceled · 0/4'));
     // The commands were killed (SIGTERM to their process group, SIGKILL after 2 s).
-    await until(() => sleeps().length === 0, () => `sleep still running: ${JSON.stringify(sleeps())}`, 10000);
+    await until(
+      () => sleeps().length === 0,
+      () => `sleep still running: ${JSON.stringify(sleeps())}`,
+      10000,
+    );
     assert.ok(Date.now() - t0 < 20000, 'cancel took as long as the commands');
     await wb.showBackfillView();
     await wb.waitForDescription('slow_export', exactly('4 missing'));

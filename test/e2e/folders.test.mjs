@@ -30,8 +30,13 @@ describe('A multi-root workspace in VS Code (code-server)', { timeout: 300000 },
     await wb.palette(`${FOLDER_TITLE}…`);
     await wb.quickInput.locator('.quick-input-title', { hasText: FOLDER_TITLE }).waitFor();
     const rows = wb.quickInput.locator('.quick-input-list .monaco-list-row');
-    await until(async () => (await rows.count()) === 2, async () => `the folder picker lists ${await rows.count()} rows`);
-    const listed = await rows.evaluateAll((rs) => rs.map((r) => `${r.querySelector('.label-name')?.textContent} — ${r.querySelector('.label-description')?.textContent}`));
+    await until(
+      async () => (await rows.count()) === 2,
+      async () => `the folder picker lists ${await rows.count()} rows`,
+    );
+    const listed = await rows.evaluateAll((rs) =>
+      rs.map((r) => `${r.querySelector('.label-name')?.textContent} — ${r.querySelector('.label-description')?.textContent}`),
+    );
     await wb.pick(FOLDER_TITLE, name);
     return listed;
   }
@@ -43,7 +48,10 @@ describe('A multi-root workspace in VS Code (code-server)', { timeout: 300000 },
     // A backfill task in each folder's tasks.json (the last test runs them).
     const tasks = (folder, task) => {
       fs.mkdirSync(path.join(folder, '.vscode'), { recursive: true });
-      fs.writeFileSync(path.join(folder, '.vscode', 'tasks.json'), JSON.stringify({ version: '2.0.0', tasks: [{ type: 'backfill', problemMatcher: [], ...task }] }, null, 2));
+      fs.writeFileSync(
+        path.join(folder, '.vscode', 'tasks.json'),
+        JSON.stringify({ version: '2.0.0', tasks: [{ type: 'backfill', problemMatcher: [], ...task }] }, null, 2),
+      );
     };
     tasks(NOTES, { label: 'notes backfill', assets: ['raw_events'] });
     tasks(DEMO, { label: 'first days', assets: ['raw_events'], from: '2024-01-01', to: '2024-01-02' });
@@ -55,9 +63,19 @@ describe('A multi-root workspace in VS Code (code-server)', { timeout: 300000 },
     for (let attempt = 1; ; attempt++) {
       await page.keyboard.press('Control+Shift+E');
       const roots = page.locator('.explorer-folders-view .monaco-list-row[aria-level="1"] .label-name');
-      const ok = await until(async () => (await roots.allTextContents()).join(',') === 'notes,demo-folders', 'the Explorer shows notes and demo-folders', 15000).then(() => true, () => false);
+      const ok = await until(
+        async () => (await roots.allTextContents()).join(',') === 'notes,demo-folders',
+        'the Explorer shows notes and demo-folders',
+        15000,
+      ).then(
+        () => true,
+        () => false,
+      );
       if (ok) break;
-      assert.ok(attempt < 2, `the workbench did not open the folders of ${WORKSPACE_FILE}: Explorer shows ${await roots.allTextContents()}`);
+      assert.ok(
+        attempt < 2,
+        `the workbench did not open the folders of ${WORKSPACE_FILE}: Explorer shows ${await roots.allTextContents()}`,
+      );
       console.log('# the workbench showed no folders: reloading the page');
       await page.reload();
       await page.locator('.activitybar .action-label[aria-label="Backfill"]').waitFor({ timeout: 90000 });
@@ -129,9 +147,15 @@ describe('A multi-root workspace in VS Code (code-server)', { timeout: 300000 },
     assert.equal(await editor.locator('.codelens-decoration a', { hasText: /^Backfill downstream$/ }).count(), 0);
     await wb.shot('folders-03-other-folder-lens');
     await lens.click();
-    await until(async () => (await shownFolder()) === 'demo-folders', async () => `the views show ${await shownFolder()}`);
+    await until(
+      async () => (await shownFolder()) === 'demo-folders',
+      async () => `the views show ${await shownFolder()}`,
+    );
     // Now the file's assets have their usual CodeLens.
-    await editor.locator('.codelens-decoration a', { hasText: /^Backfill downstream$/ }).first().waitFor();
+    await editor
+      .locator('.codelens-decoration a', { hasText: /^Backfill downstream$/ })
+      .first()
+      .waitFor();
     await wb.showBackfillView();
     await wb.waitForDescription('raw_events', /^62 missing$/);
   });
@@ -145,7 +169,9 @@ describe('A multi-root workspace in VS Code (code-server)', { timeout: 300000 },
     await wb.palette('Tasks: Run Task');
     await wb.pick('Select the task to run', 'notes backfill', 'notes backfill');
     // (The terminal wraps the message: its first line is enough.)
-    await wb.waitForTerminalLine(/^This task belongs to the folder notes, but Backfill shows demo-folders: run "Backfill: Select Workspace/);
+    await wb.waitForTerminalLine(
+      /^This task belongs to the folder notes, but Backfill shows demo-folders: run "Backfill: Select Workspace/,
+    );
     await wb.shot('folders-03-task-of-other-folder');
     // Nothing ran: the demo folder still has the one backfill, of two partitions.
     assert.deepEqual(fs.readdirSync(path.join(DEMO, '.backfill', 'logs')).length, 1);
@@ -158,13 +184,18 @@ describe('A multi-root workspace in VS Code (code-server)', { timeout: 300000 },
     fs.writeFileSync(WORKSPACE_FILE, JSON.stringify({ folders: [{ path: 'notes' }] }, null, 2));
     await welcome().getByText('No asset definitions found').waitFor({ timeout: LIVE_UPDATE_MS });
     // One folder: the views no longer name it.
-    await until(async () => (await wb.paneHeader('Assets').locator('.description').count()) === 0 || (await shownFolder()) === '',
-      async () => `the Assets view still names ${await shownFolder()}`);
+    await until(
+      async () => (await wb.paneHeader('Assets').locator('.description').count()) === 0 || (await shownFolder()) === '',
+      async () => `the Assets view still names ${await shownFolder()}`,
+    );
     // The open definitions file (now outside the workspace) loses the backfill lenses of the
     // folder no longer shown (VS Code may still draw the last ones from its cache, inert: not links).
     const editor = wb.editor('demo-folders/pipeline.assets.yaml');
-    await until(async () => (await editor.locator('.codelens-decoration a', { hasText: /^Backfill downstream$/ }).count()) === 0,
-      'the definitions file of the removed folder still shows its backfill lenses', LIVE_UPDATE_MS);
+    await until(
+      async () => (await editor.locator('.codelens-decoration a', { hasText: /^Backfill downstream$/ }).count()) === 0,
+      'the definitions file of the removed folder still shows its backfill lenses',
+      LIVE_UPDATE_MS,
+    );
     await wb.shot('folders-04-folder-removed');
   });
 });

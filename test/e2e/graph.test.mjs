@@ -34,23 +34,35 @@ describe('The asset graph in VS Code (code-server)', { timeout: 600000 }, () => 
   const detail = () => frame.locator('.detail-panel');
   const canvas = () => frame.locator('.detail-panel canvas');
   /** The viewport transform of the graph (pan and zoom). */
-  const viewport = async () => (await frame.locator('svg.graph g.viewport').getAttribute('transform')).replace(/-?\d+(\.\d+)?(e-?\d+)?/g, (n) => String(Math.round(Number(n) * 100) / 100));
+  const viewport = async () =>
+    (await frame.locator('svg.graph g.viewport').getAttribute('transform')).replace(/-?\d+(\.\d+)?(e-?\d+)?/g, (n) =>
+      String(Math.round(Number(n) * 100) / 100),
+    );
 
   /** Waits until `name`'s aria-label (`name: 11 missing · 10 fresh`) matches `re`; returns it. */
   async function waitForLabel(name, re, timeout = LIVE_UPDATE_MS) {
     let last = '';
-    await until(async () => {
-      last = (await label(name).catch(() => null)) ?? '(no node)';
-      return re.test(last);
-    }, () => `graph node ${name} says "${last}", expected ${re}`, timeout);
+    await until(
+      async () => {
+        last = (await label(name).catch(() => null)) ?? '(no node)';
+        return re.test(last);
+      },
+      () => `graph node ${name} says "${last}", expected ${re}`,
+      timeout,
+    );
     return last;
   }
 
   /** The rendered widths of a node's bar segments by status, in graph units. */
   async function bar(name) {
-    return node(name).evaluate((g) => Object.fromEntries(
-      ['fresh', 'stale', 'missing', 'failed', 'running'].map((s, i) => [s, Number(g.querySelector(`.bar .seg.s${i}`).getAttribute('width'))]),
-    ));
+    return node(name).evaluate((g) =>
+      Object.fromEntries(
+        ['fresh', 'stale', 'missing', 'failed', 'running'].map((s, i) => [
+          s,
+          Number(g.querySelector(`.bar .seg.s${i}`).getAttribute('width')),
+        ]),
+      ),
+    );
   }
 
   /** Opens the graph from the command palette and waits for every demo asset. */
@@ -75,7 +87,8 @@ describe('The asset graph in VS Code (code-server)', { timeout: 600000 }, () => 
       let first;
       for (let d = 0; d < Math.min(box.width, box.height) && !first; d += 4) {
         await page.mouse.move(box.x + d * 3, box.y + d);
-        if (await hover.isVisible()) first = await hover.evaluate((el) => ({ left: el.offsetLeft, top: el.offsetTop, size: el.offsetWidth }));
+        if (await hover.isVisible())
+          first = await hover.evaluate((el) => ({ left: el.offsetLeft, top: el.offsetTop, size: el.offsetWidth }));
       }
       assert.ok(first, 'no heatmap cell under the pointer anywhere on the diagonal of the canvas');
       const at = (f) => ({ x: box.x + f.left + f.size / 2, y: box.y + f.top + f.size / 2 });
@@ -94,10 +107,19 @@ describe('The asset graph in VS Code (code-server)', { timeout: 600000 }, () => 
   async function tipKey() {
     const tip = frame.locator('.cell-tip');
     let key = '';
-    await until(async () => {
-      key = (await tip.locator('strong').textContent().catch(() => '')) ?? '';
-      return key && key !== '…';
-    }, () => `the heatmap tooltip shows "${key}"`, 5000, 50);
+    await until(
+      async () => {
+        key =
+          (await tip
+            .locator('strong')
+            .textContent()
+            .catch(() => '')) ?? '';
+        return key && key !== '…';
+      },
+      () => `the heatmap tooltip shows "${key}"`,
+      5000,
+      50,
+    );
     return key;
   }
 
@@ -106,7 +128,10 @@ describe('The asset graph in VS Code (code-server)', { timeout: 600000 }, () => 
     const c = await cellOf(day);
     await page.mouse.move(c.x, c.y);
     assert.equal(await tipKey(), day);
-    return (await frame.locator('.cell-tip').innerText()).split('\n').map((l) => l.trim()).filter(Boolean);
+    return (await frame.locator('.cell-tip').innerText())
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean);
   }
 
   /** A colour of the page's theme (a CSS custom property on the detail panel) as `rgb(…)`. */
@@ -125,11 +150,14 @@ describe('The asset graph in VS Code (code-server)', { timeout: 600000 }, () => 
   async function cellColor(day) {
     const c = await cellOf(day);
     const box = await canvas().boundingBox();
-    return canvas().evaluate((el, [x, y]) => {
-      const r = window.devicePixelRatio || 1;
-      const [R, G, B, A] = el.getContext('2d').getImageData(Math.round(x * r), Math.round(y * r), 1, 1).data;
-      return `rgba(${R}, ${G}, ${B}, ${A})`;
-    }, [c.x - box.x, c.y - box.y]);
+    return canvas().evaluate(
+      (el, [x, y]) => {
+        const r = window.devicePixelRatio || 1;
+        const [R, G, B, A] = el.getContext('2d').getImageData(Math.round(x * r), Math.round(y * r), 1, 1).data;
+        return `rgba(${R}, ${G}, ${B}, ${A})`;
+      },
+      [c.x - box.x, c.y - box.y],
+    );
   }
 
   /**
@@ -149,7 +177,9 @@ describe('The asset graph in VS Code (code-server)', { timeout: 600000 }, () => 
 
   before(async () => {
     shortenDemo(WS);
-    editFile(WS, 'pipeline.assets.yaml', [['run: node jobs/pull_events.mjs {partition}', 'run: sleep 2 && node jobs/pull_events.mjs {partition}']]);
+    editFile(WS, 'pipeline.assets.yaml', [
+      ['run: node jobs/pull_events.mjs {partition}', 'run: sleep 2 && node jobs/pull_events.mjs {partition}'],
+    ]);
     // The first week, downstream of raw_events, from the CLI. weekly_summary's week 2024-01-07
     // (Sunday 7 to Saturday 13) reads days that are not materialized: it fails.
     await cli(WS, 'run', 'raw_events+', '--to', '2024-01-07').catch((e) => {
@@ -177,9 +207,12 @@ describe('The asset graph in VS Code (code-server)', { timeout: 600000 }, () => 
     const classes = Object.fromEntries(await Promise.all(ASSETS.map(async (a) => [a, await node(a).getAttribute('class')])));
     assert.match(classes.clean_events, /\bstale\b/);
     assert.match(classes.weekly_summary, /\bfailed\b/);
-    for (const a of ['raw_events', 'daily_active_users', 'region_activity', 'churn_model']) assert.doesNotMatch(classes[a], /\b(stale|failed)\b/, a);
+    for (const a of ['raw_events', 'daily_active_users', 'region_activity', 'churn_model'])
+      assert.doesNotMatch(classes[a], /\b(stale|failed)\b/, a);
     // The glow is drawn: the stale node's halo is visible and coloured like stale partitions.
-    const halo = await node('clean_events').locator('.halo').evaluate((el) => ({ opacity: getComputedStyle(el).opacity, stroke: getComputedStyle(el).stroke }));
+    const halo = await node('clean_events')
+      .locator('.halo')
+      .evaluate((el) => ({ opacity: getComputedStyle(el).opacity, stroke: getComputedStyle(el).stroke }));
     assert.ok(Number(halo.opacity) > 0, `the stale halo is invisible: ${JSON.stringify(halo)}`);
     assert.equal(halo.stroke, await themeColor('--bf-s1'));
     // Bars are proportional: 7 of 21 days fresh, 14 missing.
@@ -208,11 +241,20 @@ describe('The asset graph in VS Code (code-server)', { timeout: 600000 }, () => 
     assert.equal(await cellColor('2024-01-09'), await paintedColor('--bf-s2'));
     // Selecting a node highlights its lineage, upstream and downstream (here, every edge).
     const lineage = () => frame.locator('g.edges path.edge.hl').evaluateAll((paths) => paths.map((p) => p.dataset.edge).sort());
-    assert.deepEqual(await lineage(), ['clean_events→daily_active_users', 'clean_events→region_activity', 'daily_active_users→weekly_summary', 'raw_events→clean_events', 'weekly_summary→churn_model']);
+    assert.deepEqual(await lineage(), [
+      'clean_events→daily_active_users',
+      'clean_events→region_activity',
+      'daily_active_users→weekly_summary',
+      'raw_events→clean_events',
+      'weekly_summary→churn_model',
+    ]);
     await wb.shot('graph-02-heatmap-hover');
     // region_activity's lineage is its upstream only: the other edges are dimmed.
     await node('region_activity').click();
-    await until(async () => (await lineage()).length === 2, async () => `highlighted edges: ${await lineage()}`);
+    await until(
+      async () => (await lineage()).length === 2,
+      async () => `highlighted edges: ${await lineage()}`,
+    );
     assert.deepEqual(await lineage(), ['clean_events→region_activity', 'raw_events→clean_events']);
     assert.equal(await frame.locator('g.edges path.edge.dim').count(), 3);
   });
@@ -229,8 +271,10 @@ describe('The asset graph in VS Code (code-server)', { timeout: 600000 }, () => 
     await page.mouse.down();
     await page.mouse.move(to.x, to.y, { steps: 6 });
     await page.mouse.up();
-    await until(async () => (await detail().locator('.selection-info').innerText()) === 'Selected 2024-01-08 … 2024-01-10 · 3 partitions',
-      async () => `selection says "${await detail().locator('.selection-info').innerText()}"`);
+    await until(
+      async () => (await detail().locator('.selection-info').innerText()) === 'Selected 2024-01-08 … 2024-01-10 · 3 partitions',
+      async () => `selection says "${await detail().locator('.selection-info').innerText()}"`,
+    );
     await wb.shot('graph-03-range-selected');
 
     // Watch raw_events' node while the backfill runs: every label it shows.
@@ -253,19 +297,34 @@ describe('The asset graph in VS Code (code-server)', { timeout: 600000 }, () => 
     await waitForLabel('raw_events', /^raw_events: 11 missing · 10 fresh$/);
     watching = false;
     await watcher;
-    assert.ok([...seen].some((l) => /\d+ running/.test(l)), `raw_events never showed running partitions: ${[...seen].join(' | ')}`);
+    assert.ok(
+      [...seen].some((l) => /\d+ running/.test(l)),
+      `raw_events never showed running partitions: ${[...seen].join(' | ')}`,
+    );
     // The bar and the heatmap are green for the new days, without reopening anything.
     const b = await bar('raw_events');
     assert.ok(Math.abs(b.fresh - (BAR_W * 10) / 21) < 0.5 && b.running === 0, JSON.stringify(b));
-    assert.equal(await node('raw_events').locator('.bar .seg.s0').evaluate((el) => getComputedStyle(el).fill), await themeColor('--bf-s0'));
+    assert.equal(
+      await node('raw_events')
+        .locator('.bar .seg.s0')
+        .evaluate((el) => getComputedStyle(el).fill),
+      await themeColor('--bf-s0'),
+    );
     // The terminal panel took the bottom of the window: the selected node is still in sight.
-    const [n, d, g] = [await node('raw_events').boundingBox(), await detail().boundingBox(), await frame.locator('svg.graph').boundingBox()];
+    const [n, d, g] = [
+      await node('raw_events').boundingBox(),
+      await detail().boundingBox(),
+      await frame.locator('svg.graph').boundingBox(),
+    ];
     assert.ok(n.y >= g.y && n.y + n.height <= d.y, `raw_events at ${JSON.stringify(n)}: outside the graph area above the panel at ${d.y}`);
     for (const day of ['2024-01-08', '2024-01-09', '2024-01-10']) assert.equal(await cellColor(day), await paintedColor('--bf-s0'), day);
     // Outside the selection cells are dimmed; Escape clears it and they are plain missing.
     await canvas().focus();
     await page.keyboard.press('Escape');
-    await until(async () => (await cellColor('2024-01-11')) === (await paintedColor('--bf-s2')), async () => `2024-01-11 is ${await cellColor('2024-01-11')}`);
+    await until(
+      async () => (await cellColor('2024-01-11')) === (await paintedColor('--bf-s2')),
+      async () => `2024-01-11 is ${await cellColor('2024-01-11')}`,
+    );
     await wb.shot('graph-04-range-backfilled');
   });
 
@@ -274,7 +333,13 @@ describe('The asset graph in VS Code (code-server)', { timeout: 600000 }, () => 
     await node('clean_events').click({ button: 'right' });
     const menu = frame.getByRole('menu');
     await menu.waitFor();
-    assert.deepEqual(await menu.getByRole('menuitem').allTextContents(), ['Backfill…', 'Backfill Downstream', 'Backfill Stale/Missing/Failed', 'Open Definition', 'Collapse Group']);
+    assert.deepEqual(await menu.getByRole('menuitem').allTextContents(), [
+      'Backfill…',
+      'Backfill Downstream',
+      'Backfill Stale/Missing/Failed',
+      'Open Definition',
+      'Collapse Group',
+    ]);
     await menu.getByRole('menuitem', { name: 'Backfill Downstream' }).click();
     const { message, detail: text } = await wb.dialogText();
     // Without a range: the asset's partitions that need it (7 stale, 11 missing… every one not fresh).
@@ -306,7 +371,11 @@ describe('The asset graph in VS Code (code-server)', { timeout: 600000 }, () => 
     // …and back to the graph: a fresh page, restored from the webview state.
     await page.locator('.tabs-container .tab', { hasText: 'Asset Graph' }).click();
     await node('weekly_summary').waitFor();
-    await until(async () => (await viewport()) === before, async () => `viewport ${await viewport()}, was ${before}`, 5000);
+    await until(
+      async () => (await viewport()) === before,
+      async () => `viewport ${await viewport()}, was ${before}`,
+      5000,
+    );
     assert.match(await node('weekly_summary').getAttribute('class'), /\bselected\b/);
     assert.match(await detail().locator('.heading').innerText(), /weekly_summary/);
   });
@@ -317,7 +386,11 @@ describe('The asset graph in VS Code (code-server)', { timeout: 600000 }, () => 
     await page.locator('.activitybar .action-label[aria-label="Backfill"]').waitFor({ timeout: 90000 });
     frame = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
     await node('weekly_summary').waitFor({ timeout: 60000 });
-    await until(async () => (await viewport()) === before, async () => `viewport ${await viewport()}, was ${before}`, 5000);
+    await until(
+      async () => (await viewport()) === before,
+      async () => `viewport ${await viewport()}, was ${before}`,
+      5000,
+    );
     assert.match(await node('weekly_summary').getAttribute('class'), /\bselected\b/);
     await waitForLabel('raw_events', /^raw_events: 11 missing · 10 fresh$/);
   });
@@ -358,19 +431,31 @@ describe('The asset graph in VS Code (code-server)', { timeout: 600000 }, () => 
     const before = await at('raw_events');
     // A new asset downstream of weekly_summary, written to disk as an editor or git would.
     const file = path.join(WS, 'pipeline.assets.yaml');
-    fs.appendFileSync(file, [
-      '',
-      '  weekly_email:',
-      '    description: The weekly numbers, mailed to the team',
-      '    group: reports',
-      '    deps: [{ asset: weekly_summary, mapping: last }]',
-      '    run: node -e "console.log(1)"',
-      '',
-    ].join('\n'));
+    fs.appendFileSync(
+      file,
+      [
+        '',
+        '  weekly_email:',
+        '    description: The weekly numbers, mailed to the team',
+        '    group: reports',
+        '    deps: [{ asset: weekly_summary, mapping: last }]',
+        '    run: node -e "console.log(1)"',
+        '',
+      ].join('\n'),
+    );
     await node('weekly_email').waitFor({ timeout: LIVE_UPDATE_MS });
-    assert.deepEqual(await frame.locator('g.edge-labels text').allTextContents().then((t) => t.sort()), ['all', 'last']);
+    assert.deepEqual(
+      await frame
+        .locator('g.edge-labels text')
+        .allTextContents()
+        .then((t) => t.sort()),
+      ['all', 'last'],
+    );
     const after = await at('raw_events');
-    assert.ok(Math.abs(after.x - before.x) <= 2 && Math.abs(after.y - before.y) <= 40, `raw_events moved from ${JSON.stringify(before)} to ${JSON.stringify(after)}`);
+    assert.ok(
+      Math.abs(after.x - before.x) <= 2 && Math.abs(after.y - before.y) <= 40,
+      `raw_events moved from ${JSON.stringify(before)} to ${JSON.stringify(after)}`,
+    );
     await wb.shot('graph-06-new-asset');
   });
 
@@ -380,43 +465,66 @@ describe('The asset graph in VS Code (code-server)', { timeout: 600000 }, () => 
     await canvas().focus();
     for (const k of presses) await page.keyboard.press(k);
     await tipKey();
-    return (await frame.locator('.cell-tip').innerText()).split('\n').map((l) => l.trim()).filter(Boolean);
+    return (await frame.locator('.cell-tip').innerText())
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean);
   }
 
   it('shows hourly partitions as days × hours and a multi-partitioned asset as a matrix, with keyboard range selection', async () => {
     // An hourly asset over three days, reading raw_events (hourly → daily), three hours of it run from the CLI.
-    fs.appendFileSync(path.join(WS, 'pipeline.assets.yaml'), [
-      '',
-      '  hourly_sessions:',
-      '    description: Sessions per hour',
-      '    group: metrics',
-      '    partitions: { hourly: { start: 2024-01-01-00:00, end: 2024-01-04-00:00 } }',
-      '    deps: [raw_events]',
-      '    run: node -e "console.log(1)"',
-      '',
-    ].join('\n'));
+    fs.appendFileSync(
+      path.join(WS, 'pipeline.assets.yaml'),
+      [
+        '',
+        '  hourly_sessions:',
+        '    description: Sessions per hour',
+        '    group: metrics',
+        '    partitions: { hourly: { start: 2024-01-01-00:00, end: 2024-01-04-00:00 } }',
+        '    deps: [raw_events]',
+        '    run: node -e "console.log(1)"',
+        '',
+      ].join('\n'),
+    );
     await cli(WS, 'run', 'hourly_sessions', '--partition', '2024-01-02-05:00...2024-01-02-07:00');
     await node('hourly_sessions').waitFor({ timeout: LIVE_UPDATE_MS });
-    assert.equal(await waitForLabel('hourly_sessions', /^hourly_sessions: \d+ missing · 3 fresh$/), 'hourly_sessions: 69 missing · 3 fresh');
+    assert.equal(
+      await waitForLabel('hourly_sessions', /^hourly_sessions: \d+ missing · 3 fresh$/),
+      'hourly_sessions: 69 missing · 3 fresh',
+    );
     await node('hourly_sessions').click();
-    await until(async () => /hourly_sessions[\s\S]*hourly · 72/.test(await detail().locator('.heading').innerText()), 'the detail panel shows hourly_sessions');
+    await until(
+      async () => /hourly_sessions[\s\S]*hourly · 72/.test(await detail().locator('.heading').innerText()),
+      'the detail panel shows hourly_sessions',
+    );
     // A column per day, a row per hour.
     assert.match(await canvas().getAttribute('aria-label'), /^72 partitions of hourly_sessions, 3 × 24 grid\./);
     // Down five hours, right one day: 05:00 on January 2, materialized from the CLI.
-    assert.deepEqual(await keys('ArrowDown', 'ArrowDown', 'ArrowDown', 'ArrowDown', 'ArrowDown', 'ArrowRight'), ['2024-01-02-05:00', 'fresh']);
+    assert.deepEqual(await keys('ArrowDown', 'ArrowDown', 'ArrowDown', 'ArrowDown', 'ArrowDown', 'ArrowRight'), [
+      '2024-01-02-05:00',
+      'fresh',
+    ]);
     // Shift+Down three times: a range of four hours, the last one missing.
     assert.deepEqual(await keys('Shift+ArrowDown', 'Shift+ArrowDown', 'Shift+ArrowDown'), ['2024-01-02-08:00', 'missing']);
-    await until(async () => (await detail().locator('.selection-info').innerText()) === 'Selected 2024-01-02-05:00 … 2024-01-02-08:00 · 4 partitions',
-      async () => `selection says "${await detail().locator('.selection-info').innerText()}"`);
+    await until(
+      async () => (await detail().locator('.selection-info').innerText()) === 'Selected 2024-01-02-05:00 … 2024-01-02-08:00 · 4 partitions',
+      async () => `selection says "${await detail().locator('.selection-info').innerText()}"`,
+    );
     assert.ok(await detail().getByRole('button', { name: 'Backfill Selection' }).isEnabled());
     await wb.shot('graph-07-hourly-grid');
 
     // region_activity (region × date): a column per day, a row per region, in the order defined.
     await node('region_activity').click();
-    await until(async () => /region_activity/.test(await detail().locator('.heading').innerText()), 'the detail panel shows region_activity');
+    await until(
+      async () => /region_activity/.test(await detail().locator('.heading').innerText()),
+      'the detail panel shows region_activity',
+    );
     assert.match(await canvas().getAttribute('aria-label'), /^63 partitions of region_activity, 21 × 3 grid\./);
     assert.deepEqual(await keys('ArrowDown'), ['2024-01-01|us', 'fresh']);
-    assert.deepEqual(await keys('ArrowDown', 'ArrowRight', 'ArrowRight', 'ArrowRight', 'ArrowRight', 'ArrowRight', 'ArrowRight', 'ArrowRight'), ['2024-01-08|apac', 'missing']);
+    assert.deepEqual(
+      await keys('ArrowDown', 'ArrowRight', 'ArrowRight', 'ArrowRight', 'ArrowRight', 'ArrowRight', 'ArrowRight', 'ArrowRight'),
+      ['2024-01-08|apac', 'missing'],
+    );
     await wb.shot('graph-08-multi-matrix');
   });
 });

@@ -100,7 +100,8 @@ export function processesIn(dir) {
       if (cwd !== dir && !cwd.startsWith(dir + path.sep)) continue;
       const comm = fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
       const state = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '')[0];
-      if (state !== 'Z') out.push({ pid: Number(pid), comm, cmdline: fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim() });
+      if (state !== 'Z')
+        out.push({ pid: Number(pid), comm, cmdline: fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim() });
     } catch {
       // gone, or not ours
     }
@@ -122,13 +123,22 @@ export async function until(probe, what, timeout = T, every = 200) {
 /** Chromium on code-server with `workspace` open; resolves once the extension's contributions are registered. */
 export async function openWorkbench(workspace) {
   // A folder, or a multi-root workspace file (`*.code-workspace`).
-  const target = workspace.endsWith('.code-workspace') ? `workspace=${encodeURIComponent(workspace)}` : `folder=${encodeURIComponent(workspace)}`;
+  const target = workspace.endsWith('.code-workspace')
+    ? `workspace=${encodeURIComponent(workspace)}`
+    : `folder=${encodeURIComponent(workspace)}`;
   // chromium.launch() uses a fresh temporary profile (Playwright rejects --user-data-dir in args).
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
   page.setDefaultTimeout(T);
@@ -172,10 +182,14 @@ export class Workbench {
   /** Waits until `label`'s description matches `re`; fails with the last description seen. */
   async waitForDescription(label, re, timeout = LIVE_UPDATE_MS, tree = this.assets) {
     let last = '';
-    await until(async () => {
-      last = (await this.row(label, tree).count()) ? await this.description(label, tree).catch(() => '') : '(no row)';
-      return re.test(last);
-    }, () => `description of ${label} is "${last}", expected ${re}`, timeout);
+    await until(
+      async () => {
+        last = (await this.row(label, tree).count()) ? await this.description(label, tree).catch(() => '') : '(no row)';
+        return re.test(last);
+      },
+      () => `description of ${label} is "${last}", expected ${re}`,
+      timeout,
+    );
     return last;
   }
 
@@ -186,10 +200,22 @@ export class Workbench {
   async waitForLabel(description, re, timeout = LIVE_UPDATE_MS, tree = this.backfills) {
     const rows = tree.locator('.monaco-list-row', { has: this.page.locator('.label-description', { hasText: exactly(description) }) });
     let last = '';
-    await until(async () => {
-      last = (await rows.count()) ? (await rows.first().locator('.label-name').textContent().catch(() => ''))?.trim() ?? '' : '(no row)';
-      return re.test(last);
-    }, () => `label of the row "${description}" is "${last}", expected ${re}`, timeout);
+    await until(
+      async () => {
+        last = (await rows.count())
+          ? ((
+              await rows
+                .first()
+                .locator('.label-name')
+                .textContent()
+                .catch(() => '')
+            )?.trim() ?? '')
+          : '(no row)';
+        return re.test(last);
+      },
+      () => `label of the row "${description}" is "${last}", expected ${re}`,
+      timeout,
+    );
     return last;
   }
 
@@ -212,14 +238,22 @@ export class Workbench {
       if (Date.now() > deadline) assert.fail(`could not expand "${label}" (aria-expanded=${state})`);
       if (state === 'false') {
         clicks++;
-        await r.locator('.monaco-tl-twistie').click({ timeout: 2000 }).catch(() => {});
+        await r
+          .locator('.monaco-tl-twistie')
+          .click({ timeout: 2000 })
+          .catch(() => {});
         // Children come from the extension host: give the expansion time before clicking again
         // (a second click would collapse it).
-        await this.page.waitForFunction(
-          ([lbl]) => [...document.querySelectorAll('.monaco-list-row')].some((el) =>
-            el.querySelector('.label-name')?.textContent?.trim() === lbl && el.getAttribute('aria-expanded') === 'true'),
-          [label], { timeout: 3000 },
-        ).catch(() => {});
+        await this.page
+          .waitForFunction(
+            ([lbl]) =>
+              [...document.querySelectorAll('.monaco-list-row')].some(
+                (el) => el.querySelector('.label-name')?.textContent?.trim() === lbl && el.getAttribute('aria-expanded') === 'true',
+              ),
+            [label],
+            { timeout: 3000 },
+          )
+          .catch(() => {});
       } else {
         await this.page.waitForTimeout(250);
       }
@@ -228,7 +262,9 @@ export class Workbench {
 
   /** The header of the Backfill container's pane `title` (Assets, Backfills) in the side bar. */
   paneHeader(title) {
-    return this.page.locator('.part.sidebar .pane-header', { has: this.page.locator('.title', { hasText: new RegExp(`^${escape(title)}$`, 'i') }) });
+    return this.page.locator('.part.sidebar .pane-header', {
+      has: this.page.locator('.title', { hasText: new RegExp(`^${escape(title)}$`, 'i') }),
+    });
   }
 
   /**
@@ -252,7 +288,11 @@ export class Workbench {
   async onlyPane(title) {
     const mine = this.paneHeader(title);
     if ((await mine.getAttribute('aria-expanded')) !== 'true') await mine.locator('.title').click();
-    await this.page.locator('.part.sidebar .pane-header[aria-expanded="true"]', { has: this.page.locator('.title', { hasText: new RegExp(`^${escape(title)}$`, 'i') }) }).waitFor();
+    await this.page
+      .locator('.part.sidebar .pane-header[aria-expanded="true"]', {
+        has: this.page.locator('.title', { hasText: new RegExp(`^${escape(title)}$`, 'i') }),
+      })
+      .waitFor();
     const others = this.page
       .locator('.part.sidebar .pane-header[aria-expanded="true"]')
       .filter({ hasNot: this.page.locator('.title', { hasText: new RegExp(`^${escape(title)}$`, 'i') }) });
@@ -311,7 +351,9 @@ export class Workbench {
     await this.input.fill(`>${title}`);
     // The command whose label is exactly `title` (another one may rank first: "Preferences:
     // Browse Color Themes in Marketplace" comes before "Preferences: Color Theme").
-    await this.quickInput.locator('.quick-input-list .monaco-list-row', { has: this.page.locator('.label-name', { hasText: exactly(title) }) }).click();
+    await this.quickInput
+      .locator('.quick-input-list .monaco-list-row', { has: this.page.locator('.label-name', { hasText: exactly(title) }) })
+      .click();
   }
 
   /**
@@ -320,9 +362,15 @@ export class Workbench {
    */
   async pick(title, label, filter = label) {
     // Some pickers (the colour theme's) say what they are in the input's placeholder instead.
-    await this.quickInput.locator('.quick-input-title', { hasText: title }).or(this.quickInput.locator(`input[placeholder^="${title}"]`)).first().waitFor();
+    await this.quickInput
+      .locator('.quick-input-title', { hasText: title })
+      .or(this.quickInput.locator(`input[placeholder^="${title}"]`))
+      .first()
+      .waitFor();
     await this.input.fill(filter);
-    await this.quickInput.locator('.quick-input-list .monaco-list-row.focused', { has: this.page.locator('.label-name', { hasText: exactly(label) }) }).waitFor();
+    await this.quickInput
+      .locator('.quick-input-list .monaco-list-row.focused', { has: this.page.locator('.label-name', { hasText: exactly(label) }) })
+      .waitFor();
     await this.page.keyboard.press('Enter');
   }
 
@@ -340,7 +388,12 @@ export class Workbench {
   async dialogText() {
     await this.dialog.waitFor();
     const message = (await this.dialog.locator('.dialog-message-text').innerText()).trim();
-    const detail = (await this.dialog.locator('.dialog-message-detail').innerText().catch(() => '')).trim();
+    const detail = (
+      await this.dialog
+        .locator('.dialog-message-detail')
+        .innerText()
+        .catch(() => '')
+    ).trim();
     return { message, detail };
   }
 
@@ -353,7 +406,9 @@ export class Workbench {
 
   /** A notification toast whose message matches `text` (a string or RegExp). */
   toast(text) {
-    return this.page.locator('.notifications-toasts .notification-toast', { has: this.page.locator('.notification-list-item-message', { hasText: text }) });
+    return this.page.locator('.notifications-toasts .notification-toast', {
+      has: this.page.locator('.notification-list-item-message', { hasText: text }),
+    });
   }
 
   /**
@@ -364,7 +419,9 @@ export class Workbench {
     const toast = this.toast(text);
     if (!(await toast.isVisible())) {
       await this.palette('Notifications: Show Notifications');
-      const item = this.page.locator('.notifications-center .monaco-list-row', { has: this.page.locator('.notification-list-item-message', { hasText: text }) });
+      const item = this.page.locator('.notifications-center .monaco-list-row', {
+        has: this.page.locator('.notification-list-item-message', { hasText: text }),
+      });
       await item.getByRole('button', { name: button, exact: true }).click();
       return;
     }
@@ -373,7 +430,11 @@ export class Workbench {
 
   async clearNotifications() {
     await this.palette('Notifications: Clear All Notifications');
-    await this.page.locator('.notifications-toasts .notification-toast').first().waitFor({ state: 'hidden', timeout: 5000 }).catch(() => {});
+    await this.page
+      .locator('.notifications-toasts .notification-toast')
+      .first()
+      .waitFor({ state: 'hidden', timeout: 5000 })
+      .catch(() => {});
   }
 
   // ---------------------------------------------------------------- terminal
@@ -391,10 +452,14 @@ export class Workbench {
   async waitForTerminalLine(re, timeout = T) {
     let lines = [];
     const test = typeof re === 'function' ? re : (l) => re.test(l);
-    return until(async () => {
-      lines = await this.terminalLines().catch(() => []);
-      return lines.find(test);
-    }, () => `no terminal line matches ${re}; visible:\n${lines.filter(Boolean).join('\n')}`, timeout);
+    return until(
+      async () => {
+        lines = await this.terminalLines().catch(() => []);
+        return lines.find(test);
+      },
+      () => `no terminal line matches ${re}; visible:\n${lines.filter(Boolean).join('\n')}`,
+      timeout,
+    );
   }
 
   /** Hides the panel (terminal, problems) with its title bar's Hide Panel action, if shown. */
@@ -437,7 +502,10 @@ export class Workbench {
       };
       const top = (el) => el.getBoundingClientRect().top;
       // Line numbers and lines are positioned at the same height: pair them by it.
-      const numbers = [...ed.querySelectorAll('.margin-view-overlays .line-numbers')].map((n) => ({ n: Number(n.textContent), top: top(n) }));
+      const numbers = [...ed.querySelectorAll('.margin-view-overlays .line-numbers')].map((n) => ({
+        n: Number(n.textContent),
+        top: top(n),
+      }));
       const lines = [];
       for (const line of ed.querySelectorAll('.view-lines .view-line')) {
         const t = top(line);

@@ -20,7 +20,11 @@ describe('An extension host with no SQLite at all', { timeout: 300000 }, () => {
   let wb;
 
   before(async () => {
-    assert.equal(process.env.E2E_EXPECT_DRIVER, 'none', 'run.sh runs this file with the extension\'s better-sqlite3 removed (E2E_EXPECT_DRIVER=none)');
+    assert.equal(
+      process.env.E2E_EXPECT_DRIVER,
+      'none',
+      "run.sh runs this file with the extension's better-sqlite3 removed (E2E_EXPECT_DRIVER=none)",
+    );
     ({ browser, page, wb } = await openWorkbench(WORKSPACE));
   });
 

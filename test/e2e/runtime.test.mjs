@@ -28,7 +28,10 @@ const WS = copyDemo('demo-runtime');
 /** Every file below `dir` (code-server's log folders). */
 function filesBelow(dir) {
   if (!fs.existsSync(dir)) return [];
-  return fs.readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => path.join(e.parentPath ?? e.path, e.name));
+  return fs
+    .readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => path.join(e.parentPath ?? e.path, e.name));
 }
 
 /** Processes below `root` (from /proc), with their command lines. */
@@ -61,7 +64,12 @@ function descendants(root) {
 /** The extension hosts below code-server (one per page load; they outlive their pages). */
 function extensionHosts() {
   const hosts = descendants(SERVER_PID).filter((p) => /extensionHost|--type=extensionHost/.test(p.cmdline));
-  assert.ok(hosts.length > 0, `no extension host below code-server (pid ${SERVER_PID}): ${descendants(SERVER_PID).map((p) => p.cmdline).join(' | ')}`);
+  assert.ok(
+    hosts.length > 0,
+    `no extension host below code-server (pid ${SERVER_PID}): ${descendants(SERVER_PID)
+      .map((p) => p.cmdline)
+      .join(' | ')}`,
+  );
   return hosts;
 }
 
@@ -97,7 +105,10 @@ describe(`The extension host's runtime (expecting ${DRIVER} on Node ${NODE})`, {
       () => {
         for (const f of filesBelow(path.join(USER_DATA, 'logs'))) {
           if (!/backfill/i.test(path.basename(f))) continue;
-          const hit = fs.readFileSync(f, 'utf8').split('\n').find((l) => l.includes(`${WS}/.backfill/state.db opened with`));
+          const hit = fs
+            .readFileSync(f, 'utf8')
+            .split('\n')
+            .find((l) => l.includes(`${WS}/.backfill/state.db opened with`));
           if (hit) return hit;
         }
         return null;
@@ -125,19 +136,26 @@ describe(`The extension host's runtime (expecting ${DRIVER} on Node ${NODE})`, {
     assert.ok(checked > 0, 'every extension host went away before its Node could be read');
   });
 
-  it(DRIVER === 'node:sqlite' ? 'no native SQLite module is loaded by the extension host' : 'the extension host loaded the .vsix\'s better-sqlite3', () => {
-    const hosts = extensionHosts();
-    const withBetter = hosts.filter((h) => {
-      try {
-        return fs.readFileSync(`/proc/${h.pid}/maps`, 'utf8').includes('better_sqlite3.node');
-      } catch {
-        return false;
-      }
-    });
-    console.log(`# extension hosts: ${hosts.map((h) => h.pid).join(', ')}; with better_sqlite3.node mapped: ${withBetter.map((h) => h.pid).join(', ') || 'none'}`);
-    if (DRIVER === 'node:sqlite') assert.deepEqual(withBetter, []);
-    else assert.ok(withBetter.length > 0, 'better_sqlite3.node is not mapped into any extension host');
-  });
+  it(
+    DRIVER === 'node:sqlite'
+      ? 'no native SQLite module is loaded by the extension host'
+      : "the extension host loaded the .vsix's better-sqlite3",
+    () => {
+      const hosts = extensionHosts();
+      const withBetter = hosts.filter((h) => {
+        try {
+          return fs.readFileSync(`/proc/${h.pid}/maps`, 'utf8').includes('better_sqlite3.node');
+        } catch {
+          return false;
+        }
+      });
+      console.log(
+        `# extension hosts: ${hosts.map((h) => h.pid).join(', ')}; with better_sqlite3.node mapped: ${withBetter.map((h) => h.pid).join(', ') || 'none'}`,
+      );
+      if (DRIVER === 'node:sqlite') assert.deepEqual(withBetter, []);
+      else assert.ok(withBetter.length > 0, 'better_sqlite3.node is not mapped into any extension host');
+    },
+  );
 
   it('a backfill started from the Assets tree runs (right-click → Backfill…, a range of three days)', async () => {
     await wb.row('raw_events').click({ button: 'right' });

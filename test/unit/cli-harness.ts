@@ -65,7 +65,10 @@ export function userError(args: string[], options: CliOptions = {}): string {
   const r = backfill(args, options);
   assert.equal(r.code, 2, `expected exit 2 from backfill ${args.join(' ')}, got ${r.code}: ${r.stdout}${r.stderr}`);
   assert.equal(r.stdout, '');
-  const lines = r.stderr.trimEnd().split('\n').filter((l) => !l.startsWith('warning: '));
+  const lines = r.stderr
+    .trimEnd()
+    .split('\n')
+    .filter((l) => !l.startsWith('warning: '));
   assert.equal(lines.length, 1, `one error line expected:\n${r.stderr}`);
   assert.match(lines[0]!, /^backfill: /);
   assert.doesNotMatch(r.stderr, /^\s+at /m);

@@ -84,7 +84,14 @@ interface ReportJson {
 }
 
 interface BackfillsJson {
-  backfills: Array<{ id: string; status: string; created: string; description: string; counts: Record<string, number>; partitions: Record<string, number> }>;
+  backfills: Array<{
+    id: string;
+    status: string;
+    created: string;
+    description: string;
+    counts: Record<string, number>;
+    partitions: Record<string, number>;
+  }>;
 }
 
 interface StatusJson {
@@ -131,7 +138,10 @@ describe('backfill plan', () => {
     // Without the +, only days.
     assert.deepEqual(json<PlanJson>(['plan', 'days'], at(dir)).backfill.summary.assets, 1);
     // --downstream is the same as + for every named asset.
-    assert.deepEqual(json<PlanJson>(['plan', 'days', '--downstream'], at(dir)).backfill.tasks.map((x) => [x.asset, x.partitions, x.after]), t.map((x) => [x.asset, x.partitions, x.after]));
+    assert.deepEqual(
+      json<PlanJson>(['plan', 'days', '--downstream'], at(dir)).backfill.tasks.map((x) => [x.asset, x.partitions, x.after]),
+      t.map((x) => [x.asset, x.partitions, x.after]),
+    );
   });
 
   it('prints per asset its partitions and why, the totals and the estimate', () => {
@@ -165,15 +175,25 @@ describe('backfill plan', () => {
       ],
     );
     // Reading days, which nothing materialized: a warning names them.
-    assert.ok(plan.backfill.warnings.some((w) => /^weeks reads 14 partitions of days that are missing or failed and not in this backfill .*--with-missing-upstream/.test(w)), plan.backfill.warnings.join('\n'));
+    assert.ok(
+      plan.backfill.warnings.some((w) =>
+        /^weeks reads 14 partitions of days that are missing or failed and not in this backfill .*--with-missing-upstream/.test(w),
+      ),
+      plan.backfill.warnings.join('\n'),
+    );
     assert.match(userError(['plan', 'group:report'], at(dir)), /unknown group "report" — did you mean "reports"\?/);
     assert.match(userError(['plan', 'dayz+'], at(dir)), /unknown asset "dayz" — did you mean "days"\?/);
   });
 
   it('--from/--to: keys of each asset, else the time windows starting within the dates', () => {
     const dir = workspace(PIPELINE);
-    const keysOf = (args: string[]) => json<PlanJson>(['plan', ...args], at(dir)).backfill.tasks.map((t) => `${t.asset} ${t.partitions.join(',')}`);
-    assert.deepEqual(keysOf(['days', '--from', '2024-01-05', '--to', '2024-01-07']), ['days 2024-01-05', 'days 2024-01-06', 'days 2024-01-07']);
+    const keysOf = (args: string[]) =>
+      json<PlanJson>(['plan', ...args], at(dir)).backfill.tasks.map((t) => `${t.asset} ${t.partitions.join(',')}`);
+    assert.deepEqual(keysOf(['days', '--from', '2024-01-05', '--to', '2024-01-07']), [
+      'days 2024-01-05',
+      'days 2024-01-06',
+      'days 2024-01-07',
+    ]);
     // Open ends: from the first, to the last.
     assert.equal(keysOf(['days', '--from', '2024-01-20']).length, 2);
     assert.equal(keysOf(['days', '--to', '2024-01-02']).length, 2);
@@ -182,14 +202,31 @@ describe('backfill plan', () => {
     assert.deepEqual(keysOf(['weeks', '--from', '2024-01-02', '--to', '2024-01-14']), ['weeks 2024-01-07', 'weeks 2024-01-14']);
     assert.deepEqual(keysOf(['weeks', '--from', '2024-01-08T00:00:00Z']), ['weeks 2024-01-14']);
     // The same range on both assets of the selection.
-    assert.deepEqual(keysOf(['days', 'weeks', '--from', '2024-01-13', '--to', '2024-01-14']), ['days 2024-01-13', 'days 2024-01-14', 'weeks 2024-01-14']);
+    assert.deepEqual(keysOf(['days', 'weeks', '--from', '2024-01-13', '--to', '2024-01-14']), [
+      'days 2024-01-13',
+      'days 2024-01-14',
+      'weeks 2024-01-14',
+    ]);
     // --partition: keys and ranges.
-    assert.deepEqual(keysOf(['days', '--partition', '2024-01-02', '--partition', '2024-01-09...2024-01-10']), ['days 2024-01-02', 'days 2024-01-09', 'days 2024-01-10']);
-    assert.match(userError(['plan', 'days', '--partition', '2024-01-30'], at(dir)), /partition "2024-01-30" of asset "days" does not exist as of 2024-01-22T00:00:00Z \(after the last partition\); nearest: 2024-01-20, 2024-01-21/);
+    assert.deepEqual(keysOf(['days', '--partition', '2024-01-02', '--partition', '2024-01-09...2024-01-10']), [
+      'days 2024-01-02',
+      'days 2024-01-09',
+      'days 2024-01-10',
+    ]);
+    assert.match(
+      userError(['plan', 'days', '--partition', '2024-01-30'], at(dir)),
+      /partition "2024-01-30" of asset "days" does not exist as of 2024-01-22T00:00:00Z \(after the last partition\); nearest: 2024-01-20, 2024-01-21/,
+    );
     assert.match(userError(['plan', 'days', '--from', 'yesterday'], at(dir)), /partition "yesterday" of asset "days" does not exist/);
     assert.match(userError(['plan', 'days', '--from', '2024-01-09', '--to', '2024-01-02'], at(dir)), /empty range for asset "days"/);
-    assert.match(userError(['plan', 'weeks', '--from', '2024-01-08', '--to', '2024-01-09'], at(dir)), /no partitions between 2024-01-08 and 2024-01-09: weeks \(2024-01-07…2024-01-14\)/);
-    assert.match(userError(['plan', 'days', '--from', '2024-01-02', '--partition', '2024-01-03'], at(dir)), /either --partition or --from\/--to/);
+    assert.match(
+      userError(['plan', 'weeks', '--from', '2024-01-08', '--to', '2024-01-09'], at(dir)),
+      /no partitions between 2024-01-08 and 2024-01-09: weeks \(2024-01-07…2024-01-14\)/,
+    );
+    assert.match(
+      userError(['plan', 'days', '--from', '2024-01-02', '--partition', '2024-01-03'], at(dir)),
+      /either --partition or --from\/--to/,
+    );
     assert.match(userError(['plan', 'lookup', '--from', '2024-01-02'], at(dir)), /asset "lookup" is not partitioned/);
   });
 
@@ -209,7 +246,10 @@ describe('backfill plan', () => {
     );
     assert.equal(json<PlanJson>(['plan', 'days', '--only', 'missing,failed'], at(dir)).backfill.summary.partitions, 11);
     assert.match(userError(['plan', 'days', '--only', 'stale'], at(dir)), /nothing to backfill: no partitions of days with status stale/);
-    assert.match(userError(['plan', 'days', '--only', 'missing,broken'], at(dir)), /invalid --only status "broken": expected missing, failed, stale/);
+    assert.match(
+      userError(['plan', 'days', '--only', 'missing,broken'], at(dir)),
+      /invalid --only status "broken": expected missing, failed, stale/,
+    );
   });
 });
 
@@ -235,14 +275,21 @@ describe('backfill run', () => {
     assert.match(lines[0]!, /^backfill bf-\d{8}-\d{6}-[0-9a-f]{4}: 23 tasks, 23 partitions of 2 assets, concurrency 4$/);
     for (const d of DAYS) {
       assert.ok(lines.includes(`days ${d} │ hello days ${d}`), `output of days ${d}`);
-      assert.ok(lines.some((l) => new RegExp(`^✓ days ${d} \\(\\d+(ms|\\.\\ds)\\)$`).test(l)), `state line of days ${d}`);
+      assert.ok(
+        lines.some((l) => new RegExp(`^✓ days ${d} \\(\\d+(ms|\\.\\ds)\\)$`).test(l)),
+        `state line of days ${d}`,
+      );
     }
     assert.ok(lines.includes('weeks 2024-01-14 │ hello weeks 2024-01-14'));
     assert.match(lines.at(-1)!, /^backfill bf-\S+ succeeded in \S+: 23 succeeded$/);
     assert.doesNotMatch(out, /resume with/);
     const status = json<StatusJson>(['status', 'days', 'weeks'], at(dir));
     assert.deepEqual(
-      status.assets.map((a) => [a.asset, a.counts.fresh, a.counts.fresh + a.counts.stale + a.counts.missing + a.counts.failed + a.counts.running]),
+      status.assets.map((a) => [
+        a.asset,
+        a.counts.fresh,
+        a.counts.fresh + a.counts.stale + a.counts.missing + a.counts.failed + a.counts.running,
+      ]),
       [
         ['days', 21, 21],
         ['weeks', 2, 2],
@@ -264,7 +311,10 @@ describe('backfill run', () => {
     assert.equal(listed!.description, 'days+');
     const lines = r.stdout.trimEnd().split('\n');
     assert.ok(lines.includes('✗ days 2024-01-10: exit code 1: boom 2024-01-10'), r.stdout);
-    assert.ok(lines.some((l) => /^- weeks 2024-01-07 skipped: upstream task t10 \(days 2024-01-10\) failed$/.test(l)), r.stdout);
+    assert.ok(
+      lines.some((l) => /^- weeks 2024-01-07 skipped: upstream task t10 \(days 2024-01-10\) failed$/.test(l)),
+      r.stdout,
+    );
     // The command's stderr stays on stderr, prefixed too.
     assert.match(r.stderr, /^days 2024-01-10 │ boom 2024-01-10$/m);
     const summary = lines.slice(lines.findIndex((l) => l.startsWith(`backfill ${id} failed`)));
@@ -350,7 +400,10 @@ describe('backfill run', () => {
     assert.equal(report.backfill.counts.succeeded, 21);
     const counts = runCounts(dir);
     assert.equal(counts.size, 21);
-    assert.ok([...counts.values()].every((n) => n === 1), 'no partition ran twice');
+    assert.ok(
+      [...counts.values()].every((n) => n === 1),
+      'no partition ran twice',
+    );
   });
 });
 
@@ -380,7 +433,6 @@ describe('backfill backfills', () => {
     assert.match(table[2]!, /\ssucceeded\s+2\/2\s/);
   });
 });
-
 
 describe('backfill cancel', () => {
   it('stops a running backfill from a second process', async () => {
@@ -427,7 +479,11 @@ describe('backfill cancel', () => {
     partitions: {static: [a, b]}
     run: sleep 30
 `);
-    const child = spawn(process.execPath, [CLI, 'run', 'slow', '--json', ...NOW], { cwd: dir, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'run', 'slow', '--json', ...NOW], {
+      cwd: dir,
+      env: { ...process.env, NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -488,22 +544,44 @@ mount -o remount,ro small
 ${cli} run days ${state} > out-ro.txt 2> err-ro.txt; echo $? > code-ro.txt
 `,
     );
-    const r = spawnSync('unshare', ['--user', '--map-root-user', '--mount', 'sh', 'scenario.sh'], { cwd: dir, encoding: 'utf8', timeout: 120_000 });
-    assert.ok(r.status === 0 && !r.error, `unshare (util-linux) must be able to make a private tmpfs here: ${r.error?.message ?? ''} ${r.stderr} (exit ${r.status})`);
+    const r = spawnSync('unshare', ['--user', '--map-root-user', '--mount', 'sh', 'scenario.sh'], {
+      cwd: dir,
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    assert.ok(
+      r.status === 0 && !r.error,
+      `unshare (util-linux) must be able to make a private tmpfs here: ${r.error?.message ?? ''} ${r.stderr} (exit ${r.status})`,
+    );
     const read = (name: string): string => readFileSync(path.join(dir, name), 'utf8');
 
     assert.equal(read('code-run.txt').trim(), '2');
     const [full, stopped] = read('err-run.txt').trim().split('\n');
-    assert.match(full!, /^backfill: the disk holding the state database \S+small\/state\.db is full \(.*\): nothing of the failed write was recorded; free some space, then retry$/);
-    assert.match(stopped!, /^backfill bf-\S+ stopped: 1 task that was in progress is not recorded as done and will run again; what succeeded before is kept\. Once the database can be written again, resume with: backfill resume bf-\S+$/);
+    assert.match(
+      full!,
+      /^backfill: the disk holding the state database \S+small\/state\.db is full \(.*\): nothing of the failed write was recorded; free some space, then retry$/,
+    );
+    assert.match(
+      stopped!,
+      /^backfill bf-\S+ stopped: 1 task that was in progress is not recorded as done and will run again; what succeeded before is kept\. Once the database can be written again, resume with: backfill resume bf-\S+$/,
+    );
     assert.doesNotMatch(read('err-run.txt'), /\n\s+at /);
 
     assert.equal(read('code-resume.txt').trim(), '0', read('out-resume.txt'));
-    assert.deepEqual((JSON.parse(read('status.json')) as { assets: Array<{ counts: Record<string, number> }> }).assets[0]!.counts, { fresh: 5, stale: 0, missing: 0, failed: 0, running: 0 });
+    assert.deepEqual((JSON.parse(read('status.json')) as { assets: Array<{ counts: Record<string, number> }> }).assets[0]!.counts, {
+      fresh: 5,
+      stale: 0,
+      missing: 0,
+      failed: 0,
+      running: 0,
+    });
     // 01 and 02 were recorded before the disk filled: they never ran again. 03 ran again.
     assert.deepEqual(runs(dir), ['2024-01-01', '2024-01-02', '2024-01-03', '2024-01-03', '2024-01-04', '2024-01-05']);
 
     assert.equal(read('code-ro.txt').trim(), '2');
-    assert.match(read('err-ro.txt').trim(), /^backfill: cannot write the state database \S+small\/state\.db \(.*\): check the folder's permissions or use --state$/);
+    assert.match(
+      read('err-ro.txt').trim(),
+      /^backfill: cannot write the state database \S+small\/state\.db \(.*\): check the folder's permissions or use --state$/,
+    );
   });
 });

@@ -92,7 +92,10 @@ describe('backfill status', () => {
 
   it('shows recorded partitions as fresh', () => {
     const dir = workspace({ 'p.assets.yaml': PIPELINE });
-    const rec = json<{ recorded: { asset: string; partitions: string[]; status: string; attempt_ids: number[] } }>(['record', 'raw', ALL_DAYS, ...NOW], { cwd: dir });
+    const rec = json<{ recorded: { asset: string; partitions: string[]; status: string; attempt_ids: number[] } }>(
+      ['record', 'raw', ALL_DAYS, ...NOW],
+      { cwd: dir },
+    );
     assert.equal(rec.recorded.asset, 'raw');
     assert.deepEqual(rec.recorded.partitions, DAYS);
     assert.equal(rec.recorded.status, 'success');
@@ -133,9 +136,15 @@ describe('backfill status', () => {
 
     const human = ok(['why', 'clean', '2024-01-03', ...NOW], { cwd: dir });
     assert.match(human, /^clean 2024-01-03: stale$/m);
-    assert.ok(human.includes(`code: version ${String(before['code_version'])} when it last succeeded, ${why.causes[0]!.current} now`), human);
+    assert.ok(
+      human.includes(`code: version ${String(before['code_version'])} when it last succeeded, ${why.causes[0]!.current} now`),
+      human,
+    );
     assert.match(human, new RegExp(`^last success: #${before.id} success, `, 'm'));
-    assert.match(ok(['status', 'clean', ...NOW], { cwd: dir }), /^clean {2}stale {4}10 stale\n {2}stale \(code\) {2}2024-01-01…2024-01-10 \(10\)\n$/);
+    assert.match(
+      ok(['status', 'clean', ...NOW], { cwd: dir }),
+      /^clean {2}stale {4}10 stale\n {2}stale \(code\) {2}2024-01-01…2024-01-10 \(10\)\n$/,
+    );
   });
 
   it('makes exactly the downstream partitions that read a re-recorded upstream partition stale, with cause upstream', () => {
@@ -146,9 +155,15 @@ describe('backfill status', () => {
     ok(['record', 'raw', '2024-01-05', ...NOW], { cwd: dir });
 
     assert.deepEqual(byStatus(statusOf(dir, 'raw')), { fresh: DAYS });
-    assert.deepEqual(byStatus(statusOf(dir, 'clean')), { fresh: DAYS.filter((d) => d !== '2024-01-05'), 'stale(upstream)': ['2024-01-05'] });
+    assert.deepEqual(byStatus(statusOf(dir, 'clean')), {
+      fresh: DAYS.filter((d) => d !== '2024-01-05'),
+      'stale(upstream)': ['2024-01-05'],
+    });
     // lagged reads the day before: its 2024-01-06 reads raw 2024-01-05.
-    assert.deepEqual(byStatus(statusOf(dir, 'lagged')), { fresh: DAYS.filter((d) => d !== '2024-01-06'), 'stale(upstream)': ['2024-01-06'] });
+    assert.deepEqual(byStatus(statusOf(dir, 'lagged')), {
+      fresh: DAYS.filter((d) => d !== '2024-01-06'),
+      'stale(upstream)': ['2024-01-06'],
+    });
 
     for (const [asset, key] of [
       ['clean', '2024-01-05'],
@@ -183,7 +198,9 @@ describe('backfill status', () => {
 `,
     });
     const now = ['--now', '2024-01-03'];
-    const rec = json<{ recorded: { partitions: string[] } }>(['record', 'hourly_events', '2024-01-01-00:00...2024-01-02-23:00', ...now], { cwd: dir });
+    const rec = json<{ recorded: { partitions: string[] } }>(['record', 'hourly_events', '2024-01-01-00:00...2024-01-02-23:00', ...now], {
+      cwd: dir,
+    });
     assert.equal(rec.recorded.partitions.length, 48);
     ok(['record', 'daily_rollup', '2024-01-01', '2024-01-02', ...now], { cwd: dir });
     ok(['record', 'hourly_events', '2024-01-02-05:00', ...now], { cwd: dir });
@@ -205,7 +222,10 @@ describe('backfill status', () => {
   it('shows a failed record as failed, even after an earlier success', () => {
     const dir = workspace({ 'p.assets.yaml': PIPELINE });
     ok(['record', 'raw', '2024-01-01...2024-01-04', ...NOW], { cwd: dir });
-    assert.equal(ok(['record', 'raw', '2024-01-03', '2024-01-08', '--status', 'failed', ...NOW], { cwd: dir }), 'recorded 2 partitions of raw (failed)\n');
+    assert.equal(
+      ok(['record', 'raw', '2024-01-03', '2024-01-08', '--status', 'failed', ...NOW], { cwd: dir }),
+      'recorded 2 partitions of raw (failed)\n',
+    );
     const raw = statusOf(dir, 'raw');
     assert.deepEqual(raw.counts, { fresh: 3, stale: 0, missing: 5, failed: 2, running: 0 });
     assert.deepEqual(byStatus(raw), {
@@ -223,8 +243,14 @@ describe('backfill status', () => {
     assert.equal(why.last_attempt?.status, 'failed');
     assert.equal(why.last_success?.status, 'success');
     assert.ok(why.last_attempt.id > why.last_success.id);
-    assert.match(ok(['why', 'raw', '2024-01-08', ...NOW], { cwd: dir }), /^raw 2024-01-08: failed\n {2}the latest attempt failed .*\nlast success: none\nlast attempt: #\d+ failed, /);
-    assert.match(userError(['record', 'raw', '2024-01-01', '--status', 'failed', '--data-version', 'v1', ...NOW], { cwd: dir }), /--data-version/);
+    assert.match(
+      ok(['why', 'raw', '2024-01-08', ...NOW], { cwd: dir }),
+      /^raw 2024-01-08: failed\n {2}the latest attempt failed .*\nlast success: none\nlast attempt: #\d+ failed, /,
+    );
+    assert.match(
+      userError(['record', 'raw', '2024-01-01', '--status', 'failed', '--data-version', 'v1', ...NOW], { cwd: dir }),
+      /--data-version/,
+    );
     assert.match(userError(['record', 'raw', '2024-01-01', '--status', 'broken', ...NOW], { cwd: dir }), /success, failed/);
   });
 
@@ -249,7 +275,10 @@ describe('backfill status', () => {
     const why = json<Explanation>(['why', 'lookup'], { cwd: dir });
     assert.deepEqual([why.asset, why.partition, why.status, why.causes], ['lookup', null, 'fresh', []]);
     assert.equal(ok(['status', 'lookup'], { cwd: dir }), 'lookup  fresh    unpartitioned\n');
-    assert.match(ok(['status', 'regions', '--partitions'], { cwd: dir }), /^regions {2}missing {2}1 fresh · 2 missing\n {2}us {4}missing\n {2}eu {4}fresh\n {2}apac {2}missing\n$/);
+    assert.match(
+      ok(['status', 'regions', '--partitions'], { cwd: dir }),
+      /^regions {2}missing {2}1 fresh · 2 missing\n {2}us {4}missing\n {2}eu {4}fresh\n {2}apac {2}missing\n$/,
+    );
   });
 
   it('compresses ranges in human output and groups stale partitions by cause', () => {
@@ -257,7 +286,9 @@ describe('backfill status', () => {
     ok(['record', 'raw', ALL_DAYS, ...NOW], { cwd: dir });
     ok(['record', 'clean', '2024-01-01...2024-01-09', ...NOW], { cwd: dir });
     ok(['record', 'raw', '2024-01-03...2024-01-09', ...NOW], { cwd: dir });
-    const lines = ok(['status', 'raw', 'clean', ...NOW], { cwd: dir }).trimEnd().split('\n');
+    const lines = ok(['status', 'raw', 'clean', ...NOW], { cwd: dir })
+      .trimEnd()
+      .split('\n');
     assert.deepEqual(lines, [
       'raw    fresh    all 10 fresh',
       'clean  stale    2 fresh · 7 stale · 1 missing',
@@ -277,7 +308,13 @@ describe('backfill status', () => {
     const dir = workspace({ 'p.assets.yaml': PIPELINE });
     ok(['record', 'raw', ALL_DAYS, ...NOW], { cwd: dir });
     // A new start date changes the definition; a record as of 2024-01-03 knows only 3 partitions.
-    writeFileSync(path.join(dir, 'p.assets.yaml'), PIPELINE.replace('partitions: {daily: {start: 2024-01-01}}\n    run: python ingest', 'partitions: {daily: {start: 2023-12-31}}\n    run: python ingest'));
+    writeFileSync(
+      path.join(dir, 'p.assets.yaml'),
+      PIPELINE.replace(
+        'partitions: {daily: {start: 2024-01-01}}\n    run: python ingest',
+        'partitions: {daily: {start: 2023-12-31}}\n    run: python ingest',
+      ),
+    );
     ok(['record', 'raw', '2024-01-01', '--now', '2024-01-03'], { cwd: dir });
     assert.deepEqual(byStatus(statusOf(dir, 'raw')), { missing: ['2023-12-31'], fresh: DAYS });
   });
@@ -296,7 +333,23 @@ describe('backfill status', () => {
 describe('backfill history', () => {
   it('lists attempts newest first with their metadata', () => {
     const dir = workspace({ 'p.assets.yaml': PIPELINE });
-    ok(['record', 'raw', '2024-01-01', '--metadata', 'rows=12', '--metadata', 'note="x"', '--metadata', 'src=s3://b/k', '--metadata', 'eq=a=b', ...NOW], { cwd: dir });
+    ok(
+      [
+        'record',
+        'raw',
+        '2024-01-01',
+        '--metadata',
+        'rows=12',
+        '--metadata',
+        'note="x"',
+        '--metadata',
+        'src=s3://b/k',
+        '--metadata',
+        'eq=a=b',
+        ...NOW,
+      ],
+      { cwd: dir },
+    );
     ok(['record', 'lookup', '--data-version', 'v7'], { cwd: dir });
     ok(['record', 'raw', '2024-01-02', '--status', 'failed', ...NOW], { cwd: dir });
 
@@ -310,7 +363,20 @@ describe('backfill history', () => {
       ],
     );
     assert.ok(all[0]!.id > all[1]!.id && all[1]!.id > all[2]!.id);
-    assert.deepEqual(Object.keys(all[0]!), ['id', 'asset', 'partition', 'run_id', 'status', 'started', 'ended', 'duration_ms', 'exit_code', 'code_version', 'data_version', 'metadata']);
+    assert.deepEqual(Object.keys(all[0]!), [
+      'id',
+      'asset',
+      'partition',
+      'run_id',
+      'status',
+      'started',
+      'ended',
+      'duration_ms',
+      'exit_code',
+      'code_version',
+      'data_version',
+      'metadata',
+    ]);
     assert.deepEqual(all[2]!['metadata'], { rows: 12, note: 'x', src: 's3://b/k', eq: 'a=b' });
     assert.equal(all[0]!['metadata'], null);
     assert.equal(all[1]!['data_version'], 'v7');
@@ -356,7 +422,11 @@ describe('--state', () => {
     assert.ok(existsSync(path.join(dir, 'states', 'other.db')));
     assert.ok(!existsSync(path.join(REPO, 'states')));
     assert.equal(json<StatusJson>(['status', 'raw', '--state', 'states/other.db', ...NOW], { cwd: dir }).assets[0]!.counts.fresh, 10);
-    assert.equal(json<StatusJson>(['status', 'raw', ...NOW], { cwd: dir }).assets[0]!.counts.missing, 10, 'the default database has no records');
+    assert.equal(
+      json<StatusJson>(['status', 'raw', ...NOW], { cwd: dir }).assets[0]!.counts.missing,
+      10,
+      'the default database has no records',
+    );
     const absolute = path.join(dir, 'states', 'other.db');
     assert.equal(json<HistoryJson>(['--state', absolute, 'history'], { cwd: dir }).attempts.length, 10);
     assert.equal(json<HistoryJson>(['history'], { cwd: dir }).attempts.length, 0);

@@ -85,7 +85,10 @@ describe('backfill validate', () => {
     const r = backfill(['validate', '--json'], { cwd: dir });
     assert.equal(r.code, 1);
     const out = JSON.parse(r.stdout) as { diagnostics: Array<{ file: string; line: number; severity: string }> };
-    assert.ok(out.diagnostics.some((d) => d.file === 'x.assets.yaml' && d.severity === 'error' && d.line >= 3), r.stdout);
+    assert.ok(
+      out.diagnostics.some((d) => d.file === 'x.assets.yaml' && d.severity === 'error' && d.line >= 3),
+      r.stdout,
+    );
   });
 });
 
@@ -131,8 +134,14 @@ describe('backfill assets', () => {
     assert.equal(lines.length, 7);
     const clean = lines.find((l) => l.startsWith('clean_events '))!;
     assert.match(clean, /clean_events\s+clean\s+daily 91 2024-01-01…2024-03-31\s+← raw_events$/);
-    assert.match(lines.find((l) => l.startsWith('rolling '))!, /← clean_events \(offset -1\)$/);
-    assert.match(lines.find((l) => l.startsWith('lookup '))!, /unpartitioned/);
+    assert.match(
+      lines.find((l) => l.startsWith('rolling '))!,
+      /← clean_events \(offset -1\)$/,
+    );
+    assert.match(
+      lines.find((l) => l.startsWith('lookup '))!,
+      /unpartitioned/,
+    );
   });
 });
 
@@ -160,7 +169,8 @@ describe('backfill partitions', () => {
   });
 
   it('moves with --now, with or without a time and offset', () => {
-    const count = (now: string) => (json(['partitions', 'raw_events', '--now', now], { cwd: ws }) as { partitions: string[] }).partitions.length;
+    const count = (now: string) =>
+      (json(['partitions', 'raw_events', '--now', now], { cwd: ws }) as { partitions: string[] }).partitions.length;
     assert.equal(count('2024-01-11'), 10);
     assert.equal(count('2024-01-11T23:59:59Z'), 10);
     assert.equal(count('2024-01-12T00:30:00+01:00'), 10); // 2024-01-11T23:30Z
@@ -333,10 +343,14 @@ describe('global options', () => {
     assert.equal(v.code, 0);
     const [name, runtime] = v.stdout.trim().split('\n');
     assert.equal(name, `backfill ${VERSION}`);
-    assert.match(runtime!, new RegExp(`^Node ${process.versions.node}; state database through (node:sqlite|better-sqlite3) \\(SQLite 3\\.\\d+\\.\\d+\\)$`));
+    assert.match(
+      runtime!,
+      new RegExp(`^Node ${process.versions.node}; state database through (node:sqlite|better-sqlite3) \\(SQLite 3\\.\\d+\\.\\d+\\)$`),
+    );
     const help = backfill(['--help']);
     assert.equal(help.code, 0);
-    for (const command of ['validate', 'assets', 'partitions', 'deps', 'impact']) assert.match(help.stdout, new RegExp(`^ {2}${command}\\b`, 'm'));
+    for (const command of ['validate', 'assets', 'partitions', 'deps', 'impact'])
+      assert.match(help.stdout, new RegExp(`^ {2}${command}\\b`, 'm'));
     const deps = backfill(['deps', '--help']);
     assert.equal(deps.code, 0);
     assert.match(deps.stdout, /backfill deps \[options\] <asset> \[partition\]/);

@@ -86,7 +86,12 @@ describe('loading definitions', () => {
     assert.deepEqual(events.deps[0]!.location, { file: path.join(ROOT, 'pipeline.assets.yaml'), line: 13, column: 12 });
 
     const weekly = ws.assets.get('weekly_users')!;
-    assert.deepEqual(weekly.deps[0]!.mapping.summary(), { kind: 'time_window', start_offset: -1, end_offset: -1, allow_nonexistent: false });
+    assert.deepEqual(weekly.deps[0]!.mapping.summary(), {
+      kind: 'time_window',
+      start_offset: -1,
+      end_offset: -1,
+      allow_nonexistent: false,
+    });
     assert.deepEqual(weekly.deps[0]!.location, { file: path.join(ROOT, 'pipeline.assets.yaml'), line: 17, column: 9 });
 
     assert.deepEqual(
@@ -179,7 +184,9 @@ describe('YAML problems', () => {
       'good.assets.yaml': yaml('assets:', '  fine:', '    deps: [broken, other]', '  also_fine: {}'),
     });
     assert.deepEqual([...ws.assets.keys()], ['fine', 'also_fine']);
-    assert.deepEqual(ws.diagnostics.map(at), [['bad.assets.yaml', 3, 10, 3, 11, 'error', 'Nested mappings are not allowed in compact mappings']]);
+    assert.deepEqual(ws.diagnostics.map(at), [
+      ['bad.assets.yaml', 3, 10, 3, 11, 'error', 'Nested mappings are not allowed in compact mappings'],
+    ]);
     assert.equal(ws.diagnostics[0]!.code, 'yaml-syntax');
     // The assets of the broken file are not reported as unknown where they are used.
     assert.equal(ws.diagnostics.filter((d) => d.code === 'unknown-dependency').length, 0);
@@ -205,20 +212,39 @@ describe('YAML problems', () => {
 
   it('reports an alias to an unknown anchor as a fatal error', () => {
     const ws = load({ 'a.assets.yaml': yaml('assets:', '  a:', '    <<: *nowhere') });
-    assert.deepEqual(at(only(ws, 'yaml-syntax')), ['a.assets.yaml', 3, 9, 3, 17, 'error', 'unknown alias *nowhere: the anchor &nowhere must be defined before it is used']);
+    assert.deepEqual(at(only(ws, 'yaml-syntax')), [
+      'a.assets.yaml',
+      3,
+      9,
+      3,
+      17,
+      'error',
+      'unknown alias *nowhere: the anchor &nowhere must be defined before it is used',
+    ]);
     assert.equal(ws.assets.size, 0);
   });
 
   it('reports duplicate keys inside an asset at the second one', () => {
     const ws = load({ 'a.assets.yaml': yaml('assets:', '  a:', '    run: one', '    retries: 1', '    run: two') });
-    assert.deepEqual(at(only(ws, 'duplicate-key')), ['a.assets.yaml', 5, 5, 5, 8, 'error', 'duplicate key "run" (first at line 3); this one is ignored']);
+    assert.deepEqual(at(only(ws, 'duplicate-key')), [
+      'a.assets.yaml',
+      5,
+      5,
+      5,
+      8,
+      'error',
+      'duplicate key "run" (first at line 3); this one is ignored',
+    ]);
     assert.equal(ws.assets.get('a')!.run, 'one');
   });
 
   it('explains a file with several YAML documents', () => {
     const ws = load({ 'a.assets.yaml': yaml('assets: { a: {} }', '---', 'assets: { b: {} }') });
     const d = only(ws, 'yaml-syntax');
-    assert.deepEqual([d.line, d.message], [2, 'a definition file holds a single YAML document: remove the --- separator or split the file']);
+    assert.deepEqual(
+      [d.line, d.message],
+      [2, 'a definition file holds a single YAML document: remove the --- separator or split the file'],
+    );
     assert.equal(ws.assets.size, 0);
   });
 
@@ -297,7 +323,12 @@ describe('bad values', () => {
         [8, 19, 'error', '"code_version" in asset "a" must be a string such as "3", got a mapping'],
         [9, 10, 'error', '"env" in asset "a" must be a mapping of variable names to values, got a list'],
         [10, 14, 'error', '"source" in asset "a" must be a list of glob patterns (strings), got 1'],
-        [11, 27, 'error', '"backfill.strategy" in asset "a" must be per_partition or single_run, got "per_partiton" — did you mean "per_partition"?'],
+        [
+          11,
+          27,
+          'error',
+          '"backfill.strategy" in asset "a" must be per_partition or single_run, got "per_partiton" — did you mean "per_partition"?',
+        ],
         [12, 14, 'error', 'a check in asset "a" needs a name and a run command'],
         [13, 18, 'error', '"description" in asset "a" must be a string, got 12'],
       ],
@@ -314,13 +345,24 @@ describe('bad values', () => {
     const ws = load({ 'a.assets.yaml': yaml('assets:', '  a:', '    retries: 99999999999999999999', '    timeout: .inf') });
     assert.deepEqual(
       ws.diagnostics.map((d) => d.message),
-      ['"retries" in asset "a" must be a whole number ≥ 0, got 100000000000000000000', '"timeout" in asset "a" must be a number of seconds > 0, got Infinity'],
+      [
+        '"retries" in asset "a" must be a whole number ≥ 0, got 100000000000000000000',
+        '"timeout" in asset "a" must be a number of seconds > 0, got Infinity',
+      ],
     );
   });
 
   it('refuses an asset that is not a mapping, but its name stays known', () => {
     const ws = load({ 'a.assets.yaml': yaml('assets:', '  a: 3', '  b:', '    deps: [a]') });
-    assert.deepEqual(at(only(ws, 'invalid-value')), ['a.assets.yaml', 2, 6, 2, 7, 'error', 'asset "a" must be a mapping of settings (run, deps, partitions...), got 3']);
+    assert.deepEqual(at(only(ws, 'invalid-value')), [
+      'a.assets.yaml',
+      2,
+      6,
+      2,
+      7,
+      'error',
+      'asset "a" must be a mapping of settings (run, deps, partitions...), got 3',
+    ]);
     assert.deepEqual([...ws.assets.keys()], ['b']);
     assert.equal(ws.diagnostics.length, 1, 'no "unknown asset" for the dependency on a');
   });
@@ -338,8 +380,18 @@ describe('bad values', () => {
   });
 
   it('reports duplicate check names', () => {
-    const ws = load({ 'a.assets.yaml': yaml('assets:', '  a:', '    checks:', '      - { name: rows, run: a }', '      - { name: rows, run: b }') });
-    assert.deepEqual(at(only(ws, 'invalid-value')), ['a.assets.yaml', 5, 17, 5, 21, 'error', 'duplicate check "rows" in asset "a" (first at line 4)']);
+    const ws = load({
+      'a.assets.yaml': yaml('assets:', '  a:', '    checks:', '      - { name: rows, run: a }', '      - { name: rows, run: b }'),
+    });
+    assert.deepEqual(at(only(ws, 'invalid-value')), [
+      'a.assets.yaml',
+      5,
+      17,
+      5,
+      21,
+      'error',
+      'duplicate check "rows" in asset "a" (first at line 4)',
+    ]);
     assert.equal(ws.assets.get('a')!.checks!.length, 1);
   });
 });
@@ -350,14 +402,11 @@ describe('dependencies', () => {
       'a.assets.yaml': yaml('assets:', '  raw_events: {}', '  events:', '    deps: [raw_event, nothing_like_it]'),
       'b.assets.yaml': yaml('assets:', '  weekly:', '    deps:', '      - asset: event', '        mapping: all'),
     });
-    assert.deepEqual(
-      ws.diagnostics.map(at),
-      [
-        ['a.assets.yaml', 4, 12, 4, 21, 'error', 'unknown asset "raw_event" — did you mean "raw_events"?'],
-        ['a.assets.yaml', 4, 23, 4, 38, 'error', 'unknown asset "nothing_like_it"'],
-        ['b.assets.yaml', 4, 16, 4, 21, 'error', 'unknown asset "event" — did you mean "events"?'],
-      ],
-    );
+    assert.deepEqual(ws.diagnostics.map(at), [
+      ['a.assets.yaml', 4, 12, 4, 21, 'error', 'unknown asset "raw_event" — did you mean "raw_events"?'],
+      ['a.assets.yaml', 4, 23, 4, 38, 'error', 'unknown asset "nothing_like_it"'],
+      ['b.assets.yaml', 4, 16, 4, 21, 'error', 'unknown asset "event" — did you mean "events"?'],
+    ]);
     assert.deepEqual(ws.assets.get('events')!.deps, []);
   });
 
@@ -419,16 +468,24 @@ describe('dependencies', () => {
 
   it('reports each asset of a cycle at its dependency on the next', () => {
     const ws = load({
-      'a.assets.yaml': yaml('assets:', '  a:', '    deps: [b]', '  b:', '    deps: [c]', '  c:', '    deps:', '      - asset: a', '  d:', '    deps: [a]'),
+      'a.assets.yaml': yaml(
+        'assets:',
+        '  a:',
+        '    deps: [b]',
+        '  b:',
+        '    deps: [c]',
+        '  c:',
+        '    deps:',
+        '      - asset: a',
+        '  d:',
+        '    deps: [a]',
+      ),
     });
-    assert.deepEqual(
-      ws.diagnostics.map(at),
-      [
-        ['a.assets.yaml', 3, 12, 3, 13, 'error', 'dependency cycle: a → b → c → a'],
-        ['a.assets.yaml', 5, 12, 5, 13, 'error', 'dependency cycle: b → c → a → b'],
-        ['a.assets.yaml', 8, 16, 8, 17, 'error', 'dependency cycle: c → a → b → c'],
-      ],
-    );
+    assert.deepEqual(ws.diagnostics.map(at), [
+      ['a.assets.yaml', 3, 12, 3, 13, 'error', 'dependency cycle: a → b → c → a'],
+      ['a.assets.yaml', 5, 12, 5, 13, 'error', 'dependency cycle: b → c → a → b'],
+      ['a.assets.yaml', 8, 16, 8, 17, 'error', 'dependency cycle: c → a → b → c'],
+    ]);
     assert.deepEqual(ws.graph.cycles, [['a', 'b', 'c']]);
     assert.equal(ws.assets.size, 4);
   });
@@ -448,7 +505,15 @@ describe('dependencies', () => {
       ),
     });
     assert.deepEqual(ws.diagnostics.map(at), [
-      ['a.assets.yaml', 9, 12, 9, 19, 'error', 'asset "selfish" depends on itself; only a negative offset (e.g. mapping: {offset: -1}) is allowed'],
+      [
+        'a.assets.yaml',
+        9,
+        12,
+        9,
+        19,
+        'error',
+        'asset "selfish" depends on itself; only a negative offset (e.g. mapping: {offset: -1}) is allowed',
+      ],
     ]);
     assert.equal(ws.assets.get('cumulative')!.deps.length, 1);
     assert.equal(ws.assets.get('selfish')!.deps.length, 0);
@@ -478,7 +543,14 @@ describe('duplicates across files', () => {
   it('reports duplicate partition sets and pools', () => {
     const ws = load({
       'a.assets.yaml': yaml('partitions:', '  days: { daily: { start: 2025-01-01 } }', 'pools: { api: 1 }'),
-      'b.assets.yaml': yaml('pools:', '  api: 5', 'partitions:', '  days: { daily: { start: 2020-01-01 } }', 'assets:', '  x: { partitions: days }'),
+      'b.assets.yaml': yaml(
+        'pools:',
+        '  api: 5',
+        'partitions:',
+        '  days: { daily: { start: 2020-01-01 } }',
+        'assets:',
+        '  x: { partitions: days }',
+      ),
     });
     assert.deepEqual(ws.diagnostics.map(at), [
       ['b.assets.yaml', 2, 3, 2, 6, 'error', 'pool "api" is already defined at a.assets.yaml:3'],
@@ -506,11 +578,26 @@ describe('partitions', () => {
 
   it('reports an unknown named set with a did-you-mean and leaves the asset out', () => {
     const ws = load({
-      'a.assets.yaml': yaml('partitions:', '  daily_2024: { daily: { start: 2024-01-01 } }', 'assets:', '  a: { partitions: daily_2042 }', '  b: { partitions: daily }', '  c: { deps: [a] }'),
+      'a.assets.yaml': yaml(
+        'partitions:',
+        '  daily_2024: { daily: { start: 2024-01-01 } }',
+        'assets:',
+        '  a: { partitions: daily_2042 }',
+        '  b: { partitions: daily }',
+        '  c: { deps: [a] }',
+      ),
     });
     assert.deepEqual(ws.diagnostics.map(at), [
       ['a.assets.yaml', 4, 20, 4, 30, 'error', 'unknown partition set "daily_2042" — did you mean "daily_2024"?'],
-      ['a.assets.yaml', 5, 20, 5, 25, 'error', 'unknown partition set "daily" (an inline definition is a mapping, e.g. partitions: {daily: ...})'],
+      [
+        'a.assets.yaml',
+        5,
+        20,
+        5,
+        25,
+        'error',
+        'unknown partition set "daily" (an inline definition is a mapping, e.g. partitions: {daily: ...})',
+      ],
     ]);
     assert.deepEqual([...ws.assets.keys()], ['c']);
     assert.deepEqual(ws.assets.get('c')!.deps, [], 'a dependency on an invalid asset is dropped without another error');
@@ -538,7 +625,14 @@ describe('partitions', () => {
         [5, 16, 5, 26, 'invalid-partitions', 'invalid date "2024-13-45"'],
         [7, 19, 7, 24, 'invalid-partitions', 'unknown partition kind "dayly" — did you mean "daily"?'],
         [9, 36, 9, 38, 'invalid-partitions', 'duplicate partition key "us"'],
-        [11, 17, 11, 18, 'invalid-value', '"partitions" in asset "d" must be the name of a partition set or a definition such as {daily: {start: 2024-01-01}}, got 3'],
+        [
+          11,
+          17,
+          11,
+          18,
+          'invalid-value',
+          '"partitions" in asset "d" must be the name of a partition set or a definition such as {daily: {start: 2024-01-01}}, got 3',
+        ],
       ],
     );
     assert.equal(ws.assets.size, 0);
@@ -547,7 +641,13 @@ describe('partitions', () => {
   it('reports definition warnings at the key', () => {
     const ws = load({ 'a.assets.yaml': yaml('assets:', '  a:', '    partitions: { daily: { start: 2025-01-01, timzone: UTC } }') });
     assert.deepEqual(at(only(ws, 'partitions-warning')), [
-      'a.assets.yaml', 3, 47, 3, 54, 'warning', 'unknown key "timzone" in daily partitions — did you mean "timezone"?',
+      'a.assets.yaml',
+      3,
+      47,
+      3,
+      54,
+      'warning',
+      'unknown key "timzone" in daily partitions — did you mean "timezone"?',
     ]);
     assert.ok(ws.assets.has('a'));
   });
@@ -565,7 +665,10 @@ describe('partitions', () => {
       'a.assets.yaml': yaml('partitions:', '  bad: { daily: { start: nope } }'),
       'b.assets.yaml': yaml('assets:', '  x: { partitions: bad }', '  y: { partitions: bad }', '  z: { deps: [x, y] }'),
     });
-    assert.deepEqual(ws.diagnostics.map((d) => [path.relative(ROOT, d.file), d.line, d.column, d.code]), [['a.assets.yaml', 2, 26, 'invalid-partitions']]);
+    assert.deepEqual(
+      ws.diagnostics.map((d) => [path.relative(ROOT, d.file), d.line, d.column, d.code]),
+      [['a.assets.yaml', 2, 26, 'invalid-partitions']],
+    );
     assert.deepEqual([...ws.assets.keys()], ['z']);
   });
 
@@ -574,7 +677,10 @@ describe('partitions', () => {
       'a.assets.yaml': yaml('partitions:', '  days: { daily: { start: 2025-01-01 }', 'oops: ['),
       'b.assets.yaml': yaml('assets:', '  x: { partitions: days }'),
     });
-    assert.ok(ws.diagnostics.every((d) => d.code === 'yaml-syntax'), JSON.stringify(ws.diagnostics));
+    assert.ok(
+      ws.diagnostics.every((d) => d.code === 'yaml-syntax'),
+      JSON.stringify(ws.diagnostics),
+    );
     assert.equal(ws.assets.size, 0);
   });
 });
@@ -582,7 +688,16 @@ describe('partitions', () => {
 describe('pools', () => {
   it('checks pool sizes and warns about unknown pools', () => {
     const ws = load({
-      'a.assets.yaml': yaml('pools:', '  api: 2', '  db: 0', '  web: many', 'assets:', '  a: { pool: apii }', '  b: { pool: db }', '  c: { pool: warehouse }'),
+      'a.assets.yaml': yaml(
+        'pools:',
+        '  api: 2',
+        '  db: 0',
+        '  web: many',
+        'assets:',
+        '  a: { pool: apii }',
+        '  b: { pool: db }',
+        '  c: { pool: warehouse }',
+      ),
     });
     assert.deepEqual(ws.diagnostics.map(at), [
       ['a.assets.yaml', 3, 7, 3, 8, 'error', 'pool "db" must be a whole number ≥ 1 (how many runs it allows at once), got 0'],
@@ -653,7 +768,9 @@ describe('garbage input', () => {
     'partitions: { "bad name": { daily: {} }, ok: ~ }\nassets: { x: { partitions: ok } }',
     'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]\ng: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]\nassets: { x: { partitions: { static: *g } } }',
     'assets: &a { x: { <<: [*a, *a, *a] }, y: &b { <<: [*b, *b], run: r } }',
-    Array.from({ length: 40 }, (_, i) => (i === 0 ? 'm0: &m0 { run: x }' : `m${i}: &m${i} { <<: [*m${i - 1}, *m${i - 1}, *m${i - 1}] }`)).join('\n') + '\nassets: { x: *m39 }',
+    Array.from({ length: 40 }, (_, i) =>
+      i === 0 ? 'm0: &m0 { run: x }' : `m${i}: &m${i} { <<: [*m${i - 1}, *m${i - 1}, *m${i - 1}] }`,
+    ).join('\n') + '\nassets: { x: *m39 }',
   ];
 
   function checkSane(ws: Workspace): void {
@@ -682,9 +799,49 @@ describe('garbage input', () => {
 
   it('never throws on random YAML-ish text', () => {
     const token = fc.constantFrom(
-      'assets', 'partitions', 'pools', 'deps', 'mapping', 'asset', 'daily', 'start', 'static', 'multi', 'offset', 'run', 'retries',
-      ':', ': ', '- ', '\n', '\n  ', '\n    ', '{', '}', '[', ']', ',', '&a ', '*a', '<<: ', '!!binary ', '"', "'", '#', '?', '|',
-      '2024-01-01', '-1', '0', '1e400', 'null', 'true', 'x', 'y', 'a', ' ',
+      'assets',
+      'partitions',
+      'pools',
+      'deps',
+      'mapping',
+      'asset',
+      'daily',
+      'start',
+      'static',
+      'multi',
+      'offset',
+      'run',
+      'retries',
+      ':',
+      ': ',
+      '- ',
+      '\n',
+      '\n  ',
+      '\n    ',
+      '{',
+      '}',
+      '[',
+      ']',
+      ',',
+      '&a ',
+      '*a',
+      '<<: ',
+      '!!binary ',
+      '"',
+      "'",
+      '#',
+      '?',
+      '|',
+      '2024-01-01',
+      '-1',
+      '0',
+      '1e400',
+      'null',
+      'true',
+      'x',
+      'y',
+      'a',
+      ' ',
     );
     fc.assert(
       fc.property(fc.array(token, { maxLength: 60 }), (tokens) => {
@@ -739,7 +896,10 @@ describe('finding definition files', () => {
     assert.equal(ws.root, path.resolve(dir));
     assert.equal(ws.now, NOW);
     assert.deepEqual([...ws.assets.keys()].sort(), ['linked', 'nested', 'root']);
-    assert.deepEqual(ws.assets.get('nested')!.deps.map((d) => d.asset), ['root']);
+    assert.deepEqual(
+      ws.assets.get('nested')!.deps.map((d) => d.asset),
+      ['root'],
+    );
     assert.ok(ws.diagnostics.length > 0 && ws.diagnostics.every((d) => d.file === path.join(dir, 'broken.assets.yaml')));
   });
 
@@ -776,7 +936,10 @@ describe('scale', () => {
     ];
     const first = loadWorkspaceFromSources(ROOT, files, { now: NOW, cache });
     assert.equal(cache.size, 2);
-    const second = loadWorkspaceFromSources(ROOT, [files[0]!, { ...files[1]!, text: 'assets: { b: { deps: [zzz] } }' }], { now: NOW, cache });
+    const second = loadWorkspaceFromSources(ROOT, [files[0]!, { ...files[1]!, text: 'assets: { b: { deps: [zzz] } }' }], {
+      now: NOW,
+      cache,
+    });
     assert.deepEqual(first.diagnostics, []);
     assert.equal(second.diagnostics[0]!.message, 'unknown asset "zzz"');
     loadWorkspaceFromSources(ROOT, [files[0]!], { now: NOW, cache });
@@ -797,7 +960,13 @@ describe('named sets as multi dimensions', () => {
   });
   it('an unknown set named as a dimension is an error at the dimension, with a suggestion', () => {
     const ws = load({
-      'a.assets.yaml': yaml('partitions:', '  days: { daily: { start: 2025-12-29 } }', 'assets:', '  x:', '    partitions: { multi: { region: { static: [eu] }, date: dayz } }'),
+      'a.assets.yaml': yaml(
+        'partitions:',
+        '  days: { daily: { start: 2025-12-29 } }',
+        'assets:',
+        '  x:',
+        '    partitions: { multi: { region: { static: [eu] }, date: dayz } }',
+      ),
     });
     const d = only(ws, 'invalid-partitions');
     assert.match(d.message, /unknown partition set "dayz" — did you mean "days"\?/);
@@ -815,12 +984,17 @@ describe('an alias bomb', () => {
       levels.push(`x-${name}: &${name} [${Array(9).fill(`*${prev}`).join(',')}]`);
     }
     const t0 = Date.now();
-    const ws = load({ 'bomb.assets.yaml': yaml(...levels, 'assets:', '  a:', '    run: "true"', '    deps: *g', '  b:', '    run: "true"') });
+    const ws = load({
+      'bomb.assets.yaml': yaml(...levels, 'assets:', '  a:', '    run: "true"', '    deps: *g', '  b:', '    run: "true"'),
+    });
     const ms = Date.now() - t0;
     assert.ok(ms < 10_000, `took ${ms} ms`);
     const errors = ws.diagnostics.filter((d) => d.severity === 'error');
     assert.equal(errors.length, 9);
-    assert.ok(errors.every((d) => d.line === 7 && /"deps" in asset "a" must be a list of asset names/.test(d.message)), JSON.stringify(errors[0]));
+    assert.ok(
+      errors.every((d) => d.line === 7 && /"deps" in asset "a" must be a list of asset names/.test(d.message)),
+      JSON.stringify(errors[0]),
+    );
     assert.ok(ws.assets.has('b'));
   });
 });
@@ -835,14 +1009,23 @@ describe('reading definition files for the editor (readSources)', () => {
       await fs.writeFile(good, 'assets:\n  b:\n    run: "true"\n');
       const { readSources } = await import('../../src/core/workspace.ts');
       const plain = await readSources([bad, good]);
-      assert.deepEqual(plain.sources.map((s) => s.path), [good]);
+      assert.deepEqual(
+        plain.sources.map((s) => s.path),
+        [good],
+      );
       assert.equal(plain.unread.length, 1);
       assert.equal(plain.unread[0]!.file, bad);
       assert.equal(plain.unread[0]!.line, 3);
       assert.match(plain.unread[0]!.message, /invalid UTF-8 \(byte 0xff at offset \d+\)/);
       // The same file open in an editor with valid text: that text, no diagnostic.
       const edited = await readSources([bad, good], new Map([[bad, 'assets:\n  a:\n    run: "true"\n']]));
-      assert.deepEqual(edited.sources.map((s) => [s.path, s.text.length > 0]), [[bad, true], [good, true]]);
+      assert.deepEqual(
+        edited.sources.map((s) => [s.path, s.text.length > 0]),
+        [
+          [bad, true],
+          [good, true],
+        ],
+      );
       assert.deepEqual(edited.unread, []);
     } finally {
       await fs.rm(dir, { recursive: true, force: true });

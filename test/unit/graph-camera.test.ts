@@ -3,7 +3,20 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { centreOf, centreOn, DETAIL_SCALE, fitTransform, FIT_MARGIN, keepCentre, MAX_FIT_SCALE, MAX_READABLE_SCREENS, panIntoView, READABLE_SCALE, visibleRegion, type Transform } from '../../webview/camera.ts';
+import {
+  centreOf,
+  centreOn,
+  DETAIL_SCALE,
+  fitTransform,
+  FIT_MARGIN,
+  keepCentre,
+  MAX_FIT_SCALE,
+  MAX_READABLE_SCREENS,
+  panIntoView,
+  READABLE_SCALE,
+  visibleRegion,
+  type Transform,
+} from '../../webview/camera.ts';
 
 const screen = (t: Transform, p: { x: number; y: number }): { x: number; y: number } => ({ x: t.x + p.x * t.k, y: t.y + p.y * t.k });
 
@@ -40,13 +53,23 @@ describe('graph camera', () => {
 
   it('any fit shows the whole graph, or is at READABLE_SCALE (property)', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 50, max: 50000 }), fc.integer({ min: 50, max: 50000 }), fc.integer({ min: 300, max: 3000 }), fc.integer({ min: 300, max: 2000 }), (bw, bh, w, h) => {
-        const t = fitTransform({ width: bw, height: bh }, { width: w, height: h });
-        const r = visibleRegion(t, { width: w, height: h });
-        const whole = r.x0 <= 1e-9 && r.y0 <= 1e-9 && r.x1 >= bw - 1e-6 && r.y1 >= bh - 1e-6;
-        // Whole, or readable; never small names when a readable view was a few screens away.
-        return t.k <= MAX_FIT_SCALE && (whole || t.k === READABLE_SCALE) && !(t.k < READABLE_SCALE && t.k >= READABLE_SCALE / MAX_READABLE_SCREENS);
-      }),
+      fc.property(
+        fc.integer({ min: 50, max: 50000 }),
+        fc.integer({ min: 50, max: 50000 }),
+        fc.integer({ min: 300, max: 3000 }),
+        fc.integer({ min: 300, max: 2000 }),
+        (bw, bh, w, h) => {
+          const t = fitTransform({ width: bw, height: bh }, { width: w, height: h });
+          const r = visibleRegion(t, { width: w, height: h });
+          const whole = r.x0 <= 1e-9 && r.y0 <= 1e-9 && r.x1 >= bw - 1e-6 && r.y1 >= bh - 1e-6;
+          // Whole, or readable; never small names when a readable view was a few screens away.
+          return (
+            t.k <= MAX_FIT_SCALE &&
+            (whole || t.k === READABLE_SCALE) &&
+            !(t.k < READABLE_SCALE && t.k >= READABLE_SCALE / MAX_READABLE_SCREENS)
+          );
+        },
+      ),
     );
   });
 
@@ -63,12 +86,21 @@ describe('graph camera', () => {
 
   it('keepCentre keeps the graph point at the centre through a resize (property)', () => {
     fc.assert(
-      fc.property(fc.double({ min: 0.05, max: 3, noNaN: true }), fc.integer({ min: -5000, max: 5000 }), fc.integer({ min: -5000, max: 5000 }), fc.integer({ min: 100, max: 3000 }), fc.integer({ min: 100, max: 3000 }), fc.integer({ min: 100, max: 3000 }), fc.integer({ min: 100, max: 3000 }), (k, x, y, w0, h0, w1, h1) => {
-        const t = { k, x, y };
-        const before = centreOf(t, { width: w0, height: h0 });
-        const after = centreOf(keepCentre(t, { width: w0, height: h0 }, { width: w1, height: h1 }), { width: w1, height: h1 });
-        return Math.abs(before.x - after.x) < 1e-6 && Math.abs(before.y - after.y) < 1e-6;
-      }),
+      fc.property(
+        fc.double({ min: 0.05, max: 3, noNaN: true }),
+        fc.integer({ min: -5000, max: 5000 }),
+        fc.integer({ min: -5000, max: 5000 }),
+        fc.integer({ min: 100, max: 3000 }),
+        fc.integer({ min: 100, max: 3000 }),
+        fc.integer({ min: 100, max: 3000 }),
+        fc.integer({ min: 100, max: 3000 }),
+        (k, x, y, w0, h0, w1, h1) => {
+          const t = { k, x, y };
+          const before = centreOf(t, { width: w0, height: h0 });
+          const after = centreOf(keepCentre(t, { width: w0, height: h0 }, { width: w1, height: h1 }), { width: w1, height: h1 });
+          return Math.abs(before.x - after.x) < 1e-6 && Math.abs(before.y - after.y) < 1e-6;
+        },
+      ),
     );
   });
 

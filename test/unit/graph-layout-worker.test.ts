@@ -66,7 +66,16 @@ describe('layout worker messages', () => {
     edges.push({ source: 'asset_250', target: 'asset_20' }); // closes a cycle
     const direct = layeredLayout(nodes, edges, OPTIONS);
     assert.ok(direct.edges.some((e) => e.reversed) && direct.edges.some((e) => e.points.length > 4));
-    assert.deepEqual(unpackLayout(packLayout(direct, nodes.map((n) => n.id)), nodes.map((n) => n.id)), direct);
+    assert.deepEqual(
+      unpackLayout(
+        packLayout(
+          direct,
+          nodes.map((n) => n.id),
+        ),
+        nodes.map((n) => n.id),
+      ),
+      direct,
+    );
   });
 
   it('the worker lays out a request as layeredLayout does, leaving out what it leaves out', () => {
@@ -83,7 +92,10 @@ describe('layout worker messages', () => {
     const [reply, replyTransfer] = answerRequest(structuredClone(request, { transfer }));
     assert.ok(isWorkerReply(reply) && reply.type === 'layout' && reply.id === 7);
     assert.equal(replyTransfer.length, 5);
-    assert.deepEqual(unpackLayout(structuredClone(reply, { transfer: replyTransfer }).layout, request.ids), layeredLayout(nodes, edges, OPTIONS));
+    assert.deepEqual(
+      unpackLayout(structuredClone(reply, { transfer: replyTransfer }).layout, request.ids),
+      layeredLayout(nodes, edges, OPTIONS),
+    );
   });
 
   it('a layout that throws comes back as an error reply', () => {

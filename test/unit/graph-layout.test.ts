@@ -35,10 +35,22 @@ function checkLayout(nodes: string[], edges: Array<[string, string]>): ReturnTyp
     const last = [p[p.length - 2], p[p.length - 1]];
     if (e.reversed) {
       // Closes a cycle: drawn backwards, from the source's left side to the target's right side.
-      assert.deepEqual([first, last], [[s.x - o.nodeWidth / 2, s.y], [t.x + o.nodeWidth / 2, t.y]]);
+      assert.deepEqual(
+        [first, last],
+        [
+          [s.x - o.nodeWidth / 2, s.y],
+          [t.x + o.nodeWidth / 2, t.y],
+        ],
+      );
     } else {
       assert.ok(t.layer > s.layer, `${e.source} → ${e.target} points backwards`);
-      assert.deepEqual([first, last], [[s.x + o.nodeWidth / 2, s.y], [t.x - o.nodeWidth / 2, t.y]]);
+      assert.deepEqual(
+        [first, last],
+        [
+          [s.x + o.nodeWidth / 2, s.y],
+          [t.x - o.nodeWidth / 2, t.y],
+        ],
+      );
     }
   }
   return r;
@@ -46,38 +58,80 @@ function checkLayout(nodes: string[], edges: Array<[string, string]>): ReturnTyp
 
 describe('layered layout', () => {
   it('lays a chain out left to right, one layer each', () => {
-    const r = checkLayout(['a', 'b', 'c'], [['a', 'b'], ['b', 'c']]);
-    assert.deepEqual([...r.positions.values()].map((p) => p.layer), [0, 1, 2]);
+    const r = checkLayout(
+      ['a', 'b', 'c'],
+      [
+        ['a', 'b'],
+        ['b', 'c'],
+      ],
+    );
+    assert.deepEqual(
+      [...r.positions.values()].map((p) => p.layer),
+      [0, 1, 2],
+    );
     assert.equal(r.crossings, 0);
     assert.equal(r.positions.get('a')!.y, r.positions.get('c')!.y, 'a chain is straight');
   });
 
   it('routes long edges through the layers they cross', () => {
-    const r = checkLayout(['a', 'b', 'c', 'd'], [['a', 'b'], ['b', 'c'], ['c', 'd'], ['a', 'd']]);
+    const r = checkLayout(
+      ['a', 'b', 'c', 'd'],
+      [
+        ['a', 'b'],
+        ['b', 'c'],
+        ['c', 'd'],
+        ['a', 'd'],
+      ],
+    );
     const long = r.edges.find((e) => e.source === 'a' && e.target === 'd')!;
     assert.equal(long.points.length, 2 * 2 + 2 * 2 * 2, 'the two ends, and two dummies entered and left');
   });
 
   it('uncrosses what can be uncrossed', () => {
     // a→d, b→c drawn in input order cross; a good order does not.
-    const r = checkLayout(['a', 'b', 'c', 'd'], [['a', 'd'], ['b', 'c']]);
+    const r = checkLayout(
+      ['a', 'b', 'c', 'd'],
+      [
+        ['a', 'd'],
+        ['b', 'c'],
+      ],
+    );
     assert.equal(r.crossings, 0);
   });
 
   it('draws cycles, with the closing edge reversed', () => {
-    const r = checkLayout(['a', 'b', 'c'], [['a', 'b'], ['b', 'c'], ['c', 'a']]);
+    const r = checkLayout(
+      ['a', 'b', 'c'],
+      [
+        ['a', 'b'],
+        ['b', 'c'],
+        ['c', 'a'],
+      ],
+    );
     assert.equal(r.edges.filter((e) => e.reversed).length, 1);
   });
 
   it('leaves out self-loops, duplicates and unknown nodes; handles an empty graph', () => {
-    const r = checkLayout(['a', 'b'], [['a', 'a'], ['a', 'b'], ['a', 'b'], ['a', 'zz']]);
+    const r = checkLayout(
+      ['a', 'b'],
+      [
+        ['a', 'a'],
+        ['a', 'b'],
+        ['a', 'b'],
+        ['a', 'zz'],
+      ],
+    );
     assert.equal(r.edges.length, 1);
     const empty = layeredLayout([], []);
     assert.deepEqual([empty.positions.size, empty.width, empty.height, empty.layers], [0, 0, 0, 0]);
   });
 
   it('moves a source next to its only reader', () => {
-    const layer = assignLayers(4, [[0, 1], [1, 2], [3, 2]]);
+    const layer = assignLayers(4, [
+      [0, 1],
+      [1, 2],
+      [3, 2],
+    ]);
     assert.deepEqual(layer, [0, 1, 2, 1]);
   });
 
@@ -86,7 +140,10 @@ describe('layered layout', () => {
     const nodes = g.map((a) => a.name);
     const edges = g.flatMap((a) => a.deps.map((d) => [d.asset, a.name] as [string, string]));
     const r = checkLayout(nodes, edges);
-    const again = layeredLayout(nodes.map((id) => ({ id })), edges.map(([source, target]) => ({ source, target })));
+    const again = layeredLayout(
+      nodes.map((id) => ({ id })),
+      edges.map(([source, target]) => ({ source, target })),
+    );
     assert.deepEqual([...again.positions], [...r.positions]);
   });
 
@@ -94,7 +151,10 @@ describe('layered layout', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 25 }), fc.array(fc.tuple(fc.nat(24), fc.nat(24)), { maxLength: 60 }), (n, pairs) => {
         const nodes = Array.from({ length: n }, (_, i) => `n${i}`);
-        checkLayout(nodes, pairs.filter(([a, b]) => a < n && b < n).map(([a, b]) => [`n${a}`, `n${b}`]));
+        checkLayout(
+          nodes,
+          pairs.filter(([a, b]) => a < n && b < n).map(([a, b]) => [`n${a}`, `n${b}`]),
+        );
       }),
       { numRuns: 150 },
     );
@@ -156,16 +216,41 @@ describe('partition grids', () => {
     const g = gridLayout({ kind: 'months', wallStarts: starts }, 14);
     assert.deepEqual([g.cols, g.rows], [12, 2]);
     assert.deepEqual([g.col[0], g.row[0], g.col[13], g.row[13]], [5, 0, 6, 1]);
-    assert.deepEqual(g.rowLabels.map((l) => l.text), ['2023', '2024']);
+    assert.deepEqual(
+      g.rowLabels.map((l) => l.text),
+      ['2023', '2024'],
+    );
   });
 
   it('multi: the largest dimension across, the others down, indexes row-major as the definition has them', () => {
     // dims: date (4) × region (2): index = date * 2 + region.
-    const g = gridLayout({ kind: 'matrix', dims: [{ name: 'date', size: 4, keys: ['d0', 'd1', 'd2', 'd3'] }, { name: 'region', size: 2, keys: ['eu', 'us'] }] }, 8);
+    const g = gridLayout(
+      {
+        kind: 'matrix',
+        dims: [
+          { name: 'date', size: 4, keys: ['d0', 'd1', 'd2', 'd3'] },
+          { name: 'region', size: 2, keys: ['eu', 'us'] },
+        ],
+      },
+      8,
+    );
     assert.deepEqual([g.cols, g.rows], [4, 2]);
     for (let i = 0; i < 8; i++) assert.deepEqual([g.col[i], g.row[i]], [Math.floor(i / 2), i % 2]);
-    assert.deepEqual(g.rowLabels.map((l) => l.text), ['eu', 'us']);
-    const three = gridLayout({ kind: 'matrix', dims: [{ name: 'a', size: 2 }, { name: 'b', size: 5 }, { name: 'c', size: 3 }] }, 30);
+    assert.deepEqual(
+      g.rowLabels.map((l) => l.text),
+      ['eu', 'us'],
+    );
+    const three = gridLayout(
+      {
+        kind: 'matrix',
+        dims: [
+          { name: 'a', size: 2 },
+          { name: 'b', size: 5 },
+          { name: 'c', size: 3 },
+        ],
+      },
+      30,
+    );
     assert.deepEqual([three.cols, three.rows], [5, 6]);
     for (let i = 0; i < 30; i++) assert.equal(indexAt(three, three.col[i]!, three.row[i]!), i);
   });
@@ -188,8 +273,26 @@ describe('graph view model', () => {
   const assets: GraphAsset[] = [
     { name: 'raw', group: 'ingest', kind: 'daily', size: 3, partitionsText: 'daily · 3', deps: [] },
     { name: 'raw2', group: 'ingest', kind: 'daily', size: 3, partitionsText: 'daily · 3', deps: [] },
-    { name: 'clean', group: 'clean', kind: 'daily', size: 3, partitionsText: 'daily · 3', deps: [{ asset: 'raw', mapping: null }, { asset: 'raw2', mapping: 'offset -1' }, { asset: 'clean', mapping: 'offset -1' }] },
-    { name: 'report', group: 'marts', kind: 'unpartitioned', size: 1, partitionsText: 'unpartitioned', deps: [{ asset: 'clean', mapping: 'all' }] },
+    {
+      name: 'clean',
+      group: 'clean',
+      kind: 'daily',
+      size: 3,
+      partitionsText: 'daily · 3',
+      deps: [
+        { asset: 'raw', mapping: null },
+        { asset: 'raw2', mapping: 'offset -1' },
+        { asset: 'clean', mapping: 'offset -1' },
+      ],
+    },
+    {
+      name: 'report',
+      group: 'marts',
+      kind: 'unpartitioned',
+      size: 1,
+      partitionsText: 'unpartitioned',
+      deps: [{ asset: 'clean', mapping: 'all' }],
+    },
     { name: 'other', group: 'marts', kind: 'unpartitioned', size: 1, partitionsText: 'unpartitioned', deps: [] },
   ];
 
@@ -197,11 +300,14 @@ describe('graph view model', () => {
     const v = buildView(assets, new Set());
     assert.equal(v.nodes.length, 5);
     assert.equal(v.byId.get('clean')!.selfDep, 'offset -1');
-    assert.deepEqual(v.edges.map((e) => [e.source, e.target, e.label]), [
-      ['raw', 'clean', null],
-      ['raw2', 'clean', 'offset -1'],
-      ['clean', 'report', 'all'],
-    ]);
+    assert.deepEqual(
+      v.edges.map((e) => [e.source, e.target, e.label]),
+      [
+        ['raw', 'clean', null],
+        ['raw2', 'clean', 'offset -1'],
+        ['clean', 'report', 'all'],
+      ],
+    );
   });
 
   it('collapses a group into one node with its members and merged edges', () => {

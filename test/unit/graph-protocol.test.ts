@@ -3,7 +3,15 @@ import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { loadWorkspaceFromSources } from '../../src/core/workspace.ts';
-import { describeIndexes, graphAssets, graphHtml, gridSpec, mappingLabel, StatusTracker, structureKey } from '../../src/extension/graphData.ts';
+import {
+  describeIndexes,
+  graphAssets,
+  graphHtml,
+  gridSpec,
+  mappingLabel,
+  StatusTracker,
+  structureKey,
+} from '../../src/extension/graphData.ts';
 import {
   decodeStatuses,
   encodeStatuses,
@@ -19,7 +27,14 @@ import {
 } from '../../src/shared/graphProtocol.ts';
 import type { AssetStatus } from '../../src/core/state/staleness.ts';
 
-const asset: GraphAsset = { name: 'a', group: 'g', kind: 'daily', size: 3, partitionsText: 'daily · 3', deps: [{ asset: 'b', mapping: 'offset -1' }] };
+const asset: GraphAsset = {
+  name: 'a',
+  group: 'g',
+  kind: 'daily',
+  size: 3,
+  partitionsText: 'daily · 3',
+  deps: [{ asset: 'b', mapping: 'offset -1' }],
+};
 const wire: AssetStatusWire = { name: 'a', counts: [2, 0, 1, 0, 0], statuses: { enc: 'rle', runs: [0, 2, 2, 1] } };
 
 const goodHost: HostMessage[] = [
@@ -28,7 +43,18 @@ const goodHost: HostMessage[] = [
   { type: 'statuses', revision: 1, assets: [wire, { ...wire, statuses: { enc: 'b64', data: 'AAAC' } }] },
   { type: 'focus', asset: 'a' },
   { type: 'grid', id: 1, asset: 'a', grid: { kind: 'calendar', wallStarts: [0, 86_400_000] } },
-  { type: 'grid', id: 2, asset: 'a', grid: { kind: 'matrix', dims: [{ name: 'date', size: 2 }, { name: 'region', size: 2, keys: ['eu', 'us'] }] } },
+  {
+    type: 'grid',
+    id: 2,
+    asset: 'a',
+    grid: {
+      kind: 'matrix',
+      dims: [
+        { name: 'date', size: 2 },
+        { name: 'region', size: 2, keys: ['eu', 'us'] },
+      ],
+    },
+  },
   { type: 'grid', id: 3, asset: 'gone', grid: null },
   { type: 'describe', id: 4, asset: 'a', keys: ['2024-01-01'], causes: [['code']] },
 ];
@@ -214,14 +240,23 @@ describe('graph data from a workspace', () => {
     assert.equal(hourly.kind, 'dayHour');
     const multi = gridSpec(ws.assets.get('regions')!.partitions);
     assert.equal(multi.kind, 'matrix');
-    if (multi.kind === 'matrix') assert.deepEqual(multi.dims.map((d) => [d.name, d.keys?.length]), [['date', 70], ['region', 2]]);
+    if (multi.kind === 'matrix')
+      assert.deepEqual(
+        multi.dims.map((d) => [d.name, d.keys?.length]),
+        [
+          ['date', 70],
+          ['region', 2],
+        ],
+      );
     assert.deepEqual(gridSpec(ws.assets.get('model')!.partitions), { kind: 'single' });
     assert.deepEqual(gridSpec(ws.assets.get('lookup')!.partitions), { kind: 'strip' });
-    for (const a of ws.assets.values()) assert.ok(isHostMessage({ type: 'grid', id: 1, asset: a.name, grid: gridSpec(a.partitions) }), a.name);
+    for (const a of ws.assets.values())
+      assert.ok(isHostMessage({ type: 'grid', id: 1, asset: a.name, grid: gridSpec(a.partitions) }), a.name);
   });
 
   it('sends only the statuses that changed since the last message', () => {
-    const status = (_name: string, codes: number[]): AssetStatus => ({ status: Uint8Array.from(codes), causesAt: () => [] }) as unknown as AssetStatus;
+    const status = (_name: string, codes: number[]): AssetStatus =>
+      ({ status: Uint8Array.from(codes), causesAt: () => [] }) as unknown as AssetStatus;
     const two = assets.filter((a) => a.name === 'lookup' || a.name === 'model');
     const tracker = new StatusTracker();
     const first = new Map([
@@ -229,24 +264,39 @@ describe('graph data from a workspace', () => {
       ['model', status('model', [2])],
     ]);
     const all = tracker.all(two, first);
-    assert.deepEqual(new Map(all.map((w) => [w.name, w.counts])), new Map([
-      ['model', [0, 0, 1, 0, 0]],
-      ['lookup', [2, 0, 1, 0, 0]],
-    ]));
+    assert.deepEqual(
+      new Map(all.map((w) => [w.name, w.counts])),
+      new Map([
+        ['model', [0, 0, 1, 0, 0]],
+        ['lookup', [2, 0, 1, 0, 0]],
+      ]),
+    );
     assert.deepEqual(tracker.changes(two, first), []);
     first.set('lookup', status('lookup', [0, 0, 3]));
     const changed = tracker.changes(two, first);
-    assert.deepEqual(changed.map((w) => w.name), ['lookup']);
+    assert.deepEqual(
+      changed.map((w) => w.name),
+      ['lookup'],
+    );
     assert.deepEqual(decodeStatuses(changed[0]!.statuses, 3), Uint8Array.of(0, 0, 3));
     assert.deepEqual(tracker.changes(two, first), []);
     // No state database: everything missing.
-    assert.deepEqual(tracker.all(two, new Map()).map((w) => w.counts[2]), two.map((a) => a.size));
+    assert.deepEqual(
+      tracker.all(two, new Map()).map((w) => w.counts[2]),
+      two.map((a) => a.size),
+    );
   });
 
   it('tells a definition change from a status change', () => {
-    const again = loadWorkspaceFromSources(ROOT, [{ path: path.join(ROOT, 'a.assets.yaml'), text }], { now: new Date('2024-03-11T00:00:00Z') });
+    const again = loadWorkspaceFromSources(ROOT, [{ path: path.join(ROOT, 'a.assets.yaml'), text }], {
+      now: new Date('2024-03-11T00:00:00Z'),
+    });
     assert.equal(structureKey(graphAssets(again.graph)), structureKey(assets));
-    const edited = loadWorkspaceFromSources(ROOT, [{ path: path.join(ROOT, 'a.assets.yaml'), text: text.replace('group: clean', 'group: staging') }], { now: new Date('2024-03-11T00:00:00Z') });
+    const edited = loadWorkspaceFromSources(
+      ROOT,
+      [{ path: path.join(ROOT, 'a.assets.yaml'), text: text.replace('group: clean', 'group: staging') }],
+      { now: new Date('2024-03-11T00:00:00Z') },
+    );
     assert.notEqual(structureKey(graphAssets(edited.graph)), structureKey(assets));
   });
 
@@ -258,12 +308,23 @@ describe('graph data from a workspace', () => {
 
 describe('graph page', () => {
   it('has a strict CSP: no inline script or style without the nonce, nothing remote', () => {
-    const html = graphHtml({ cspSource: 'https://x.vscode-cdn.net', nonce: 'N0nce', script: 'https://x.vscode-cdn.net/graph.js', style: 'https://x.vscode-cdn.net/graph.css' });
+    const html = graphHtml({
+      cspSource: 'https://x.vscode-cdn.net',
+      nonce: 'N0nce',
+      script: 'https://x.vscode-cdn.net/graph.js',
+      style: 'https://x.vscode-cdn.net/graph.css',
+    });
     const csp = /http-equiv="Content-Security-Policy" content="([^"]+)"/.exec(html)![1]!;
     assert.match(csp, /default-src 'none'/);
     assert.match(csp, /script-src 'nonce-N0nce'/);
     // The layout worker starts from a Blob of graph.js's own text, and from nothing else.
-    assert.deepEqual(csp.split(';').map((d) => d.trim()).filter((d) => d.startsWith('worker-src') || d.startsWith('child-src')), ['worker-src blob:']);
+    assert.deepEqual(
+      csp
+        .split(';')
+        .map((d) => d.trim())
+        .filter((d) => d.startsWith('worker-src') || d.startsWith('child-src')),
+      ['worker-src blob:'],
+    );
     assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval|\*/);
     assert.match(html, /<script nonce="N0nce" src="https:\/\/x\.vscode-cdn\.net\/graph\.js">/);
     assert.equal((html.match(/<script/g) ?? []).length, 1);

@@ -33,7 +33,11 @@ function assetNames(dir: string): string[] {
 }
 
 function load(files: Record<string, string>): Workspace {
-  return loadWorkspaceFromSources('/ws', Object.entries(files).map(([p, text]) => ({ path: p, text })), { now: new Date('2024-02-01') });
+  return loadWorkspaceFromSources(
+    '/ws',
+    Object.entries(files).map(([p, text]) => ({ path: p, text })),
+    { now: new Date('2024-02-01') },
+  );
 }
 
 before(buildCli);
@@ -42,12 +46,22 @@ after(removeTempDirs);
 describe('YAML that explodes', () => {
   it('an alias bomb ("billion laughs") is refused at its line, in bounded time', () => {
     const lines = ['x-l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]'];
-    for (let i = 1; i < 10; i++) lines.push(`x-l${i}: &l${i} [${Array(10).fill(`*l${i - 1}`).join(', ')}]`);
+    for (let i = 1; i < 10; i++)
+      lines.push(
+        `x-l${i}: &l${i} [${Array(10)
+          .fill(`*l${i - 1}`)
+          .join(', ')}]`,
+      );
     lines.push('assets:', '  bomb:', '    partitions: {static: *l9}', '    env: {A: *l9}');
     const dir = workspace({ 'bomb.assets.yaml': lines.join('\n') + '\n' });
     const r = validate(dir);
     assert.equal(r.code, 1);
-    assert.ok(r.lines.includes('bomb.assets.yaml:13:17: error: this value is too large: more than 200,000 values (an alias counts its value each time it is used)'), r.stdout);
+    assert.ok(
+      r.lines.includes(
+        'bomb.assets.yaml:13:17: error: this value is too large: more than 200,000 values (an alias counts its value each time it is used)',
+      ),
+      r.stdout,
+    );
     assert.ok(r.ms < 30_000, `${r.ms} ms`);
     assert.deepEqual(assetNames(dir), ['good']); // an asset with invalid partitions is left out
   });
@@ -75,7 +89,9 @@ describe('YAML that explodes', () => {
     const r = validate(dir);
     assert.equal(r.code, 1);
     assert.ok(
-      r.lines.includes('huge.assets.yaml:1:1: error: not read: this file is 50 MB, over the 10 MB a definition file may have; split it into several *.assets.yaml files'),
+      r.lines.includes(
+        'huge.assets.yaml:1:1: error: not read: this file is 50 MB, over the 10 MB a definition file may have; split it into several *.assets.yaml files',
+      ),
       r.stdout,
     );
     assert.ok(r.ms < 30_000, `${r.ms} ms`);
@@ -86,7 +102,13 @@ describe('YAML that explodes', () => {
     const ws = load({ 'big.assets.yaml': `assets:\n${'  # padding\n'.repeat(1_000_000)}`, 'good.assets.yaml': GOOD });
     assert.deepEqual(
       ws.diagnostics.map((d) => [path.basename(d.file), d.line, d.message]),
-      [['big.assets.yaml', 1, 'not read: this file is 12 MB, over the 10 MB a definition file may have; split it into several *.assets.yaml files']],
+      [
+        [
+          'big.assets.yaml',
+          1,
+          'not read: this file is 12 MB, over the 10 MB a definition file may have; split it into several *.assets.yaml files',
+        ],
+      ],
     );
     assert.deepEqual([...ws.assets.keys()], ['good']);
   });
@@ -105,10 +127,20 @@ describe('10,000-deep nesting', () => {
     });
     const r = validate(dir);
     assert.equal(r.code, 1);
-    for (const [file, line] of [['block', 4], ['flow', 3], ['map', 3], ['mega', 3]] as const) {
+    for (const [file, line] of [
+      ['block', 4],
+      ['flow', 3],
+      ['map', 3],
+      ['mega', 3],
+    ] as const) {
       const mine = r.lines.filter((l) => l.startsWith(`${file}.assets.yaml:`));
       assert.equal(mine.length, 1, r.stdout);
-      assert.match(mine[0]!, new RegExp(`^${file}\\.assets\\.yaml:${line}:\\d+: error: values nested more than 500 levels deep: a definition needs a few levels at most$`));
+      assert.match(
+        mine[0]!,
+        new RegExp(
+          `^${file}\\.assets\\.yaml:${line}:\\d+: error: values nested more than 500 levels deep: a definition needs a few levels at most$`,
+        ),
+      );
     }
     assert.ok(r.ms < 30_000, `${r.ms} ms`);
     assert.deepEqual(assetNames(dir), ['good']);
@@ -190,7 +222,11 @@ describe('the workspace scan', () => {
     chmodSync(dir, 0o755);
     chmodSync(path.join(dir, 'good.assets.yaml'), 0o644);
     chmodSync(path.join(dir, 'secret.assets.yaml'), 0o000);
-    const r = spawnSync('unshare', ['--user', process.execPath, CLI, '--workspace', dir, 'validate'], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' }, timeout: 60_000 });
+    const r = spawnSync('unshare', ['--user', process.execPath, CLI, '--workspace', dir, 'validate'], {
+      encoding: 'utf8',
+      env: { ...process.env, NO_COLOR: '1' },
+      timeout: 60_000,
+    });
     assert.equal(r.status, 1, r.stderr);
     assert.deepEqual(r.stdout.trimEnd().split('\n'), [
       'secret.assets.yaml:1:1: error: cannot read this file: permission denied (check its permissions and owner)',
@@ -205,14 +241,20 @@ describe('the workspace scan', () => {
       loadWorkspace(dir, { now: new Date('2024-02-01') }),
       new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the scan hangs on a FIFO')), 20_000).unref()),
     ]);
-    assert.deepEqual(ws.diagnostics.map((d) => [path.basename(d.file), d.message]), [['pipe.assets.yaml', 'not read: this is a named pipe (FIFO), not a regular file']]);
+    assert.deepEqual(
+      ws.diagnostics.map((d) => [path.basename(d.file), d.message]),
+      [['pipe.assets.yaml', 'not read: this is a named pipe (FIFO), not a regular file']],
+    );
     assert.deepEqual([...ws.assets.keys()], ['good']);
   });
 });
 
 describe('dates, zones, schedules and sizes', () => {
   const defs = (entries: Record<string, string>): string =>
-    'assets:\n' + Object.entries(entries).map(([name, partitions]) => `  ${name}:\n    partitions: ${partitions}\n`).join('');
+    'assets:\n' +
+    Object.entries(entries)
+      .map(([name, partitions]) => `  ${name}:\n    partitions: ${partitions}\n`)
+      .join('');
 
   it('the ends of the calendar: year 0001 and 9999 work, years Python cannot hold are refused at the line', () => {
     const dir = workspace({
@@ -228,11 +270,20 @@ describe('dates, zones, schedules and sizes', () => {
     const r = validate(dir);
     const refused = (line: number, date: string): string =>
       `dates.assets.yaml:${line}:33: error: date "${date}" is out of range: years 0001 to 9999 (as Dagster, which reads dates with Python's datetime)`;
-    assert.deepEqual(r.lines, [refused(9, '0000-01-01'), refused(11, '275760-09-13'), refused(13, '-000001-01-01'), '4 assets in 2 files: 3 errors, 0 warnings']);
-    const partitions = (asset: string, now: string): string[] => json<{ partitions: string[] }>(['partitions', asset, '--now', now], { cwd: dir }).partitions;
+    assert.deepEqual(r.lines, [
+      refused(9, '0000-01-01'),
+      refused(11, '275760-09-13'),
+      refused(13, '-000001-01-01'),
+      '4 assets in 2 files: 3 errors, 0 warnings',
+    ]);
+    const partitions = (asset: string, now: string): string[] =>
+      json<{ partitions: string[] }>(['partitions', asset, '--now', now], { cwd: dir }).partitions;
     const first = partitions('first', '2024-01-01');
     assert.deepEqual([first.length, first[0], first.at(-1)], [59, '0001-01-01', '0001-02-28']);
-    assert.deepEqual(partitions('first_month', '2024-01-01'), Array.from({ length: 12 }, (_, i) => `0001-${String(i + 1).padStart(2, '0')}-01`));
+    assert.deepEqual(
+      partitions('first_month', '2024-01-01'),
+      Array.from({ length: 12 }, (_, i) => `0001-${String(i + 1).padStart(2, '0')}-01`),
+    );
     assert.deepEqual(partitions('last', '9999-12-31T12:00:00Z').at(-1), '9999-12-30');
   });
 
@@ -250,7 +301,18 @@ describe('dates, zones, schedules and sizes', () => {
     });
     const r = validate(dir);
     assert.equal(r.code, 1);
-    assert.deepEqual(r.lines.slice(0, 7).map((l) => l.replace(/: error: .*/, '')), ['bad.assets.yaml:3:50', 'bad.assets.yaml:5:55', 'bad.assets.yaml:7:55', 'bad.assets.yaml:9:35', 'bad.assets.yaml:11:35', 'bad.assets.yaml:13:35', 'bad.assets.yaml:15:35']);
+    assert.deepEqual(
+      r.lines.slice(0, 7).map((l) => l.replace(/: error: .*/, '')),
+      [
+        'bad.assets.yaml:3:50',
+        'bad.assets.yaml:5:55',
+        'bad.assets.yaml:7:55',
+        'bad.assets.yaml:9:35',
+        'bad.assets.yaml:11:35',
+        'bad.assets.yaml:13:35',
+        'bad.assets.yaml:15:35',
+      ],
+    );
     assert.match(r.lines[0]!, /end 2024-01-01 is not after start 2024-02-01$/);
     assert.match(r.lines[1]!, /unknown time zone "Mars\/Olympus": use an IANA name/);
     assert.match(r.lines[3]!, /invalid cron schedule "61 \* \* \* \*"/);
@@ -314,9 +376,20 @@ describe('output: paths that lead out of the workspace', () => {
     ]);
     // Every outside file exists, yet only the asset that opted in sees them.
     const status = backfill(['status', '--json', ...NOW], { cwd: dir });
-    const counts = Object.fromEntries((JSON.parse(status.stdout) as { assets: Array<{ asset: string; counts: { fresh: number } }> }).assets.map((a) => [a.asset, a.counts.fresh]));
+    const counts = Object.fromEntries(
+      (JSON.parse(status.stdout) as { assets: Array<{ asset: string; counts: { fresh: number } }> }).assets.map((a) => [
+        a.asset,
+        a.counts.fresh,
+      ]),
+    );
     assert.deepEqual(counts, { absolute: 0, allowed: 2, climbing: 0, good: 0, keys: 1, linked: 0 });
-    assert.match(status.stderr, new RegExp(`^warning: the output folder data/link of linked leads outside the workspace \\(to ${outside}/secret\\), so it is not looked at; ${fix}$`, 'm'));
+    assert.match(
+      status.stderr,
+      new RegExp(
+        `^warning: the output folder data/link of linked leads outside the workspace \\(to ${outside}/secret\\), so it is not looked at; ${fix}$`,
+        'm',
+      ),
+    );
   });
 });
 
@@ -376,7 +449,10 @@ describe('CLI misuse: one line, exit 2, no stack trace', () => {
     [['plan', 'good', '--from', '2024-01-10', '--to', '2024-01-05'], /--to 2024-01-05 comes before --from 2024-01-10/],
     [['impact', 'good', '2024-01-10...2024-01-05'], /2024-01-05 comes before 2024-01-10/],
     [['run', 'good', '--concurrency', '-1'], /invalid --concurrency "-1": expected a whole number from 1 to 10,000/],
-    [['run', 'good', '--concurrency', '99999999999999999999'], /invalid --concurrency "99999999999999999999": expected a whole number from 1 to 10,000/],
+    [
+      ['run', 'good', '--concurrency', '99999999999999999999'],
+      /invalid --concurrency "99999999999999999999": expected a whole number from 1 to 10,000/,
+    ],
     [['run', 'good', '--sample', '-2'], /invalid --sample "-2": expected a whole number of at least 1/],
     [['history', '--limit', '0'], /invalid --limit "0"/],
     [['resume', 'bf-nope'], /no backfill "bf-nope"/],

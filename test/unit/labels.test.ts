@@ -36,13 +36,20 @@ describe('asset labels', () => {
     const st = status('ffsssummxm');
     assert.deepEqual(
       attentionRanges(st).map((r) => describeAttention(asset.partitions, r)),
-      ['failed 2024-01-09', 'stale (code) 2024-01-03…2024-01-05 (3)', 'stale (upstream) 2024-01-06', 'missing 2024-01-07…2024-01-08 (2)', 'missing 2024-01-10'],
+      [
+        'failed 2024-01-09',
+        'stale (code) 2024-01-03…2024-01-05 (3)',
+        'stale (upstream) 2024-01-06',
+        'missing 2024-01-07…2024-01-08 (2)',
+        'missing 2024-01-10',
+      ],
     );
   });
 });
 
-describe('the hover\'s partition strip', () => {
-  const spans = (html: string): Array<[string, string]> => [...html.matchAll(/<span style="color:(#[0-9a-f]{6});">([^<]*)<\/span>/g)].map((m) => [m[1]!, m[2]!]);
+describe("the hover's partition strip", () => {
+  const spans = (html: string): Array<[string, string]> =>
+    [...html.matchAll(/<span style="color:(#[0-9a-f]{6});">([^<]*)<\/span>/g)].map((m) => [m[1]!, m[2]!]);
   it('colors each run of one status, with a shape per status', () => {
     assert.deepEqual(spans(partitionStripHtml(status('ffssmmmxff').status)), [
       ['#3fa34d', '██'],
@@ -61,7 +68,10 @@ describe('the hover\'s partition strip', () => {
     ]);
   });
   it('has a legend in the same colors, worst first', () => {
-    assert.deepEqual(spans(STRIP_LEGEND_HTML).map(([, c]) => c), ['✕', '▒', '·', '▶', '█']);
+    assert.deepEqual(
+      spans(STRIP_LEGEND_HTML).map(([, c]) => c),
+      ['✕', '▒', '·', '▶', '█'],
+    );
     assert.match(STRIP_LEGEND_HTML, /✕<\/span> failed .*█<\/span> fresh$/);
   });
 });

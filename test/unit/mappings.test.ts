@@ -14,7 +14,12 @@ const map = (raw: unknown, up: PartitionsDefinition, down: PartitionsDefinition,
   buildMapping(raw, up, down, { self, upstreamName: 'up' }).value;
 
 /** Upstream keys read by one downstream key, and the missing ones. */
-function reads(m: PartitionMapping, up: PartitionsDefinition, down: PartitionsDefinition, key: string): { keys: string[]; missing: string[] } {
+function reads(
+  m: PartitionMapping,
+  up: PartitionsDefinition,
+  down: PartitionsDefinition,
+  key: string,
+): { keys: string[]; missing: string[] } {
   const i = down.indexOf(key);
   assert.ok(i >= 0, `${key} is not a downstream key`);
   const r = m.upstreamFor(PartitionSubset.of([i]));
@@ -218,7 +223,11 @@ describe('round trip: downstreamFor is the exact inverse of upstreamFor (propert
         const ui = u % U.size;
         const readsU = m.upstreamFor(PartitionSubset.of([di])).partitions.has(ui);
         const reachedD = m.downstreamFor(PartitionSubset.of([ui])).has(di);
-        assert.equal(reachedD, readsU, `${JSON.stringify(timeDefs[up])} → ${JSON.stringify(timeDefs[down])} d=${D.keyAt(di)} u=${U.keyAt(ui)}`);
+        assert.equal(
+          reachedD,
+          readsU,
+          `${JSON.stringify(timeDefs[up])} → ${JSON.stringify(timeDefs[down])} d=${D.keyAt(di)} u=${U.keyAt(ui)}`,
+        );
       }),
       { numRuns: 2000 },
     );

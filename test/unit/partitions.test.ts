@@ -60,14 +60,23 @@ describe('weekly and monthly partitions', () => {
     assert.deepEqual(keys(d), ['2024-01-07', '2024-01-14', '2024-01-21']);
   });
   it('day_offset moves the start of the week (1 = Monday)', () => {
-    assert.deepEqual(keys(def({ weekly: { start: '2024-01-01', day_offset: 1 } }, '2024-01-22')), ['2024-01-01', '2024-01-08', '2024-01-15']);
+    assert.deepEqual(keys(def({ weekly: { start: '2024-01-01', day_offset: 1 } }, '2024-01-22')), [
+      '2024-01-01',
+      '2024-01-08',
+      '2024-01-15',
+    ]);
   });
   it('months start on day 1 unless day_offset', () => {
     assert.deepEqual(keys(def({ monthly: { start: '2024-01-01' } }, '2024-04-01')), ['2024-01-01', '2024-02-01', '2024-03-01']);
     assert.deepEqual(keys(def({ monthly: { start: '2024-01-01', day_offset: 15 } }, '2024-04-01')), ['2024-01-15', '2024-02-15']);
   });
   it('a day_offset of 31 skips months without a 31st, as cron does', () => {
-    assert.deepEqual(keys(def({ monthly: { start: '2024-01-01', day_offset: 31 } }, '2024-09-01')), ['2024-01-31', '2024-03-31', '2024-05-31', '2024-07-31']);
+    assert.deepEqual(keys(def({ monthly: { start: '2024-01-01', day_offset: 31 } }, '2024-09-01')), [
+      '2024-01-31',
+      '2024-03-31',
+      '2024-05-31',
+      '2024-07-31',
+    ]);
   });
 });
 
@@ -135,7 +144,10 @@ describe('static and multi partitions', () => {
   });
   it('multi needs two dimensions and at most one time dimension', () => {
     assert.match(specError({ multi: { a: { static: ['x'] } } }).message, /two or more/);
-    assert.match(specError({ multi: { a: { daily: { start: '2024-01-01' } }, b: { hourly: { start: '2024-01-01-00:00' } } } }).message, /at most one/);
+    assert.match(
+      specError({ multi: { a: { daily: { start: '2024-01-01' } }, b: { hourly: { start: '2024-01-01-00:00' } } } }).message,
+      /at most one/,
+    );
   });
 });
 
@@ -193,7 +205,10 @@ describe('key formats (fmt): the rule is that no two partitions of a definition 
   it('a format under which two partitions render the same key is refused, naming the key and both windows', () => {
     const e = specError({ cron: { schedule: '*/30 * * * *', start: '2024-01-01_00', fmt: '%Y-%m-%d_%H' } }, '2024-01-01T02:00:00Z');
     assert.deepEqual(e.path, ['cron', 'fmt']);
-    assert.match(e.message, /gives two partitions the same key "2024-01-01_00" \(the windows starting 2024-01-01T00:00:00\.000Z and 2024-01-01T00:30:00\.000Z\)/);
+    assert.match(
+      e.message,
+      /gives two partitions the same key "2024-01-01_00" \(the windows starting 2024-01-01T00:00:00\.000Z and 2024-01-01T00:30:00\.000Z\)/,
+    );
     // Daily partitions keyed by month only: the second day of a month repeats the first's key.
     assert.match(specError({ daily: { start: '2024-01-01', fmt: '%Y-%m' } }, '2024-01-03').message, /same key "2024-01"/);
     // A year-less format repeats once a daily definition spans more than a year.
@@ -216,14 +231,17 @@ describe('start and end are read as Dagster reads them (strptime with the fmt), 
     const d = def({ daily: { start: 'JANUARY  5 2024', end: 'jan 8 2024', fmt: '%B %d %Y' } }, '2024-02-01');
     assert.deepEqual(keys(d), ['January 05 2024', 'January 06 2024', 'January 07 2024']);
   });
-  it('%y uses Python\'s pivot (69-99 are 19xx) and %j a day of the year', () => {
+  it("%y uses Python's pivot (69-99 are 19xx) and %j a day of the year", () => {
     assert.equal(def({ monthly: { start: '99-12', fmt: '%y-%m' } }, '2000-02-01').keyAt(0), '99-12');
     assert.equal(def({ daily: { start: '2024-060', fmt: '%Y-%j' } }, '2024-03-02').keyAt(0), '2024-060');
   });
   it('%z with a colon or Z', () => {
     const d = def({ hourly: { start: '01/01/2024 05:00 +05:00', fmt: '%d/%m/%Y %H:%M %z' } }, '2024-01-01T03:00:00Z');
     assert.equal(d.keyAt(0), '01/01/2024 00:00 +0000');
-    assert.equal(def({ hourly: { start: '01/01/2024 01:00 Z', fmt: '%d/%m/%Y %H:%M %z' } }, '2024-01-01T03:00:00Z').keyAt(0), '01/01/2024 01:00 +0000');
+    assert.equal(
+      def({ hourly: { start: '01/01/2024 01:00 Z', fmt: '%d/%m/%Y %H:%M %z' } }, '2024-01-01T03:00:00Z').keyAt(0),
+      '01/01/2024 01:00 +0000',
+    );
   });
   it('what strptime refuses is refused, saying which forms are read', () => {
     const e = specError({ daily: { start: '2024-13-01' } });
@@ -241,7 +259,10 @@ describe('start and end are read as Dagster reads them (strptime with the fmt), 
 describe('a cron schedule with too many ticks is refused at once, not enumerated', () => {
   it('every minute since 2000 is more than 100,000 partitions, said within seconds', () => {
     const t0 = Date.now();
-    assert.match(specError({ cron: { schedule: '* * * * *', start: '2000-01-01' } }, '2024-06-01').message, /^so many partitions: more than 100,000 on one asset/);
+    assert.match(
+      specError({ cron: { schedule: '* * * * *', start: '2000-01-01' } }, '2024-06-01').message,
+      /^so many partitions: more than 100,000 on one asset/,
+    );
     assert.ok(Date.now() - t0 < 10_000, `took ${Date.now() - t0} ms`);
   });
 });

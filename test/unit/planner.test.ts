@@ -79,7 +79,13 @@ describe('planner', () => {
         ['model', 'downstream'],
       ],
     );
-    assert.deepEqual(p.summary, { tasks: 6, partitions: 6, assets: 4, estimated_seconds: null, no_history: ['raw', 'clean', 'weekly', 'model'] });
+    assert.deepEqual(p.summary, {
+      tasks: 6,
+      partitions: 6,
+      assets: 4,
+      estimated_seconds: null,
+      no_history: ['raw', 'clean', 'weekly', 'model'],
+    });
   });
 
   it('single_run assets get one task per contiguous chunk, with the range in the command', () => {
@@ -133,26 +139,42 @@ assets:
     deps: [early]
     run: 'true'
 `);
-    const message = planError(ws, { roots: [{ asset: 'late', partitions: keys(ws, 'late', '2024-01-02', '2024-01-06') }], downstream: false });
+    const message = planError(ws, {
+      roots: [{ asset: 'late', partitions: keys(ws, 'late', '2024-01-02', '2024-01-06') }],
+      downstream: false,
+    });
     assert.match(message, /reads upstream partitions that do not exist:\n {2}late ← early: 2024-01-02/);
   });
 
   it('a selection that matches nothing says so', () => {
     const ws = workspace(PIPELINE);
-    assert.match(planError(ws, { roots: [{ asset: 'raw', partitions: PartitionSubset.EMPTY }], downstream: true }), /nothing to backfill: no partitions of raw/);
+    assert.match(
+      planError(ws, { roots: [{ asset: 'raw', partitions: PartitionSubset.EMPTY }], downstream: true }),
+      /nothing to backfill: no partitions of raw/,
+    );
   });
 
   it('an asset without a run command cannot be planned', () => {
     const ws = workspace(PIPELINE.replace('    run: node pull.mjs --day {partition}\n', ''));
-    assert.match(planError(ws, { roots: [{ asset: 'raw', partitions: keys(ws, 'raw', '2024-01-02') }], downstream: false }), /asset "raw" has no run command: add run: .*pipeline\.assets\.yaml:3/);
+    assert.match(
+      planError(ws, { roots: [{ asset: 'raw', partitions: keys(ws, 'raw', '2024-01-02') }], downstream: false }),
+      /asset "raw" has no run command: add run: .*pipeline\.assets\.yaml:3/,
+    );
   });
 
   it('estimates from median durations with the concurrency', () => {
     const ws = workspace(PIPELINE);
-    const p = plan(ws, { roots: [{ asset: 'raw', partitions: keys(ws, 'raw', '2024-01-01', '2024-01-02', '2024-01-03', '2024-01-04') }], downstream: false }, (a) => (a === 'raw' ? 10_000 : null));
+    const p = plan(
+      ws,
+      { roots: [{ asset: 'raw', partitions: keys(ws, 'raw', '2024-01-01', '2024-01-02', '2024-01-03', '2024-01-04') }], downstream: false },
+      (a) => (a === 'raw' ? 10_000 : null),
+    );
     // Four 10 s tasks on two workers.
     assert.equal(p.summary.estimated_seconds, 20);
-    assert.deepEqual(p.summary.no_history, ['clean', 'weekly', 'model'].filter((a) => p.assets.some((x) => x.asset === a)));
+    assert.deepEqual(
+      p.summary.no_history,
+      ['clean', 'weekly', 'model'].filter((a) => p.assets.some((x) => x.asset === a)),
+    );
   });
 
   it('large plans suggest starting small', () => {
@@ -162,7 +184,10 @@ assets:
     partitions: { hourly: { start: 2023-12-01-00:00 } }
     run: 'true'
 `);
-    const p = plan(ws, { roots: [{ asset: 'hours', partitions: PartitionSubset.all(ws.assets.get('hours')!.partitions.size) }], downstream: false });
+    const p = plan(ws, {
+      roots: [{ asset: 'hours', partitions: PartitionSubset.all(ws.assets.get('hours')!.partitions.size) }],
+      downstream: false,
+    });
     assert.equal(p.summary.partitions, 45 * 24);
     assert.ok(p.warnings.includes('large backfill: 1080 partitions — consider starting small with --sample N'));
   });

@@ -24,7 +24,10 @@ interface Fixture {
   ws: Workspace;
   store: StateStore;
   /** Plans `selection` (every partition of the roots when only names are given), stores and runs it. */
-  run(roots: string[] | Selection, options?: Partial<{ concurrency: number; sample: number; signal: AbortSignal; onEvent: (e: RunnerEvent) => void }>): Promise<BackfillReport>;
+  run(
+    roots: string[] | Selection,
+    options?: Partial<{ concurrency: number; sample: number; signal: AbortSignal; onEvent: (e: RunnerEvent) => void }>,
+  ): Promise<BackfillReport>;
   /** Lines a job appended to the workspace's `runs.log` (each job logs `asset partition`). */
   runs(): string[];
 }
@@ -49,7 +52,12 @@ async function fixture(yaml: string): Promise<Fixture> {
         : roots;
       const plan = planBackfill(ws.graph, selection, { runId: newBackfillId(), concurrency: options.concurrency ?? 4 });
       const id = saveBackfill(store, plan, { description: 'test', workspace: root, options: {} });
-      return new BackfillRunner(ws, store, id, { concurrency: options.concurrency ?? 4, retryDelayMs: 10, killGraceMs: 200, ...options }).run();
+      return new BackfillRunner(ws, store, id, {
+        concurrency: options.concurrency ?? 4,
+        retryDelayMs: 10,
+        killGraceMs: 200,
+        ...options,
+      }).run();
     },
     runs() {
       const file = path.join(root, 'runs.log');
@@ -291,7 +299,9 @@ assets:
     const tasks = new BackfillStore(f.store).tasks(id);
     const succeededBefore = new Set(tasks.filter((t) => t.status === 'succeeded').map((t) => `${t.asset} ${t.partitions[0]}`));
 
-    const resumed = spawn(process.execPath, ['--import', 'tsx', script, '--resume', f.root, NOW, '2', id], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const resumed = spawn(process.execPath, ['--import', 'tsx', script, '--resume', f.root, NOW, '2', id], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out2 = '';
     resumed.stdout.on('data', (d: Buffer) => (out2 += d.toString()));
     await new Promise((r) => resumed.on('exit', r));
@@ -313,7 +323,11 @@ assets:
     partitions: { static: [a] }
     run: sleep 30
 `);
-    const plan = planBackfill(f.ws.graph, { roots: [{ asset: 'long', partitions: PartitionSubset.all(1) }], downstream: false }, { runId: newBackfillId(), concurrency: 1 });
+    const plan = planBackfill(
+      f.ws.graph,
+      { roots: [{ asset: 'long', partitions: PartitionSubset.all(1) }], downstream: false },
+      { runId: newBackfillId(), concurrency: 1 },
+    );
     const id = saveBackfill(f.store, plan, { description: 't', workspace: f.root, options: {} });
     const running = new BackfillRunner(f.ws, f.store, id, { concurrency: 1, killGraceMs: 200 }).run();
     await new Promise((r) => setTimeout(r, 300));
@@ -333,7 +347,11 @@ assets:
     partitions: { static: [a, b] }
     run: 'true'
 `);
-    const plan = planBackfill(f.ws.graph, { roots: [{ asset: 'x', partitions: PartitionSubset.all(2) }], downstream: false }, { runId: newBackfillId(), concurrency: 1 });
+    const plan = planBackfill(
+      f.ws.graph,
+      { roots: [{ asset: 'x', partitions: PartitionSubset.all(2) }], downstream: false },
+      { runId: newBackfillId(), concurrency: 1 },
+    );
     const id = saveBackfill(f.store, plan, { description: 't', workspace: f.root, options: {} });
     const backfills = new BackfillStore(f.store);
     backfills.startTask(id, 't1', 1, () => [f.store.startAttempt({ asset: 'x', partition: 'a', startedAt: 1, runId: id })]);
@@ -371,7 +389,11 @@ assets:
     partitions: { static: [a, b] }
     run: 'sleep 0.2; [ -f go ] || sleep 30; sh job.sh {partition}'
 `);
-    const plan = planBackfill(f.ws.graph, { roots: [{ asset: 'slow', partitions: PartitionSubset.all(2) }], downstream: false }, { runId: newBackfillId(), concurrency: 2 });
+    const plan = planBackfill(
+      f.ws.graph,
+      { roots: [{ asset: 'slow', partitions: PartitionSubset.all(2) }], downstream: false },
+      { runId: newBackfillId(), concurrency: 2 },
+    );
     const id = saveBackfill(f.store, plan, { description: 't', workspace: f.root, options: {} });
     const runner = new BackfillRunner(f.ws, f.store, id, { concurrency: 2, killGraceMs: 200 });
     const running = runner.run();
@@ -408,12 +430,19 @@ assets:
     partitions: { daily: { start: 2024-01-01, end: 2024-01-07 } }
     run: sh span.sh {partition}
 `);
-    writeFileSync(path.join(f.root, 'span.sh'), 'echo "start $1 $(date +%s%N)" >> spans.log; sleep 0.3; echo "end $1 $(date +%s%N)" >> spans.log\n');
+    writeFileSync(
+      path.join(f.root, 'span.sh'),
+      'echo "start $1 $(date +%s%N)" >> spans.log; sleep 0.3; echo "end $1 $(date +%s%N)" >> spans.log\n',
+    );
     // Two runners, each on its own connection, as two processes would be.
     const other = StateStore.open(f.store.path);
     const all = PartitionSubset.all(6);
     const start = (store: StateStore, events: RunnerEvent[]): Promise<BackfillReport> => {
-      const plan = planBackfill(f.ws.graph, { roots: [{ asset: 'days', partitions: all }], downstream: false }, { runId: newBackfillId(), concurrency: 3 });
+      const plan = planBackfill(
+        f.ws.graph,
+        { roots: [{ asset: 'days', partitions: all }], downstream: false },
+        { runId: newBackfillId(), concurrency: 3 },
+      );
       const id = saveBackfill(store, plan, { description: 'test', workspace: f.root, options: {} });
       return new BackfillRunner(f.ws, store, id, { concurrency: 3, onEvent: (e) => events.push(e) }).run();
     };
@@ -438,7 +467,9 @@ assets:
       const [a, b] = list.sort((x, y) => (x.start < y.start ? -1 : 1));
       assert.ok(a!.end! <= b!.start, `${key} ran in both backfills at once`);
     }
-    const waits = [...events[0], ...events[1]].filter((e) => e.type === 'warning' && /^waiting: partition 2024-01-0\d is being run by backfill bf-\S+ \(process \d+\)$/.test(e.message));
+    const waits = [...events[0], ...events[1]].filter(
+      (e) => e.type === 'warning' && /^waiting: partition 2024-01-0\d is being run by backfill bf-\S+ \(process \d+\)$/.test(e.message),
+    );
     assert.ok(waits.length > 0, 'no task said that it waits for the other backfill');
   });
 
@@ -452,8 +483,15 @@ assets:
     f.store.startAttempt({ asset: 'days', partition: '2024-01-02', startedAt: Date.now() });
     const statuses = new StatusEngine({ graph: f.ws.graph, store: f.store, codeVersions: await codeVersions(f.ws.assets.values()) });
     statuses.computeAll();
-    const plan = planBackfill(f.ws.graph, { roots: [{ asset: 'days', partitions: PartitionSubset.all(4) }], downstream: false }, { runId: newBackfillId(), concurrency: 2, statuses });
-    assert.ok(plan.warnings.includes('1 partition of days is being run now (2024-01-02): its task waits until that run ends, then runs'), plan.warnings.join('\n'));
+    const plan = planBackfill(
+      f.ws.graph,
+      { roots: [{ asset: 'days', partitions: PartitionSubset.all(4) }], downstream: false },
+      { runId: newBackfillId(), concurrency: 2, statuses },
+    );
+    assert.ok(
+      plan.warnings.includes('1 partition of days is being run now (2024-01-02): its task waits until that run ends, then runs'),
+      plan.warnings.join('\n'),
+    );
   });
 
   it('missing upstream input: the warning says who reads what; withMissingUpstream builds it first, up the graph', async () => {
@@ -473,28 +511,53 @@ assets:
 `);
     const day = (d: number): string => `2024-01-${String(d).padStart(2, '0')}`;
     const done = (asset: string, from: number, to: number): void => {
-      f.store.record(Array.from({ length: to - from + 1 }, (_, i) => ({ asset, partition: day(from + i), startedAt: 1, endedAt: 2, status: 'success' as const })));
+      f.store.record(
+        Array.from({ length: to - from + 1 }, (_, i) => ({
+          asset,
+          partition: day(from + i),
+          startedAt: 1,
+          endedAt: 2,
+          status: 'success' as const,
+        })),
+      );
     };
     done('raw', 1, 10);
     done('days', 1, 7);
     const statuses = new StatusEngine({ graph: f.ws.graph, store: f.store, codeVersions: await codeVersions(f.ws.assets.values()) });
     statuses.computeAll();
     const days = f.ws.assets.get('days')!.partitions;
-    const selection: Selection = { roots: [{ asset: 'days', partitions: PartitionSubset.range(days.indexOf(day(8)), days.indexOf(day(10)) + 1) }], downstream: true };
+    const selection: Selection = {
+      roots: [{ asset: 'days', partitions: PartitionSubset.range(days.indexOf(day(8)), days.indexOf(day(10)) + 1) }],
+      downstream: true,
+    };
     const plain = planBackfill(f.ws.graph, selection, { runId: newBackfillId(), concurrency: 2, statuses });
     assert.deepEqual(plain.warnings, [
       'weeks reads 3 partitions of days that are missing or failed and not in this backfill (2024-01-11, 2024-01-12, 2024-01-13): the tasks that read them will fail unless they are built first — include missing upstream partitions (--with-missing-upstream) to build them in this backfill',
     ]);
-    assert.deepEqual(plain.missingUpstream.map((m) => [m.asset, m.partitions.size, m.readers]), [['days', 3, ['weeks']]]);
+    assert.deepEqual(
+      plain.missingUpstream.map((m) => [m.asset, m.partitions.size, m.readers]),
+      [['days', 3, ['weeks']]],
+    );
 
-    const full = planBackfill(f.ws.graph, { ...selection, withMissingUpstream: true }, { runId: newBackfillId(), concurrency: 2, statuses });
+    const full = planBackfill(
+      f.ws.graph,
+      { ...selection, withMissingUpstream: true },
+      { runId: newBackfillId(), concurrency: 2, statuses },
+    );
     assert.deepEqual(full.warnings, []);
     const extent = (p: BackfillPlan, a: string): string[] => p.tasks.filter((t) => t.asset === a).flatMap((t) => t.partitions);
     // raw 11-13 are missing too: days 11-13 read them, so they are built first.
     assert.deepEqual(extent(full, 'raw'), [day(11), day(12), day(13)]);
     assert.deepEqual(extent(full, 'days'), [day(8), day(9), day(10), day(11), day(12), day(13)]);
     assert.deepEqual(extent(full, 'weeks'), ['2024-01-07']);
-    assert.deepEqual(full.assets.map((a) => [a.asset, a.reason]), [['raw', 'upstream'], ['days', 'selected'], ['weeks', 'downstream']]);
+    assert.deepEqual(
+      full.assets.map((a) => [a.asset, a.reason]),
+      [
+        ['raw', 'upstream'],
+        ['days', 'selected'],
+        ['weeks', 'downstream'],
+      ],
+    );
     const week = full.tasks.find((t) => t.asset === 'weeks')!;
     assert.equal(week.after.length, 6, 'the weekly task waits for the six day tasks it reads');
   });
@@ -507,11 +570,17 @@ assets:
     run: sh stubborn.sh
     timeout: 0.5
 `);
-    writeFileSync(path.join(f.root, 'stubborn.sh'), `trap '' TERM\nsh -c 'trap "" TERM; exec sleep 30 ${marker}' &\ntrap '' TERM; sleep 30; exit 0\n`);
+    writeFileSync(
+      path.join(f.root, 'stubborn.sh'),
+      `trap '' TERM\nsh -c 'trap "" TERM; exec sleep 30 ${marker}' &\ntrap '' TERM; sleep 30; exit 0\n`,
+    );
     const report = await f.run(['stubborn']);
     assert.equal(report.status, 'failed');
     assert.equal(report.counts.failed, 1);
-    assert.match(report.failed[0]!.message!, /^timed out after 0.5 s; its processes ignored SIGTERM and were killed with SIGKILL after 200 ms$/);
+    assert.match(
+      report.failed[0]!.message!,
+      /^timed out after 0.5 s; its processes ignored SIGTERM and were killed with SIGKILL after 200 ms$/,
+    );
     assert.deepEqual(
       report.killed.map((k) => k.asset),
       ['stubborn'],

@@ -19,7 +19,9 @@ after(removeTempDirs);
 /** Whether a Node binary can load a driver (asked of that binary, in its own process). */
 function loads(node: string, driver: SqliteDriverName): boolean {
   const probe =
-    driver === 'node:sqlite' ? `new (require('node:sqlite').DatabaseSync)(':memory:').close()` : `new (require('better-sqlite3'))(':memory:').close()`;
+    driver === 'node:sqlite'
+      ? `new (require('node:sqlite').DatabaseSync)(':memory:').close()`
+      : `new (require('better-sqlite3'))(':memory:').close()`;
   return spawnSync(node, ['-e', probe], { cwd: REPO, stdio: 'ignore' }).status === 0;
 }
 
@@ -62,19 +64,34 @@ describe('driver choice', () => {
         assert.match(ok(['--version'], { env }), new RegExp(`through ${driver} \\(SQLite`));
       } else {
         const line = userError(['status'], { cwd: dir, env });
-        assert.match(line, new RegExp(`the SQLite driver ${driver} \\(forced by BACKFILL_SQLITE_DRIVER\\) cannot be loaded by Node ${process.versions.node}`));
+        assert.match(
+          line,
+          new RegExp(
+            `the SQLite driver ${driver} \\(forced by BACKFILL_SQLITE_DRIVER\\) cannot be loaded by Node ${process.versions.node}`,
+          ),
+        );
         assert.doesNotMatch(line, /\n\s+at /);
       }
     }
-    assert.match(userError(['status'], { cwd: dir, env: { BACKFILL_SQLITE_DRIVER: 'sqlite3' } }), /BACKFILL_SQLITE_DRIVER must be one of node:sqlite, better-sqlite3/);
+    assert.match(
+      userError(['status'], { cwd: dir, env: { BACKFILL_SQLITE_DRIVER: 'sqlite3' } }),
+      /BACKFILL_SQLITE_DRIVER must be one of node:sqlite, better-sqlite3/,
+    );
   });
 
   it('a CLI without better-sqlite3 (npm ci on a machine without a C++ toolchain) works where Node has SQLite built in, and says what to install where not', () => {
     // The bundle copied where no node_modules can be found: better-sqlite3 cannot be required.
     const alone = path.join(mkdtempSync(path.join(tmpdir(), 'backfill-cli-alone-')), 'cli.js');
     copyFileSync(CLI, alone);
-    const dir = tempWorkspace({ 'a.assets.yaml': 'assets:\n  a:\n    partitions: {daily: {start: 2024-01-01}}\n    run: "true"\n' }, 'backfill-driver-');
-    const r = spawnSync(process.execPath, [alone, 'status', 'a', '--now', '2024-01-03', '--json'], { cwd: dir, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+    const dir = tempWorkspace(
+      { 'a.assets.yaml': 'assets:\n  a:\n    partitions: {daily: {start: 2024-01-01}}\n    run: "true"\n' },
+      'backfill-driver-',
+    );
+    const r = spawnSync(process.execPath, [alone, 'status', 'a', '--now', '2024-01-03', '--json'], {
+      cwd: dir,
+      encoding: 'utf8',
+      env: { ...process.env, NO_COLOR: '1' },
+    });
     if (builtIn) {
       assert.equal(r.status, 0, r.stderr);
       assert.equal((JSON.parse(r.stdout) as { assets: Array<{ counts: { missing: number } }> }).assets[0]!.counts.missing, 2);
@@ -83,7 +100,10 @@ describe('driver choice', () => {
       const line = r.stderr.trim();
       assert.equal(line.split('\n').length, 1, line);
       assert.match(line, /^backfill: no SQLite driver can be loaded by Node \S+: it has no built-in node:sqlite/);
-      assert.match(line, /Use Node 22\.13 or newer, which has SQLite built in, or install better-sqlite3 for this Node: npm install better-sqlite3@12\.11\.1 \(it compiles with python3, make and g\+\+: sudo apt-get install -y python3 make g\+\+\)$/);
+      assert.match(
+        line,
+        /Use Node 22\.13 or newer, which has SQLite built in, or install better-sqlite3 for this Node: npm install better-sqlite3@12\.11\.1 \(it compiles with python3, make and g\+\+: sudo apt-get install -y python3 make g\+\+\)$/,
+      );
     }
   });
 
@@ -92,8 +112,14 @@ describe('driver choice', () => {
     const db = connect(file, { timeoutMs: 0 });
     db.exec('CREATE TABLE t (x UNIQUE)');
     db.exec('INSERT INTO t VALUES (1)');
-    assert.throws(() => db.exec('INSERT INTO t VALUES (1)'), (e) => sqliteErrorCode(e) === 'SQLITE_CONSTRAINT');
-    assert.throws(() => db.exec('SELEKT 1'), (e) => sqliteErrorCode(e) === 'SQLITE_ERROR');
+    assert.throws(
+      () => db.exec('INSERT INTO t VALUES (1)'),
+      (e) => sqliteErrorCode(e) === 'SQLITE_CONSTRAINT',
+    );
+    assert.throws(
+      () => db.exec('SELEKT 1'),
+      (e) => sqliteErrorCode(e) === 'SQLITE_ERROR',
+    );
     assert.equal(sqliteErrorCode(new Error('not sqlite')), undefined);
     db.close();
   });
@@ -111,7 +137,10 @@ describe('one database, both drivers', () => {
   function recordWorker(node: string, file: string, asset: string, count: number): Promise<number> {
     const worker = path.join(REPO, 'test', 'fixtures', 'record-worker.ts');
     return new Promise((resolve) => {
-      const child = spawn(node, ['--import', 'tsx', worker, file, asset, String(count)], { cwd: REPO, stdio: ['ignore', 'ignore', 'inherit'] });
+      const child = spawn(node, ['--import', 'tsx', worker, file, asset, String(count)], {
+        cwd: REPO,
+        stdio: ['ignore', 'ignore', 'inherit'],
+      });
       child.on('exit', (code) => resolve(code ?? -1));
     });
   }
@@ -119,7 +148,10 @@ describe('one database, both drivers', () => {
   it('a writer on each driver at once, creating the file together: every record lands once, and both read the same state', async () => {
     for (let round = 0; round < 2; round++) {
       const file = path.join(tempDir('backfill-two-drivers-'), '.backfill', 'state.db');
-      const codes = await Promise.all([recordWorker(betterNode, file, 'from_better', 150), recordWorker(builtinNode, file, 'from_builtin', 150)]);
+      const codes = await Promise.all([
+        recordWorker(betterNode, file, 'from_better', 150),
+        recordWorker(builtinNode, file, 'from_builtin', 150),
+      ]);
       assert.deepEqual(codes, [0, 0]);
       const read = (node: string): string =>
         execFileSync(

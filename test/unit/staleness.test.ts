@@ -46,10 +46,25 @@ async function fixture(yaml: string): Promise<Fixture> {
     async materialize(asset, keys) {
       const a = f.ws.assets.get(asset)!;
       const cv = (await codeVersions([a])).get(asset)!;
-      store.record(keys.map((k) => ({ asset, partition: k, startedAt: clock++, endedAt: clock++, status: 'success', codeVersion: cv, deps: dependencySet(a) })));
+      store.record(
+        keys.map((k) => ({
+          asset,
+          partition: k,
+          startedAt: clock++,
+          endedAt: clock++,
+          status: 'success',
+          codeVersion: cv,
+          deps: dependencySet(a),
+        })),
+      );
     },
     async statuses() {
-      const engine = new StatusEngine({ graph: f.ws.graph, store, codeVersions: await codeVersions(f.ws.assets.values()), observed: new ObservedOutputs() });
+      const engine = new StatusEngine({
+        graph: f.ws.graph,
+        store,
+        codeVersions: await codeVersions(f.ws.assets.values()),
+        observed: new ObservedOutputs(),
+      });
       return engine.computeAll();
     },
     reload(text) {
@@ -110,7 +125,9 @@ describe('staleness', () => {
   });
 
   it('a source file edit changes the code version', async () => {
-    const f = await fixture(PIPELINE.replace('    run: node clean.mjs {partition}', '    run: node clean.mjs {partition}\n    source: [jobs/*.mjs]'));
+    const f = await fixture(
+      PIPELINE.replace('    run: node clean.mjs {partition}', '    run: node clean.mjs {partition}\n    source: [jobs/*.mjs]'),
+    );
     mkdirSync(path.join(f.root, 'jobs'));
     writeFileSync(path.join(f.root, 'jobs', 'clean.mjs'), 'console.log(1)');
     await f.materialize('clean', ['2024-01-08']);
@@ -172,7 +189,10 @@ assets:
 `);
     await f.materialize('total', ['2024-01-08', '2024-01-09', '2024-01-10']);
     await f.materialize('total', ['2024-01-08']);
-    assert.deepEqual(summary((await f.statuses()).get('total')!), { fresh: ['2024-01-08', '2024-01-10'], 'stale(upstream)': ['2024-01-09'] });
+    assert.deepEqual(summary((await f.statuses()).get('total')!), {
+      fresh: ['2024-01-08', '2024-01-10'],
+      'stale(upstream)': ['2024-01-09'],
+    });
   });
 
   it('unpartitioned ↔ partitioned: a model over all days goes stale when any day changes', async () => {
@@ -185,11 +205,16 @@ assets:
   });
 
   it('observed outputs count as materialized; a recorded partition whose output is gone is missing', async () => {
-    const f = await fixture(PIPELINE.replace('    run: node pull.mjs {partition}', '    run: node pull.mjs {partition}\n    output: data/raw/{partition}.json'));
+    const f = await fixture(
+      PIPELINE.replace('    run: node pull.mjs {partition}', '    run: node pull.mjs {partition}\n    output: data/raw/{partition}.json'),
+    );
     mkdirSync(path.join(f.root, 'data', 'raw'), { recursive: true });
     writeFileSync(path.join(f.root, 'data', 'raw', '2024-01-08.json'), '[]');
     await f.materialize('raw', ['2024-01-09']);
-    assert.deepEqual(summary((await f.statuses()).get('raw')!), { 'fresh(observed)': ['2024-01-08'], missing: ['2024-01-09', '2024-01-10'] });
+    assert.deepEqual(summary((await f.statuses()).get('raw')!), {
+      'fresh(observed)': ['2024-01-08'],
+      missing: ['2024-01-09', '2024-01-10'],
+    });
   });
 
   it('statuses are the same whether the store keeps partition indexes or readers parse keys', async () => {

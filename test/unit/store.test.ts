@@ -16,7 +16,9 @@ function tempDb(): string {
 function recordWorker(file: string, asset: string, count: number): Promise<number> {
   const worker = path.join(__dirname, '..', 'fixtures', 'record-worker.ts');
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', worker, file, asset, String(count)], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', worker, file, asset, String(count)], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
     child.on('exit', (code) => resolve(code ?? -1));
   });
 }
@@ -38,7 +40,9 @@ describe('StateStore', () => {
     const id = s.startAttempt({ asset: 'a', partition: 'x', startedAt: 1000, runId: 'r1', codeVersion: 'c1' });
     assert.equal(s.partitionStates('a')[0]!.lastStatus, 'running');
     s.finishAttempt(id, { status: 'failed', endedAt: 1500, exitCode: 3 });
-    s.record([{ asset: 'a', partition: 'x', startedAt: 2000, endedAt: 2600, status: 'success', dataVersion: 'v2', metadata: { rows: 12 } }]);
+    s.record([
+      { asset: 'a', partition: 'x', startedAt: 2000, endedAt: 2600, status: 'success', dataVersion: 'v2', metadata: { rows: 12 } },
+    ]);
     const [state] = s.partitionStates('a');
     assert.equal(state!.lastStatus, 'success');
     assert.equal(state!.successDataVersion, 'v2');
@@ -158,7 +162,13 @@ describe('StateStore creation', () => {
     const holdMs = 400;
     const locker = spawn(
       process.execPath,
-      ['--import', 'tsx', '-e', `const db = require('./src/core/state/sqlite.ts').connect(process.argv[1], { timeoutMs: 0 }); db.exec('BEGIN IMMEDIATE'); console.log('locked'); setTimeout(() => { db.exec('COMMIT'); db.close(); }, ${holdMs});`, file],
+      [
+        '--import',
+        'tsx',
+        '-e',
+        `const db = require('./src/core/state/sqlite.ts').connect(process.argv[1], { timeoutMs: 0 }); db.exec('BEGIN IMMEDIATE'); console.log('locked'); setTimeout(() => { db.exec('COMMIT'); db.close(); }, ${holdMs});`,
+        file,
+      ],
       { cwd: path.join(__dirname, '..', '..'), stdio: ['ignore', 'pipe', 'inherit'] },
     );
     await new Promise<void>((resolve) => locker.stdout!.once('data', () => resolve()));

@@ -76,7 +76,13 @@ function parseLimit(text: string | undefined): number {
  * that no longer exists, is accepted when the database has attempts for it: history outlives
  * definitions. Otherwise the usual errors, with a did-you-mean or the nearest keys.
  */
-function resolveFilter(ws: Workspace, store: StateStore, name: string, partition: string | undefined, now: Date): { asset: string; partition?: string } {
+function resolveFilter(
+  ws: Workspace,
+  store: StateStore,
+  name: string,
+  partition: string | undefined,
+  now: Date,
+): { asset: string; partition?: string } {
   if (partition?.includes(RANGE_SEPARATOR)) throw new UserError(`history takes one partition key, not a range: ${partition}`);
   const asset = ws.assets.get(name);
   if (!asset) {
@@ -85,7 +91,8 @@ function resolveFilter(ws: Workspace, store: StateStore, name: string, partition
   }
   if (partition === undefined) return { asset: name };
   if (asset.partitions.kind === 'unpartitioned') resolvePartitions(asset, [partition], now); // throws: not partitioned
-  if (asset.partitions.indexOf(partition) < 0 && store.history({ asset: name, partition, limit: 1 }).length === 0) resolveKey(asset, partition, now);
+  if (asset.partitions.indexOf(partition) < 0 && store.history({ asset: name, partition, limit: 1 }).length === 0)
+    resolveKey(asset, partition, now);
   return { asset: name, partition };
 }
 
@@ -100,6 +107,11 @@ function details(a: Attempt): string {
   const parts: string[] = [];
   if (a.exitCode !== null) parts.push(`exit ${a.exitCode}`);
   if (a.runId !== null) parts.push(`run ${a.runId}`);
-  if (a.metadata) parts.push(Object.entries(a.metadata).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' '));
+  if (a.metadata)
+    parts.push(
+      Object.entries(a.metadata)
+        .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+        .join(' '),
+    );
   return parts.join(' · ');
 }

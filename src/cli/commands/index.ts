@@ -20,4 +20,19 @@ export interface CommandModule {
 }
 
 /** Every subcommand, in the order `backfill --help` lists them. To add one, write its module and list it here. */
-export const COMMANDS: readonly CommandModule[] = [validate, assets, partitions, deps, impact, status, why, record, history, plan, run, resume, cancel, backfills];
+export const COMMANDS: readonly CommandModule[] = [
+  validate,
+  assets,
+  partitions,
+  deps,
+  impact,
+  status,
+  why,
+  record,
+  history,
+  plan,
+  run,
+  resume,
+  cancel,
+  backfills,
+];

@@ -13,8 +13,16 @@ export function register(program: Command): void {
     .argument('<asset>', 'asset name')
     .argument('[partitions...]', `partition keys, or inclusive ranges FIRST${RANGE_SEPARATOR}LAST (omit them for an unpartitioned asset)`)
     .addOption(new Option('--status <status>', 'how the materialization ended').choices(['success', 'failed']).default('success'))
-    .option('--data-version <version>', 'data version of what was written (default: a hash of the code version and the versions of its inputs)')
-    .option('--metadata <key=value>', 'metadata to keep with each attempt, repeatable; a value that parses as JSON is stored as such', collect, [])
+    .option(
+      '--data-version <version>',
+      'data version of what was written (default: a hash of the code version and the versions of its inputs)',
+    )
+    .option(
+      '--metadata <key=value>',
+      'metadata to keep with each attempt, repeatable; a value that parses as JSON is stored as such',
+      collect,
+      [],
+    )
     .addHelpText(
       'after',
       `

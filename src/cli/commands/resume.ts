@@ -39,12 +39,15 @@ async function resume(ctx: CliContext, prefix: string, options: ResumeOptions): 
   const id = prepareResume(store, resolveStoredBackfill(backfills, prefix, 'resume').id);
   const record = backfills.get(id)!;
   const stored = record.options['concurrency'];
-  const concurrency = options.concurrency === undefined && typeof stored === 'number' && stored >= 1 ? stored : parseConcurrency(options.concurrency);
+  const concurrency =
+    options.concurrency === undefined && typeof stored === 'number' && stored >= 1 ? stored : parseConcurrency(options.concurrency);
   if (record.workspace !== ws.root) ctx.warn(`backfill ${id} was started in workspace ${record.workspace}, not ${ws.root}`);
   if (!ctx.json) {
     const c = record.counts;
     const total = Object.values(c).reduce((a, b) => a + b, 0);
-    ctx.print(`resuming ${id} (${record.description}): ${plural(c.pending, 'task')} to run, ${c.succeeded} of ${total} already succeeded, concurrency ${concurrency}`);
+    ctx.print(
+      `resuming ${id} (${record.description}): ${plural(c.pending, 'task')} to run, ${c.succeeded} of ${total} already succeeded, concurrency ${concurrency}`,
+    );
   }
   return runStored(ctx, ws, store, id, { concurrency, hintOptions: hintOptions(ctx) });
 }

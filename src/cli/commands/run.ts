@@ -5,7 +5,14 @@ import { indexStoreFor } from '../../core/state/record.ts';
 import { planJson, printPlan, runStored } from '../backfill-run.ts';
 import { action, type CliContext, type GlobalOptions } from '../context.ts';
 import { plural, printJson } from '../output.ts';
-import { addSelectionOptions, describeSelection, parseConcurrency, parsePositive, planSelection, type SelectionOptions } from '../selection.ts';
+import {
+  addSelectionOptions,
+  describeSelection,
+  parseConcurrency,
+  parsePositive,
+  planSelection,
+  type SelectionOptions,
+} from '../selection.ts';
 
 export function register(program: Command): void {
   addSelectionOptions(

@@ -65,7 +65,9 @@ async function status(ctx: CliContext, names: string[], options: StatusOptions):
     const counts = st.counts();
     const word = empty ? s.dim('none') : colourStatus(s, worst);
     const pad = (text: string, width: number, shownText = text) => shownText + ' '.repeat(Math.max(0, width - text.length));
-    lines.push(`${pad(st.asset.name, nameWidth, s.bold(st.asset.name))}  ${pad(empty ? 'none' : worst, wordWidth, word)}  ${summaryOf(st, counts, s)}`.trimEnd());
+    lines.push(
+      `${pad(st.asset.name, nameWidth, s.bold(st.asset.name))}  ${pad(empty ? 'none' : worst, wordWidth, word)}  ${summaryOf(st, counts, s)}`.trimEnd(),
+    );
     lines.push(...(listPartitions ? partitionLines(st, s) : rangeLines(st, counts, s)).map((l) => `  ${l}`));
   }
   ctx.print(...lines);
@@ -76,7 +78,8 @@ function partitionList(st: AssetStatus): Array<{ partition: string | null; statu
   const def = st.asset.partitions;
   const unpartitioned = def.kind === 'unpartitioned';
   const out = new Array<{ partition: string | null; status: PartitionStatus; causes: string[] }>(def.size);
-  for (let i = 0; i < def.size; i++) out[i] = { partition: unpartitioned ? null : def.keyAt(i), status: st.statusAt(i), causes: st.causesAt(i) };
+  for (let i = 0; i < def.size; i++)
+    out[i] = { partition: unpartitioned ? null : def.keyAt(i), status: st.statusAt(i), causes: st.causesAt(i) };
   return out;
 }
 

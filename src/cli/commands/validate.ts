@@ -34,7 +34,8 @@ async function validate(ctx: CliContext): Promise<number> {
   } else {
     const s = ctx.style;
     const lines = diagnostics.map(
-      (d) => `${s.bold(`${d.file}:${d.line}:${d.column}:`)} ${d.severity === 'error' ? s.red('error:') : s.yellow('warning:')} ${d.message}`,
+      (d) =>
+        `${s.bold(`${d.file}:${d.line}:${d.column}:`)} ${d.severity === 'error' ? s.red('error:') : s.yellow('warning:')} ${d.message}`,
     );
     const counts = `${plural(errors, 'error')}, ${plural(warnings, 'warning')}`;
     lines.push(

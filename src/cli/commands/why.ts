@@ -60,7 +60,10 @@ function causeLines(c: CauseDetail, s: Style): string[] {
         `materialized ${u.materialized === null ? 'unknown' : formatInstant(new Date(u.materialized))}`,
         dataVersions(u.data_version, u.read_version),
       ]);
-      return [`${s.yellow('upstream')}: ${c.changed.length === 1 ? '1 partition' : `${c.changed.length} partitions`} materialized after it`, ...columns(rows)];
+      return [
+        `${s.yellow('upstream')}: ${c.changed.length === 1 ? '1 partition' : `${c.changed.length} partitions`} materialized after it`,
+        ...columns(rows),
+      ];
     }
     case 'observed':
       return [`${s.dim('observed')}: its output ${c.output} exists`];

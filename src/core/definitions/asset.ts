@@ -65,11 +65,23 @@ export interface AssetSpec {
  * only refused (null) when its value is not a mapping.
  */
 export function readAsset(file: YamlFile, name: string, keyNode: YNode, valueNode: YNode | null, report: Reporter): AssetSpec | null {
-  const spec: AssetSpec = { fields: { group: DEFAULT_GROUP }, partitionsNode: undefined, deps: [], poolNode: undefined, outputNode: undefined, sourceNode: undefined };
+  const spec: AssetSpec = {
+    fields: { group: DEFAULT_GROUP },
+    partitionsNode: undefined,
+    deps: [],
+    poolNode: undefined,
+    outputNode: undefined,
+    sourceNode: undefined,
+  };
   const map = file.resolve(valueNode);
   if (isNull(file, map)) return spec;
   if (!isMap(map)) {
-    report.error(file, valueNode ?? keyNode, 'invalid-value', `asset "${name}" must be a mapping of settings (run, deps, partitions...), got ${kindOf(file, valueNode)}`);
+    report.error(
+      file,
+      valueNode ?? keyNode,
+      'invalid-value',
+      `asset "${name}" must be a mapping of settings (run, deps, partitions...), got ${kindOf(file, valueNode)}`,
+    );
     return null;
   }
   const r = new FieldReader(file, report, `in asset "${name}"`);
@@ -207,7 +219,8 @@ class FieldReader {
 
   positiveNumber(key: string, node: YNode | null): number | undefined {
     const s = this.file.scalar(node);
-    if (!s || typeof s.value !== 'number' || !Number.isFinite(s.value) || s.value <= 0) return this.bad(node, key, 'a number of seconds > 0');
+    if (!s || typeof s.value !== 'number' || !Number.isFinite(s.value) || s.value <= 0)
+      return this.bad(node, key, 'a number of seconds > 0');
     return s.value;
   }
 
@@ -250,13 +263,23 @@ class FieldReader {
     let maxNode: YNode | null = null;
     for (const e of this.file.entries(n)) {
       if (!BACKFILL_KEYS.includes(e.key)) {
-        this.report.warning(this.file, e.keyNode, 'unknown-key', `unknown key "${short(e.key)}" in backfill${didYouMean(e.key, BACKFILL_KEYS)}`);
+        this.report.warning(
+          this.file,
+          e.keyNode,
+          'unknown-key',
+          `unknown key "${short(e.key)}" in backfill${didYouMean(e.key, BACKFILL_KEYS)}`,
+        );
       } else if (e.key === 'strategy') {
         const s = this.file.scalar(e.valueNode);
         if (s && (s.value === 'per_partition' || s.value === 'single_run')) strategy = s.value;
         else {
           const hint = s && typeof s.value === 'string' ? didYouMean(s.value, STRATEGIES) : '';
-          this.report.error(this.file, e.valueNode ?? e.keyNode, 'invalid-value', `"backfill.strategy" ${this.where} must be per_partition or single_run, got ${kindOf(this.file, e.valueNode)}${hint}`);
+          this.report.error(
+            this.file,
+            e.valueNode ?? e.keyNode,
+            'invalid-value',
+            `"backfill.strategy" ${this.where} must be per_partition or single_run, got ${kindOf(this.file, e.valueNode)}${hint}`,
+          );
           return undefined;
         }
       } else if (!isNull(this.file, e.valueNode)) {
@@ -293,7 +316,12 @@ class FieldReader {
       let nameNode: YNode | null = null;
       for (const e of this.file.entries(m)) {
         if (!CHECK_KEYS.includes(e.key)) {
-          this.report.warning(this.file, e.keyNode, 'unknown-key', `unknown key "${short(e.key)}" in check${didYouMean(e.key, CHECK_KEYS)}`);
+          this.report.warning(
+            this.file,
+            e.keyNode,
+            'unknown-key',
+            `unknown key "${short(e.key)}" in check${didYouMean(e.key, CHECK_KEYS)}`,
+          );
         } else if (e.key === 'blocking') {
           const s = this.file.scalar(e.valueNode);
           if (s && typeof s.value === 'boolean') blocking = s.value;
@@ -317,7 +345,12 @@ class FieldReader {
       }
       const first = seen.get(name);
       if (first) {
-        this.report.error(this.file, nameNode, 'invalid-value', `duplicate check "${name}" ${this.where} (first at line ${this.file.position(first).line})`);
+        this.report.error(
+          this.file,
+          nameNode,
+          'invalid-value',
+          `duplicate check "${name}" ${this.where} (first at line ${this.file.position(first).line})`,
+        );
         continue;
       }
       seen.set(name, nameNode ?? item);
@@ -347,7 +380,12 @@ class FieldReader {
       let ok = true;
       for (const e of this.file.entries(resolved)) {
         if (!DEP_KEYS.includes(e.key)) {
-          this.report.warning(this.file, e.keyNode, 'unknown-key', `unknown key "${short(e.key)}" in dependency${didYouMean(e.key, DEP_KEYS)}`);
+          this.report.warning(
+            this.file,
+            e.keyNode,
+            'unknown-key',
+            `unknown key "${short(e.key)}" in dependency${didYouMean(e.key, DEP_KEYS)}`,
+          );
         } else if (e.key === 'asset') {
           asset = this.string('deps.asset', e.valueNode, true);
           nameNode = e.valueNode;
@@ -358,7 +396,12 @@ class FieldReader {
       }
       if (!ok) continue;
       if (asset === undefined || nameNode === null) {
-        this.report.error(this.file, item, 'invalid-value', `a dependency ${this.where} needs the name of an asset: {asset: NAME, mapping: ...}`);
+        this.report.error(
+          this.file,
+          item,
+          'invalid-value',
+          `a dependency ${this.where} needs the name of an asset: {asset: NAME, mapping: ...}`,
+        );
         continue;
       }
       out.push({ asset, node: item, nameNode, mappingNode });

@@ -47,7 +47,12 @@ export async function scanDefinitionFiles(root: string): Promise<{ files: string
       const full = path.join(dir, e.name);
       const named = isDefinitionFile(e.name);
       if (e.isDirectory()) {
-        if (named) problems.push({ path: full, severity: 'warning', message: 'this is a folder, not a definition file: its files are searched like any folder’s' });
+        if (named)
+          problems.push({
+            path: full,
+            severity: 'warning',
+            message: 'this is a folder, not a definition file: its files are searched like any folder’s',
+          });
         if (!isSkippedFolder(e.name)) sub.push(walk(full));
       } else if (!named) {
         continue;
@@ -58,7 +63,10 @@ export async function scanDefinitionFiles(root: string): Promise<{ files: string
           fs.stat(full).then(
             (s) => {
               if (s.isFile()) files.push(full);
-              else problems.push(notAFile(full, s.isDirectory() ? 'a symbolic link to a folder (not followed)' : `a symbolic link to ${kindOfEntry(s)}`));
+              else
+                problems.push(
+                  notAFile(full, s.isDirectory() ? 'a symbolic link to a folder (not followed)' : `a symbolic link to ${kindOfEntry(s)}`),
+                );
             },
             (err: NodeJS.ErrnoException) => void problems.push(brokenLink(full, err)),
           ),
@@ -169,7 +177,11 @@ export function decodeUtf8(bytes: Uint8Array): ReadResult {
     const column = strictUtf8.decode(bytes.subarray(lineStart, at)).length + 1;
     const hex = (bytes[at] ?? 0).toString(16).padStart(2, '0');
     return {
-      problem: { message: `not read: invalid UTF-8 (byte 0x${hex} at offset ${at.toLocaleString('en-US')}); save the file as UTF-8`, line, column },
+      problem: {
+        message: `not read: invalid UTF-8 (byte 0x${hex} at offset ${at.toLocaleString('en-US')}); save the file as UTF-8`,
+        line,
+        column,
+      },
     };
   }
 }

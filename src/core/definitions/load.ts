@@ -70,7 +70,21 @@ export class ParseCache {
   }
 }
 
-const OPTIONAL_FIELDS = ['run', 'code_version', 'source', 'source_outside_workspace', 'output', 'output_outside_workspace', 'cwd', 'env', 'pool', 'retries', 'timeout', 'backfill', 'checks'] as const satisfies ReadonlyArray<keyof AssetDefinition>;
+const OPTIONAL_FIELDS = [
+  'run',
+  'code_version',
+  'source',
+  'source_outside_workspace',
+  'output',
+  'output_outside_workspace',
+  'cwd',
+  'env',
+  'pool',
+  'retries',
+  'timeout',
+  'backfill',
+  'checks',
+] as const satisfies ReadonlyArray<keyof AssetDefinition>;
 const TOP_KEYS = ['assets', 'partitions', 'pools'];
 const PARTITION_KINDS = ['hourly', 'daily', 'weekly', 'monthly', 'cron', 'static', 'multi'];
 const EXAMPLE_PARTITIONS = '{daily: {start: 2024-01-01}}';
@@ -158,7 +172,16 @@ class Loader {
   readFile(filePath: string, text: string, cache: ParseCache | undefined): void {
     // Text given by a host that read it itself (an editor's buffer): too large to parse in bounded time and memory.
     if (text.length > MAX_DEFINITION_FILE_BYTES / 4 && Buffer.byteLength(text) > MAX_DEFINITION_FILE_BYTES) {
-      this.report.diagnostics.push({ file: filePath, line: 1, column: 1, endLine: 1, endColumn: 2, severity: 'error', code: 'read-error', message: tooLargeMessage(Buffer.byteLength(text)) });
+      this.report.diagnostics.push({
+        file: filePath,
+        line: 1,
+        column: 1,
+        endLine: 1,
+        endColumn: 2,
+        severity: 'error',
+        code: 'read-error',
+        message: tooLargeMessage(Buffer.byteLength(text)),
+      });
       return;
     }
     let file: YamlFile;
@@ -178,7 +201,10 @@ class Loader {
   private readParsed(file: YamlFile): void {
     const { doc } = file;
     for (const e of doc.errors) {
-      const message = e.code === 'MULTIPLE_DOCS' ? 'a definition file holds a single YAML document: remove the --- separator or split the file' : e.message;
+      const message =
+        e.code === 'MULTIPLE_DOCS'
+          ? 'a definition file holds a single YAML document: remove the --- separator or split the file'
+          : e.message;
       this.report.error(file, e.pos, 'yaml-syntax', message);
     }
     for (const w of doc.warnings) this.report.warning(file, w.pos, 'yaml-warning', w.message);
@@ -205,12 +231,18 @@ class Loader {
 
     if (isNull(file, doc.contents as YNode | null)) return; // empty file (or only comments)
     if (!isMap(rootNode)) {
-      this.report.error(file, doc.contents as YNode, 'invalid-file', `a definition file is a mapping with the keys ${TOP_KEYS.join(', ')}; got ${kindOf(file, doc.contents as YNode)}`);
+      this.report.error(
+        file,
+        doc.contents as YNode,
+        'invalid-file',
+        `a definition file is a mapping with the keys ${TOP_KEYS.join(', ')}; got ${kindOf(file, doc.contents as YNode)}`,
+      );
       return;
     }
     for (const [key, { keyNode }] of top) {
       if (TOP_KEYS.includes(key) || key.startsWith('x-')) continue;
-      const hint = didYouMean(key, TOP_KEYS) || ` (expected ${TOP_KEYS.join(', ')}; keys starting with x- are ignored and can hold YAML anchors)`;
+      const hint =
+        didYouMean(key, TOP_KEYS) || ` (expected ${TOP_KEYS.join(', ')}; keys starting with x- are ignored and can hold YAML anchors)`;
       this.report.warning(file, keyNode, 'unknown-key', `unknown top-level key "${short(key)}"${hint}`);
     }
     const partitions = top.get('partitions');
@@ -222,7 +254,12 @@ class Loader {
   }
 
   /** The entries of a section, or [] (reporting it) when it is not a mapping. */
-  private section(file: YamlFile, node: YNode | null, name: string, example: string): Array<{ key: string; keyNode: YNode; valueNode: YNode | null }> {
+  private section(
+    file: YamlFile,
+    node: YNode | null,
+    name: string,
+    example: string,
+  ): Array<{ key: string; keyNode: YNode; valueNode: YNode | null }> {
     if (isNull(file, node)) return [];
     if (!isMap(file.resolve(node))) {
       this.report.error(file, node, 'invalid-value', `"${name}" must be a mapping such as ${example}, got ${kindOf(file, node)}`);
@@ -237,7 +274,12 @@ class Loader {
       if (!this.checkName(file, e.keyNode, e.key, 'partition set')) continue;
       const first = this.setSites.get(e.key);
       if (first) {
-        this.report.error(file, e.keyNode, 'duplicate-partition-set', `partition set "${e.key}" is already defined at ${this.report.where(first.file, first.keyNode)}`);
+        this.report.error(
+          file,
+          e.keyNode,
+          'duplicate-partition-set',
+          `partition set "${e.key}" is already defined at ${this.report.where(first.file, first.keyNode)}`,
+        );
         continue;
       }
       this.setSites.set(e.key, { name: e.key, file, keyNode: e.keyNode, valueNode: e.valueNode });
@@ -249,13 +291,23 @@ class Loader {
       this.knownPools.add(e.key);
       const first = this.poolSites.get(e.key);
       if (first) {
-        this.report.error(file, e.keyNode, 'duplicate-pool', `pool "${short(e.key)}" is already defined at ${this.report.where(first.file, first.keyNode)}`);
+        this.report.error(
+          file,
+          e.keyNode,
+          'duplicate-pool',
+          `pool "${short(e.key)}" is already defined at ${this.report.where(first.file, first.keyNode)}`,
+        );
         continue;
       }
       this.poolSites.set(e.key, { name: e.key, file, keyNode: e.keyNode, valueNode: e.valueNode });
       const s = file.scalar(e.valueNode);
       if (!s || typeof s.value !== 'number' || !Number.isSafeInteger(s.value) || s.value < 1) {
-        this.report.error(file, isNull(file, e.valueNode) ? e.keyNode : e.valueNode, 'invalid-value', `pool "${short(e.key)}" must be a whole number ≥ 1 (how many runs it allows at once), got ${kindOf(file, e.valueNode)}`);
+        this.report.error(
+          file,
+          isNull(file, e.valueNode) ? e.keyNode : e.valueNode,
+          'invalid-value',
+          `pool "${short(e.key)}" must be a whole number ≥ 1 (how many runs it allows at once), got ${kindOf(file, e.valueNode)}`,
+        );
         continue;
       }
       this.pools.set(e.key, s.value);
@@ -268,7 +320,12 @@ class Loader {
       if (!this.checkName(file, e.keyNode, e.key, 'asset')) continue;
       const first = this.assetSites.get(e.key);
       if (first) {
-        this.report.error(file, e.keyNode, 'duplicate-asset', `asset "${e.key}" is already defined at ${this.report.where(first.file, first.keyNode)}`);
+        this.report.error(
+          file,
+          e.keyNode,
+          'duplicate-asset',
+          `asset "${e.key}" is already defined at ${this.report.where(first.file, first.keyNode)}`,
+        );
         continue;
       }
       this.assetSites.set(e.key, { name: e.key, file, keyNode: e.keyNode, valueNode: e.valueNode });
@@ -278,7 +335,12 @@ class Loader {
   private checkName(file: YamlFile, keyNode: YNode, name: string, what: string): boolean {
     const key = file.resolve(keyNode);
     if (isScalar(key) && NAME_PATTERN.test(name)) return true;
-    this.report.error(file, keyNode, 'invalid-name', `invalid ${what} name ${JSON.stringify(short(name))}: use letters, digits, _, . and -, starting with a letter or _`);
+    this.report.error(
+      file,
+      keyNode,
+      'invalid-name',
+      `invalid ${what} name ${JSON.stringify(short(name))}: use letters, digits, _, . and -, starting with a letter or _`,
+    );
     return false;
   }
 
@@ -390,7 +452,12 @@ class Loader {
       } else if (isMap(resolved)) {
         partitions = this.partitions(file, pnode, true);
       } else {
-        this.report.error(file, pnode, 'invalid-value', `"partitions" in asset "${name}" must be the name of a partition set or a definition such as ${EXAMPLE_PARTITIONS}, got ${kindOf(file, pnode)}`);
+        this.report.error(
+          file,
+          pnode,
+          'invalid-value',
+          `"partitions" in asset "${name}" must be the name of a partition set or a definition such as ${EXAMPLE_PARTITIONS}, got ${kindOf(file, pnode)}`,
+        );
         partitions = null;
       }
     }
@@ -398,7 +465,12 @@ class Loader {
     const f = spec.fields;
     if (f.pool !== undefined && !this.knownPools.has(f.pool)) {
       const hint = didYouMean(f.pool, this.knownPools);
-      this.report.warning(file, spec.poolNode ?? site.keyNode, 'unknown-pool', `unknown pool "${f.pool}"${hint} (asset "${name}" runs without a pool limit)`);
+      this.report.warning(
+        file,
+        spec.poolNode ?? site.keyNode,
+        'unknown-pool',
+        `unknown pool "${f.pool}"${hint} (asset "${name}" runs without a pool limit)`,
+      );
       delete f.pool;
     }
     if (partitions === null) return null; // reported where the partitions are defined
@@ -436,7 +508,12 @@ class Loader {
     const fixed = path.resolve(base, template.replace(/\{[^}]*\}/g, 'x'));
     if (!isInside(root, fixed)) {
       const why = path.isAbsolute(template) ? 'an absolute path' : `it leads to ${path.resolve(base, template)}`;
-      this.report.error(file, node, 'invalid-value', `output "${short(template)}" is outside the workspace (${why}), so it is never looked at: write a path inside the workspace, or ${fix}`);
+      this.report.error(
+        file,
+        node,
+        'invalid-value',
+        `output "${short(template)}" is outside the workspace (${why}), so it is never looked at: write a path inside the workspace, or ${fix}`,
+      );
       delete def.output;
       return;
     }
@@ -445,7 +522,12 @@ class Loader {
       const p = path.resolve(base, outputPath(def, i));
       if (isInside(root, p)) continue;
       const key = def.partitions.keyAt(i);
-      this.report.warning(file, node, 'invalid-value', `the output of partition "${short(key)}" is outside the workspace (${p}), so it is never looked at; ${fix}`);
+      this.report.warning(
+        file,
+        node,
+        'invalid-value',
+        `the output of partition "${short(key)}" is outside the workspace (${p}), so it is never looked at; ${fix}`,
+      );
       return;
     }
   }
@@ -529,7 +611,12 @@ class Loader {
     const up = assets.get(raw.asset);
     if (!up) {
       if (!this.knownAssets.has(raw.asset)) {
-        this.report.error(file, raw.nameNode, 'unknown-dependency', `unknown asset "${raw.asset}"${didYouMean(raw.asset, this.knownAssets)}`);
+        this.report.error(
+          file,
+          raw.nameNode,
+          'unknown-dependency',
+          `unknown asset "${raw.asset}"${didYouMean(raw.asset, this.knownAssets)}`,
+        );
       }
       return null; // a known but invalid asset is reported where it is defined
     }
@@ -586,5 +673,14 @@ function messageOf(e: unknown): string {
 }
 
 function internalError(file: string, e: unknown): Diagnostic {
-  return { file, line: 1, column: 1, endLine: 1, endColumn: 1, severity: 'error', code: 'internal-error', message: `internal error while reading this file: ${messageOf(e)}` };
+  return {
+    file,
+    line: 1,
+    column: 1,
+    endLine: 1,
+    endColumn: 1,
+    severity: 'error',
+    code: 'internal-error',
+    message: `internal error while reading this file: ${messageOf(e)}`,
+  };
 }

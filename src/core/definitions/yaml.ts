@@ -126,7 +126,9 @@ export class YamlFile {
   }
 
   /** The diagnostic fields for a node (or an explicit [start, end) offset range). */
-  position(node: YNode | readonly [number, number] | null | undefined): Pick<Diagnostic, 'file' | 'line' | 'column' | 'endLine' | 'endColumn'> {
+  position(
+    node: YNode | readonly [number, number] | null | undefined,
+  ): Pick<Diagnostic, 'file' | 'line' | 'column' | 'endLine' | 'endColumn'> {
     let start = 0;
     let end = 0;
     if (node && 'range' in node) {
@@ -268,7 +270,10 @@ export class YamlFile {
 
   private plain(node: YNode | null, stack: Set<YNode>, budget: { left: number }, depth: number): unknown {
     if (node === null) return null;
-    if (--budget.left < 0) throw new PlainValueError(`this value is too large: more than ${MAX_PLAIN_NODES.toLocaleString('en-US')} values (an alias counts its value each time it is used)`);
+    if (--budget.left < 0)
+      throw new PlainValueError(
+        `this value is too large: more than ${MAX_PLAIN_NODES.toLocaleString('en-US')} values (an alias counts its value each time it is used)`,
+      );
     if (depth > MAX_DEPTH) throw new PlainValueError(`this value is nested too deeply: more than ${MAX_DEPTH} levels`);
     if (isAlias(node)) {
       const target = this.resolve(node);
@@ -407,7 +412,13 @@ function parseBounded(text: string, lines: LineCounter, options: ParseOptions & 
     if (stoppedAt >= 0) break;
     if (!doc) doc = d;
     else {
-      doc.errors.push(new YAMLParseError([d.range[0], d.range[1]], 'MULTIPLE_DOCS', 'Source contains multiple documents; please use YAML.parseAllDocuments()'));
+      doc.errors.push(
+        new YAMLParseError(
+          [d.range[0], d.range[1]],
+          'MULTIPLE_DOCS',
+          'Source contains multiple documents; please use YAML.parseAllDocuments()',
+        ),
+      );
       break;
     }
   }

@@ -76,7 +76,8 @@ function build(raw: unknown, up: PartitionsDefinition, down: PartitionsDefinitio
   const spec = raw as Record<string, unknown>;
   const keys = Object.keys(spec);
   for (const k of keys) {
-    if (!FORMS.includes(k)) throw new SpecError(`unknown mapping key "${k}"${didYouMean(k, FORMS)} (one of ${FORMS_HELP})`, [...path, k], { onKey: true });
+    if (!FORMS.includes(k))
+      throw new SpecError(`unknown mapping key "${k}"${didYouMean(k, FORMS)} (one of ${FORMS_HELP})`, [...path, k], { onKey: true });
   }
 
   if ('static' in spec) {
@@ -86,7 +87,8 @@ function build(raw: unknown, up: PartitionsDefinition, down: PartitionsDefinitio
   if ('specific' in spec) {
     only(spec, ['specific'], path);
     const list = spec['specific'];
-    if (!Array.isArray(list) || list.length === 0) throw new SpecError('specific takes a non-empty list of upstream keys', [...path, 'specific']);
+    if (!Array.isArray(list) || list.length === 0)
+      throw new SpecError('specific takes a non-empty list of upstream keys', [...path, 'specific']);
     return new SpecificMapping(
       list.map((k, i) => keyText(k, [...path, 'specific', i])),
       up,
@@ -112,11 +114,16 @@ function build(raw: unknown, up: PartitionsDefinition, down: PartitionsDefinitio
   const startOffset = offset ?? ('start_offset' in spec ? intValue(spec['start_offset'], [...path, 'start_offset']) : 0);
   const endOffset = offset ?? ('end_offset' in spec ? intValue(spec['end_offset'], [...path, 'end_offset']) : 0);
   const allow = spec['allow_nonexistent'];
-  if (allow !== undefined && typeof allow !== 'boolean') throw new SpecError('allow_nonexistent is true or false', [...path, 'allow_nonexistent']);
-  if (startOffset > endOffset) throw new SpecError(`start_offset (${startOffset}) is after end_offset (${endOffset})`, [...path, 'start_offset']);
+  if (allow !== undefined && typeof allow !== 'boolean')
+    throw new SpecError('allow_nonexistent is true or false', [...path, 'allow_nonexistent']);
+  if (startOffset > endOffset)
+    throw new SpecError(`start_offset (${startOffset}) is after end_offset (${endOffset})`, [...path, 'start_offset']);
   if (!(up instanceof TimeWindowPartitionsDefinition) || !(down instanceof TimeWindowPartitionsDefinition)) {
     const first = keys[0] ?? 'offset';
-    throw new SpecError(`${first} applies to time partitions on both sides; ${describe(up)} → ${describe(down)} does not fit`, [...path, first]);
+    throw new SpecError(`${first} applies to time partitions on both sides; ${describe(up)} → ${describe(down)} does not fit`, [
+      ...path,
+      first,
+    ]);
   }
   return new TimeWindowMapping(up, down, startOffset, endOffset, allow === true, false, ctx.self);
 }
@@ -153,11 +160,22 @@ function identity(up: PartitionsDefinition, down: PartitionsDefinition, path: Pa
   const timeUp = up instanceof TimeWindowPartitionsDefinition;
   const timeDown = down instanceof TimeWindowPartitionsDefinition;
   if (timeUp !== timeDown || up.kind === 'unpartitioned' || down.kind === 'unpartitioned') {
-    throw new SpecError(`identity does not fit ${describe(up)} → ${describe(down)}: their keys cannot match; choose a mapping (all, last, static, specific, dimension)`, path);
+    throw new SpecError(
+      `identity does not fit ${describe(up)} → ${describe(down)}: their keys cannot match; choose a mapping (all, last, static, specific, dimension)`,
+      path,
+    );
   }
   if (timeUp && timeDown) {
     // Same keys = same windows; the time mapping does this without comparing strings.
-    return new TimeWindowMapping(up as TimeWindowPartitionsDefinition, down as TimeWindowPartitionsDefinition, 0, 0, false, isDefault, false);
+    return new TimeWindowMapping(
+      up as TimeWindowPartitionsDefinition,
+      down as TimeWindowPartitionsDefinition,
+      0,
+      0,
+      false,
+      isDefault,
+      false,
+    );
   }
   return new IdentityMapping(up, down, isDefault);
 }
@@ -170,18 +188,29 @@ function matchingDimension(multi: MultiPartitionsDefinition, single: PartitionsD
   if (single instanceof StaticPartitionsDefinition) {
     const equal = multi.dimensions.filter((d) => d.def.equals(single));
     if (equal.length === 1) return equal[0]!.name;
-    const sharing = multi.dimensions.filter((d) => d.def instanceof StaticPartitionsDefinition && single.keys.some((k) => d.def.indexOf(k) >= 0));
+    const sharing = multi.dimensions.filter(
+      (d) => d.def instanceof StaticPartitionsDefinition && single.keys.some((k) => d.def.indexOf(k) >= 0),
+    );
     if (sharing.length === 1) return sharing[0]!.name;
   }
   return undefined;
 }
 
-function dimensionMapping(name: string, up: PartitionsDefinition, down: PartitionsDefinition, path: Path, ctx: Context, isDefault: boolean): PartitionMapping {
+function dimensionMapping(
+  name: string,
+  up: PartitionsDefinition,
+  down: PartitionsDefinition,
+  path: Path,
+  ctx: Context,
+  isDefault: boolean,
+): PartitionMapping {
   const upMulti = up instanceof MultiPartitionsDefinition;
   const downMulti = down instanceof MultiPartitionsDefinition;
   if (upMulti === downMulti) {
     throw new SpecError(
-      upMulti ? 'dimension maps multi ↔ single; between two multi definitions use dimensions: {dim: mapping}' : 'dimension needs multi partitions on one side',
+      upMulti
+        ? 'dimension maps multi ↔ single; between two multi definitions use dimensions: {dim: mapping}'
+        : 'dimension needs multi partitions on one side',
       path,
     );
   }
@@ -197,16 +226,26 @@ function dimensionMapping(name: string, up: PartitionsDefinition, down: Partitio
   return new DimensionMapping(name, multi, upMulti, inner, isDefault);
 }
 
-function multiMapping(raw: unknown, up: PartitionsDefinition, down: PartitionsDefinition, path: Path, ctx: Context, isDefault: boolean): PartitionMapping {
+function multiMapping(
+  raw: unknown,
+  up: PartitionsDefinition,
+  down: PartitionsDefinition,
+  path: Path,
+  ctx: Context,
+  isDefault: boolean,
+): PartitionMapping {
   if (!(up instanceof MultiPartitionsDefinition) || !(down instanceof MultiPartitionsDefinition)) {
     throw new SpecError(`dimensions maps multi → multi; ${describe(up)} → ${describe(down)} does not fit`, path);
   }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new SpecError('dimensions takes {dimension: mapping, ...}', path);
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw new SpecError('dimensions takes {dimension: mapping, ...}', path);
   const spec = raw as Record<string, unknown>;
   const upNames = up.dimensions.map((d) => d.name);
   for (const name of Object.keys(spec)) {
-    if (!upNames.includes(name)) throw new SpecError(`no dimension "${name}" in ${ctx.upstreamName}${didYouMean(name, upNames)}`, [...path, name], { onKey: true });
-    if (down.dimension(name) < 0) throw new SpecError(`dimension "${name}" is not a dimension of this asset`, [...path, name], { onKey: true });
+    if (!upNames.includes(name))
+      throw new SpecError(`no dimension "${name}" in ${ctx.upstreamName}${didYouMean(name, upNames)}`, [...path, name], { onKey: true });
+    if (down.dimension(name) < 0)
+      throw new SpecError(`dimension "${name}" is not a dimension of this asset`, [...path, name], { onKey: true });
   }
   const perDimension = up.dimensions.map((d) => {
     const downDim = down.dimension(d.name);
@@ -223,12 +262,16 @@ function staticMapping(raw: unknown, up: PartitionsDefinition, down: PartitionsD
   }
   const pairs: Record<string, string[]> = {};
   for (const [u, v] of Object.entries(raw as Record<string, unknown>)) {
-    if (up.indexOf(u) < 0) throw new SpecError(`"${u}" is not a partition of the upstream asset${didYouMean(u, sampleKeys(up))}`, [...path, u], { onKey: true });
+    if (up.indexOf(u) < 0)
+      throw new SpecError(`"${u}" is not a partition of the upstream asset${didYouMean(u, sampleKeys(up))}`, [...path, u], { onKey: true });
     const list = Array.isArray(v) ? v : [v];
     pairs[u] = list.map((d, i) => {
       const key = keyText(d, Array.isArray(v) ? [...path, u, i] : [...path, u]);
       if (down.indexOf(key) < 0) {
-        throw new SpecError(`"${key}" is not a partition of this asset${didYouMean(key, sampleKeys(down))}`, Array.isArray(v) ? [...path, u, i] : [...path, u]);
+        throw new SpecError(
+          `"${key}" is not a partition of this asset${didYouMean(key, sampleKeys(down))}`,
+          Array.isArray(v) ? [...path, u, i] : [...path, u],
+        );
       }
       return key;
     });

@@ -57,7 +57,14 @@ export function buildPartitionsDefinition(raw: unknown, now: Date, resolveSet?: 
   return { value, warnings };
 }
 
-function build(raw: unknown, now: number, path: Path, warnings: SpecError[], inMulti: boolean, resolveSet?: SetResolver): PartitionsDefinition {
+function build(
+  raw: unknown,
+  now: number,
+  path: Path,
+  warnings: SpecError[],
+  inMulti: boolean,
+  resolveSet?: SetResolver,
+): PartitionsDefinition {
   if (inMulti && typeof raw === 'string' && resolveSet) {
     try {
       return resolveSet(raw);
@@ -124,7 +131,11 @@ export function checkStaticKey(key: string, path: Path): void {
 }
 
 function buildMulti(body: unknown, now: number, path: Path, warnings: SpecError[], resolveSet?: SetResolver): MultiPartitionsDefinition {
-  if (!isRecord(body)) throw new SpecError('multi partitions are a mapping of dimension name to definition, e.g. multi: { region: { static: [us, eu] }, date: { daily: { start: 2024-01-01 } } }', path);
+  if (!isRecord(body))
+    throw new SpecError(
+      'multi partitions are a mapping of dimension name to definition, e.g. multi: { region: { static: [us, eu] }, date: { daily: { start: 2024-01-01 } } }',
+      path,
+    );
   const names = Object.keys(body);
   if (names.length < 2) throw new SpecError('multi partitions need two or more dimensions', path);
   const dims: Dimension[] = [];
@@ -143,7 +154,10 @@ function buildMulti(body: unknown, now: number, path: Path, warnings: SpecError[
 
 function buildTime(kind: TimeKind, body: unknown, now: number, path: Path, warnings: SpecError[]): TimeWindowPartitionsDefinition {
   if (!isRecord(body)) {
-    throw new SpecError(kind === 'cron' ? 'cron partitions need { schedule, start }' : `${kind} partitions need at least { start: YYYY-MM-DD }`, path);
+    throw new SpecError(
+      kind === 'cron' ? 'cron partitions need { schedule, start }' : `${kind} partitions need at least { start: YYYY-MM-DD }`,
+      path,
+    );
   }
   const allowed = kind === 'cron' ? CRON_KEYS : TIME_KEYS;
   for (const k of Object.keys(body)) {
@@ -155,7 +169,10 @@ function buildTime(kind: TimeKind, body: unknown, now: number, path: Path, warni
 
   const timezone = body['timezone'] === undefined ? 'UTC' : str(body['timezone'], [...path, 'timezone']);
   if (!isValidZone(timezone)) {
-    throw new SpecError(`unknown time zone "${timezone}": use an IANA name such as UTC, Europe/Paris or America/Los_Angeles`, [...path, 'timezone']);
+    throw new SpecError(`unknown time zone "${timezone}": use an IANA name such as UTC, Europe/Paris or America/Los_Angeles`, [
+      ...path,
+      'timezone',
+    ]);
   }
 
   const minuteOffset = int(body['minute_offset'], [...path, 'minute_offset'], 0, 59, 0);
@@ -163,7 +180,10 @@ function buildTime(kind: TimeKind, body: unknown, now: number, path: Path, warni
   let dayOffset = 0;
   if (kind === 'weekly') dayOffset = int(body['day_offset'], [...path, 'day_offset'], 0, 6, 0);
   if (kind === 'monthly') dayOffset = int(body['day_offset'], [...path, 'day_offset'], 1, 31, 1);
-  if ((kind === 'hourly' && (body['hour_offset'] !== undefined || body['day_offset'] !== undefined)) || (kind === 'daily' && body['day_offset'] !== undefined)) {
+  if (
+    (kind === 'hourly' && (body['hour_offset'] !== undefined || body['day_offset'] !== undefined)) ||
+    (kind === 'daily' && body['day_offset'] !== undefined)
+  ) {
     const k = body['day_offset'] !== undefined ? 'day_offset' : 'hour_offset';
     throw new SpecError(`${k} does not apply to ${kind} partitions`, [...path, k]);
   }
@@ -178,7 +198,10 @@ function buildTime(kind: TimeKind, body: unknown, now: number, path: Path, warni
       throw new SpecError(`invalid cron schedule "${schedule}": ${(e as Error).message}`, [...path, 'schedule']);
     }
     if (schedule.trim().split(/\s+/).length !== 5) {
-      throw new SpecError(`cron schedule "${schedule}" must have 5 fields (minute hour day-of-month month day-of-week)`, [...path, 'schedule']);
+      throw new SpecError(`cron schedule "${schedule}" must have 5 fields (minute hour day-of-month month day-of-week)`, [
+        ...path,
+        'schedule',
+      ]);
     }
   } else {
     schedule = {
@@ -293,7 +316,10 @@ function parseInstant(text: string, timezone: string, format: StrftimeFormat, pa
     }
   }
   const why = iso.invalidExplanation ? ` (${iso.invalidExplanation})` : '';
-  throw new SpecError(`invalid date "${text}"${why}: write YYYY-MM-DD, YYYY-MM-DDTHH:MM or a date in the definition's fmt ("${format.pattern}")`, path);
+  throw new SpecError(
+    `invalid date "${text}"${why}: write YYYY-MM-DD, YYYY-MM-DDTHH:MM or a date in the definition's fmt ("${format.pattern}")`,
+    path,
+  );
 }
 
 const zoneValidity = new Map<string, boolean>();

@@ -187,7 +187,15 @@ export class StrftimeFormat {
     });
     // Fields out of range (month 13, hour 25) are not a time of this form, whatever the digits.
     const bad = (v: number | undefined, lo: number, hi: number): boolean => v !== undefined && !(v >= lo && v <= hi);
-    if (bad(out.month, 1, 12) || bad(out.day, 1, 31) || bad(out.hour, 0, 23) || bad(out.minute, 0, 59) || bad(out.second, 0, 59) || bad(out.ordinal, 1, 366)) return null;
+    if (
+      bad(out.month, 1, 12) ||
+      bad(out.day, 1, 31) ||
+      bad(out.hour, 0, 23) ||
+      bad(out.minute, 0, 59) ||
+      bad(out.second, 0, 59) ||
+      bad(out.ordinal, 1, 366)
+    )
+      return null;
     return out;
   }
 

@@ -361,7 +361,11 @@ export class TimeWindowPartitionsDefinition implements PartitionsDefinition {
     const wall = utc(f.year, month - 1, day, f.hour ?? 0, f.minute ?? 0, f.second ?? 0);
     if (Number.isNaN(wall)) return null;
     const t =
-      f.offset !== undefined ? wall - f.offset * 60_000 : suffixOffset !== null ? wall - suffixOffset * 60_000 : wallToEpoch(this.zone, wall);
+      f.offset !== undefined
+        ? wall - f.offset * 60_000
+        : suffixOffset !== null
+          ? wall - suffixOffset * 60_000
+          : wallToEpoch(this.zone, wall);
     const guess = this.grid.floorIndex(t);
     // The key's text may omit parts of the tick (a daily key at hour_offset 7 has no hour): look around.
     for (const i of [guess, guess + 1, guess - 1, guess + 2]) {

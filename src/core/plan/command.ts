@@ -27,7 +27,10 @@ const PLACEHOLDER = /\{(partition|partitions|start|end|first|last|asset|dim:[^}]
  * contiguous run for a single-run task).
  */
 export function renderCommand(asset: AssetDefinition, partitions: PartitionSubset, runId: string, template = asset.run): RenderedCommand {
-  if (!template) throw new UserError(`asset "${asset.name}" has no run command: add run: to its definition in ${asset.location.file}:${asset.location.line}`);
+  if (!template)
+    throw new UserError(
+      `asset "${asset.name}" has no run command: add run: to its definition in ${asset.location.file}:${asset.location.line}`,
+    );
   const def = asset.partitions;
   const indexes = [...partitions];
   const keys = def.kind === 'unpartitioned' ? [] : indexes.map((i) => def.keyAt(i));
@@ -48,7 +51,10 @@ export function renderCommand(asset: AssetDefinition, partitions: PartitionSubse
   const values = (name: string): string[] => {
     switch (name) {
       case 'partition':
-        if (!single && def.kind !== 'unpartitioned') throw new UserError(`asset "${asset.name}" runs several partitions per command: use {first}, {last} or {partitions} instead of {partition}`);
+        if (!single && def.kind !== 'unpartitioned')
+          throw new UserError(
+            `asset "${asset.name}" runs several partitions per command: use {first}, {last} or {partitions} instead of {partition}`,
+          );
         return [keys[0] ?? ''];
       case 'partitions':
         return keys;

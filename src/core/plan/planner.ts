@@ -213,7 +213,13 @@ export function planBackfill(graph: AssetGraph, selection: Selection, options: P
     runId: options.runId,
     tasks,
     assets: ordered.map((a) => ({ asset: a.name, partitions: wanted.get(a.name)!.subset, reason: wanted.get(a.name)!.reason })),
-    summary: { tasks: tasks.length, partitions, assets: ordered.length, estimated_seconds: estimate.seconds, no_history: estimate.noHistory },
+    summary: {
+      tasks: tasks.length,
+      partitions,
+      assets: ordered.length,
+      estimated_seconds: estimate.seconds,
+      no_history: estimate.noHistory,
+    },
     warnings,
     missingUpstream: [...notMaterialized].map(([asset, { subset, readers }]) => ({ asset, partitions: subset, readers: [...readers] })),
   };
@@ -238,7 +244,11 @@ function chunks(asset: AssetDefinition, subset: PartitionSubset): PartitionSubse
  * The makespan of the plan with `concurrency` workers (list scheduling in plan order, each task
  * taking the median duration of its asset's past attempts), or null when no asset has a history.
  */
-function estimateSeconds(tasks: PlannedTask[], assets: AssetDefinition[], options: PlanOptions): { seconds: number | null; noHistory: string[] } {
+function estimateSeconds(
+  tasks: PlannedTask[],
+  assets: AssetDefinition[],
+  options: PlanOptions,
+): { seconds: number | null; noHistory: string[] } {
   const median = new Map<string, number | null>(assets.map((a) => [a.name, options.medianDurationMs?.(a.name) ?? null]));
   const noHistory = [...median].filter(([, m]) => m === null).map(([a]) => a);
   if (noHistory.length === assets.length) return { seconds: null, noHistory };
@@ -265,12 +275,16 @@ function estimateSeconds(tasks: PlannedTask[], assets: AssetDefinition[], option
  * (downstream assets first, so that what one adds is followed in turn; an asset reading its own
  * earlier partitions is looked at again until nothing more is added).
  */
-function addMissingUpstream(graph: AssetGraph, wanted: Map<string, { subset: PartitionSubset; reason: PlannedAsset['reason']; down?: boolean }>, statuses: StatusEngine): void {
+function addMissingUpstream(
+  graph: AssetGraph,
+  wanted: Map<string, { subset: PartitionSubset; reason: PlannedAsset['reason']; down?: boolean }>,
+  statuses: StatusEngine,
+): void {
   const absentOf = (name: string): PartitionSubset => {
     const st = statuses.get(name);
     return st ? st.subset('missing').union(st.subset('failed')) : PartitionSubset.EMPTY;
   };
-  for (let changed = true; changed; ) {
+  for (let changed = true; changed;) {
     changed = false;
     for (const asset of [...graph.order].reverse()) {
       const w = wanted.get(asset.name);

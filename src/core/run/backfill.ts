@@ -11,7 +11,11 @@ export function newBackfillId(now = new Date()): string {
 }
 
 /** Stores a plan as a new backfill (all tasks pending). */
-export function saveBackfill(store: StateStore, plan: BackfillPlan, info: { description: string; workspace: string; options: Record<string, unknown> }): string {
+export function saveBackfill(
+  store: StateStore,
+  plan: BackfillPlan,
+  info: { description: string; workspace: string; options: Record<string, unknown> },
+): string {
   new BackfillStore(store).create({
     id: plan.runId,
     createdAt: Date.now(),
@@ -19,7 +23,15 @@ export function saveBackfill(store: StateStore, plan: BackfillPlan, info: { desc
     workspace: info.workspace,
     options: info.options,
     pid: process.pid,
-    tasks: plan.tasks.map((t) => ({ id: t.id, asset: t.asset, partitions: t.partitions, command: t.command, cwd: t.cwd, env: t.env, after: t.after })),
+    tasks: plan.tasks.map((t) => ({
+      id: t.id,
+      asset: t.asset,
+      partitions: t.partitions,
+      command: t.command,
+      cwd: t.cwd,
+      env: t.env,
+      after: t.after,
+    })),
   });
   return plan.runId;
 }

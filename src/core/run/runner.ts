@@ -112,7 +112,9 @@ export class BackfillRunner {
     if (this.options.sample !== undefined) this.selected = this.sampleTasks(this.options.sample);
     this.queueAll();
     // Tasks whose upstream already failed in an earlier run are skipped again (until retried).
-    for (const t of this.tasks) if (t.status === 'pending' && this.blockedBy(t)) this.finish(t, 'skipped', { message: `upstream task ${this.blockedBy(t)!.id} did not succeed` });
+    for (const t of this.tasks)
+      if (t.status === 'pending' && this.blockedBy(t))
+        this.finish(t, 'skipped', { message: `upstream task ${this.blockedBy(t)!.id} did not succeed` });
 
     const onAbort = (): void => this.cancel();
     this.options.signal?.addEventListener('abort', onAbort);
@@ -148,11 +150,11 @@ export class BackfillRunner {
       ? 'interrupted'
       : this.canceled
         ? 'canceled'
-      : counts.failed + counts.skipped + counts.canceled > 0
-        ? 'failed'
-        : pendingLeft
-          ? 'paused'
-          : 'succeeded';
+        : counts.failed + counts.skipped + counts.canceled > 0
+          ? 'failed'
+          : pendingLeft
+            ? 'paused'
+            : 'succeeded';
     this.backfills.setStatus(this.backfillId, status, { pid: null, endedAt: Date.now() });
     return {
       id: this.backfillId,
@@ -217,7 +219,9 @@ export class BackfillRunner {
   }
 
   private blockedBy(t: StoredTask): StoredTask | undefined {
-    return t.after.map((a) => this.byId.get(a)!).find((u) => u && (u.status === 'failed' || u.status === 'skipped' || u.status === 'canceled'));
+    return t.after
+      .map((a) => this.byId.get(a)!)
+      .find((u) => u && (u.status === 'failed' || u.status === 'skipped' || u.status === 'canceled'));
   }
 
   /** Queues a pending task whose upstream tasks have all succeeded. */
@@ -297,7 +301,10 @@ export class BackfillRunner {
       this.toldBusy.add(t.id);
       const keys = [...taken.keys()];
       const by = [...new Set([...taken.values()].map((o) => `${o.backfill} (process ${o.pid})`))].join(', ');
-      const what = keys.length === 1 && keys[0] === '' ? 'it is' : `${keys.length === 1 ? `partition ${keys[0]} is` : `${keys.length} of its partitions are`}`;
+      const what =
+        keys.length === 1 && keys[0] === ''
+          ? 'it is'
+          : `${keys.length === 1 ? `partition ${keys[0]} is` : `${keys.length} of its partitions are`}`;
       this.emit({ type: 'warning', task: t, message: `waiting: ${what} being run by backfill ${by}` });
     }
     this.requeueAfter(t, BUSY_RECHECK_MS);
@@ -373,8 +380,10 @@ export class BackfillRunner {
       else if (r.killed === 'cancel') {
         status = 'canceled';
         message = 'canceled';
-      }
-      else if (exit.error) message = existsSync(t.cwd) ? `could not start: ${exit.error.message}` : `could not start: its working folder ${t.cwd} does not exist (check cwd: in the asset's definition)`;
+      } else if (exit.error)
+        message = existsSync(t.cwd)
+          ? `could not start: ${exit.error.message}`
+          : `could not start: its working folder ${t.cwd} does not exist (check cwd: in the asset's definition)`;
       else if (exit.code !== 0) message = `exit code ${exit.code ?? exit.signal}${tail.length ? `: ${tail[tail.length - 1]}` : ''}`;
       if (status === 'succeeded' && asset?.checks?.length && !this.canceled) {
         const checkResult = await this.runChecks(t, asset, log);
@@ -422,14 +431,38 @@ export class BackfillRunner {
 
   private storeError: Error | null = null;
 
-  private startAttempt(t: StoredTask, key: string, asset: AssetDefinition | undefined, code: string | null, deps: string[], inputs: InputVersions[]): number {
+  private startAttempt(
+    t: StoredTask,
+    key: string,
+    asset: AssetDefinition | undefined,
+    code: string | null,
+    deps: string[],
+    inputs: InputVersions[],
+  ): number {
     const index = asset ? (asset.partitions.kind === 'unpartitioned' ? 0 : asset.partitions.indexOf(key)) : -1;
     const read = asset && index >= 0 ? inputVersions(this.ws, this.store, asset, index) : {};
     inputs.push(read);
-    return this.store.startAttempt({ asset: t.asset, partition: key, runId: this.backfillId, startedAt: Date.now(), codeVersion: code, deps, inputs: read });
+    return this.store.startAttempt({
+      asset: t.asset,
+      partition: key,
+      runId: this.backfillId,
+      startedAt: Date.now(),
+      codeVersion: code,
+      deps,
+      inputs: read,
+    });
   }
 
-  private completed(t: StoredTask, asset: AssetDefinition | undefined, status: TaskStatus, message: string | null, exitCode: number | null, code: string | null, reported: Reported, inputs: InputVersions[]): void {
+  private completed(
+    t: StoredTask,
+    asset: AssetDefinition | undefined,
+    status: TaskStatus,
+    message: string | null,
+    exitCode: number | null,
+    code: string | null,
+    reported: Reported,
+    inputs: InputVersions[],
+  ): void {
     const retries = asset?.retries ?? 0;
     const willRetry = status === 'failed' && !this.canceled && t.tries <= retries;
     const at = Date.now();
@@ -474,7 +507,8 @@ export class BackfillRunner {
   private async runChecks(t: StoredTask, asset: AssetDefinition, log: WriteStream): Promise<{ failed: string | null; warnings: string[] }> {
     const warnings: string[] = [];
     for (const check of asset.checks ?? []) {
-      const indexes = t.partitions.length === 0 ? PartitionSubset.of([0]) : PartitionSubset.of(t.partitions.map((k) => asset.partitions.indexOf(k)));
+      const indexes =
+        t.partitions.length === 0 ? PartitionSubset.of([0]) : PartitionSubset.of(t.partitions.map((k) => asset.partitions.indexOf(k)));
       const rendered = renderCommand(asset, indexes, this.backfillId, check.run);
       const child = this.spawn(rendered.command, rendered.cwd, rendered.env);
       const r: Running = { task: t, child };
@@ -544,8 +578,10 @@ export class BackfillRunner {
 
   private killedNote(r: Running): string | null {
     const parts: string[] = [];
-    if (r.leftovers) parts.push(`killed ${r.leftovers === 1 ? 'a background process' : `${r.leftovers} background processes`} it left running`);
-    if (r.forced) parts.push(`its processes ignored SIGTERM and were killed with SIGKILL after ${formatGrace(this.options.killGraceMs ?? 2000)}`);
+    if (r.leftovers)
+      parts.push(`killed ${r.leftovers === 1 ? 'a background process' : `${r.leftovers} background processes`} it left running`);
+    if (r.forced)
+      parts.push(`its processes ignored SIGTERM and were killed with SIGKILL after ${formatGrace(this.options.killGraceMs ?? 2000)}`);
     return parts.length ? parts.join('; ') : null;
   }
 

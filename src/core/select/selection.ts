@@ -69,12 +69,17 @@ export function resolveWords(ws: Workspace, words: readonly string[]): Named[] {
 /** `--only missing,failed`: the statuses, validated. */
 export function parseOnly(text: string | undefined): Set<PartitionStatus> | undefined {
   if (text === undefined) return undefined;
-  const words = text.split(',').map((w) => w.trim()).filter((w) => w !== '');
+  const words = text
+    .split(',')
+    .map((w) => w.trim())
+    .filter((w) => w !== '');
   if (words.length === 0) throw new UserError(`--only needs statuses: ${ONLY_STATUSES.join(', ')}`);
   const out = new Set<PartitionStatus>();
   for (const w of words) {
     if (!(ONLY_STATUSES as readonly string[]).includes(w)) {
-      throw new UserError(`invalid --only status "${w}": expected ${ONLY_STATUSES.join(', ')} (comma-separated)${didYouMean(w, ONLY_STATUSES)}`);
+      throw new UserError(
+        `invalid --only status "${w}": expected ${ONLY_STATUSES.join(', ')} (comma-separated)${didYouMean(w, ONLY_STATUSES)}`,
+      );
     }
     out.add(w as PartitionStatus);
   }
@@ -107,7 +112,12 @@ export function buildSelection(ws: Workspace, words: readonly string[], options:
     const shown = names.map((n) => `${n} (${extent(ws.assets.get(n)!.partitions)})`).join(', ');
     throw new UserError(`no partitions between ${options.from ?? 'the first'} and ${options.to ?? 'the last'}: ${shown}`);
   }
-  return { roots, downstream: options.downstream === true, ...(only ? { only } : {}), ...(options.withMissingUpstream ? { withMissingUpstream: true } : {}) };
+  return {
+    roots,
+    downstream: options.downstream === true,
+    ...(only ? { only } : {}),
+    ...(options.withMissingUpstream ? { withMissingUpstream: true } : {}),
+  };
 }
 
 /** `2024-01-01…2024-01-10` or `no partitions yet`. */
@@ -170,4 +180,3 @@ function parseInstant(text: string, zone: string): number | null {
   const dt = DateTime.fromISO(iso, { zone, setZone: true });
   return dt.isValid ? dt.toMillis() : null;
 }
-

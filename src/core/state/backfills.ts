@@ -47,7 +47,15 @@ export interface NewBackfill {
   workspace: string;
   options: Record<string, unknown>;
   pid: number;
-  tasks: Array<{ id: string; asset: string; partitions: string[]; command: string; cwd: string; env: Record<string, string>; after: string[] }>;
+  tasks: Array<{
+    id: string;
+    asset: string;
+    partitions: string[];
+    command: string;
+    cwd: string;
+    env: Record<string, string>;
+    after: string[];
+  }>;
 }
 
 interface TaskRow {
@@ -94,9 +102,22 @@ export class BackfillStore {
       INSERT INTO backfill_tasks (backfill_id, task_id, seq, asset, partitions, command, cwd, env, after, status)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')`);
     this.store.transaction(() => {
-      this.sql(`INSERT INTO backfills (id, created_at, status, description, workspace, options, pid, heartbeat_at) VALUES (?, ?, 'running', ?, ?, ?, ?, ?)`)
-        .run(b.id, b.createdAt, b.description, b.workspace, JSON.stringify(b.options), b.pid, b.createdAt);
-      b.tasks.forEach((t, i) => insertTask.run(b.id, t.id, i, t.asset, JSON.stringify(t.partitions), t.command, t.cwd, JSON.stringify(t.env), JSON.stringify(t.after)));
+      this.sql(
+        `INSERT INTO backfills (id, created_at, status, description, workspace, options, pid, heartbeat_at) VALUES (?, ?, 'running', ?, ?, ?, ?, ?)`,
+      ).run(b.id, b.createdAt, b.description, b.workspace, JSON.stringify(b.options), b.pid, b.createdAt);
+      b.tasks.forEach((t, i) =>
+        insertTask.run(
+          b.id,
+          t.id,
+          i,
+          t.asset,
+          JSON.stringify(t.partitions),
+          t.command,
+          t.cwd,
+          JSON.stringify(t.env),
+          JSON.stringify(t.after),
+        ),
+      );
     });
   }
 
@@ -161,8 +182,9 @@ export class BackfillStore {
   startTask(backfillId: string, taskId: string, at: number, startAttempts: () => number[]): number[] {
     return this.store.transaction(() => {
       const ids = startAttempts();
-      this.sql(`UPDATE backfill_tasks SET status = 'running', tries = tries + 1, started_at = ?, ended_at = NULL, exit_code = NULL, message = NULL, attempt_ids = ? WHERE backfill_id = ? AND task_id = ?`)
-        .run(at, JSON.stringify(ids), backfillId, taskId);
+      this.sql(
+        `UPDATE backfill_tasks SET status = 'running', tries = tries + 1, started_at = ?, ended_at = NULL, exit_code = NULL, message = NULL, attempt_ids = ? WHERE backfill_id = ? AND task_id = ?`,
+      ).run(at, JSON.stringify(ids), backfillId, taskId);
       return ids;
     });
   }
@@ -172,11 +194,19 @@ export class BackfillStore {
    * process alive and beating), with that backfill. Called in the transaction that starts a
    * task: transactions take the write lock first, so two runners never both see a partition free.
    */
-  runningElsewhere(asset: string, keys: readonly string[], backfillId: string, isAlive: (pid: number) => boolean = processIsAlive, now = Date.now()): Map<string, { backfill: string; pid: number }> {
+  runningElsewhere(
+    asset: string,
+    keys: readonly string[],
+    backfillId: string,
+    isAlive: (pid: number) => boolean = processIsAlive,
+    now = Date.now(),
+  ): Map<string, { backfill: string; pid: number }> {
     const out = new Map<string, { backfill: string; pid: number }>();
-    const rows = this.sql(`
+    const rows = this.sql(
+      `
       SELECT a.partition, a.run_id, b.pid, b.heartbeat_at FROM attempts a JOIN backfills b ON b.id = a.run_id
-      WHERE a.asset = ? AND a.status = 'running' AND a.run_id != ? AND b.status = 'running'`).all(asset, backfillId) as unknown as Array<{
+      WHERE a.asset = ? AND a.status = 'running' AND a.run_id != ? AND b.status = 'running'`,
+    ).all(asset, backfillId) as unknown as Array<{
       partition: string;
       run_id: string;
       pid: number | null;
@@ -193,15 +223,28 @@ export class BackfillStore {
 
   /** The process group of a task's command, so that a later resume can stop it if the runner died. */
   setTaskPid(backfillId: string, taskId: string, pid: number | null): void {
-    this.store.transaction(() => this.sql(`UPDATE backfill_tasks SET pid = ? WHERE backfill_id = ? AND task_id = ?`).run(pid, backfillId, taskId));
+    this.store.transaction(() =>
+      this.sql(`UPDATE backfill_tasks SET pid = ? WHERE backfill_id = ? AND task_id = ?`).run(pid, backfillId, taskId),
+    );
   }
 
   /** Records a task's outcome together with the attempts' outcome (`finishAttempts`), in one transaction. */
-  finishTask(backfillId: string, taskId: string, result: { status: TaskStatus; at: number; exitCode?: number | null; message?: string | null }, finishAttempts: () => void = () => {}): void {
+  finishTask(
+    backfillId: string,
+    taskId: string,
+    result: { status: TaskStatus; at: number; exitCode?: number | null; message?: string | null },
+    finishAttempts: () => void = () => {},
+  ): void {
     this.store.transaction(() => {
       finishAttempts();
-      this.sql(`UPDATE backfill_tasks SET status = ?, ended_at = ?, exit_code = ?, message = ? WHERE backfill_id = ? AND task_id = ?`)
-        .run(result.status, result.at, result.exitCode ?? null, result.message ?? null, backfillId, taskId);
+      this.sql(`UPDATE backfill_tasks SET status = ?, ended_at = ?, exit_code = ?, message = ? WHERE backfill_id = ? AND task_id = ?`).run(
+        result.status,
+        result.at,
+        result.exitCode ?? null,
+        result.message ?? null,
+        backfillId,
+        taskId,
+      );
     });
   }
 
@@ -227,7 +270,11 @@ export class BackfillStore {
    * started canceled, so nothing looks like it is still running. Returns their ids.
    */
   recoverInterrupted(isAlive: (pid: number) => boolean = processIsAlive, now = Date.now()): string[] {
-    const rows = this.sql(`SELECT id, pid, heartbeat_at FROM backfills WHERE status = 'running'`).all() as unknown as Array<{ id: string; pid: number | null; heartbeat_at: number | null }>;
+    const rows = this.sql(`SELECT id, pid, heartbeat_at FROM backfills WHERE status = 'running'`).all() as unknown as Array<{
+      id: string;
+      pid: number | null;
+      heartbeat_at: number | null;
+    }>;
     // Gone: its process no longer exists, or (a reused pid) it stopped beating long ago.
     const dead = rows.filter((r) => r.pid === null || !isAlive(r.pid) || now - (r.heartbeat_at ?? 0) > HEARTBEAT_STALE_MS);
     if (dead.length === 0) return [];
@@ -261,7 +308,9 @@ export class BackfillStore {
     const id = row['id'] as string;
     const counts = zeroCounts();
     const partitionCounts = zeroCounts();
-    const rows = this.sql(`SELECT status, count(*) AS n, sum(json_array_length(partitions)) AS p FROM backfill_tasks WHERE backfill_id = ? GROUP BY status`).all(id) as unknown as Array<{ status: TaskStatus; n: number; p: number }>;
+    const rows = this.sql(
+      `SELECT status, count(*) AS n, sum(json_array_length(partitions)) AS p FROM backfill_tasks WHERE backfill_id = ? GROUP BY status`,
+    ).all(id) as unknown as Array<{ status: TaskStatus; n: number; p: number }>;
     for (const r of rows) {
       counts[r.status] = r.n;
       partitionCounts[r.status] = r.p;

@@ -316,7 +316,9 @@ function explain(e: unknown, path: string, fallback?: string): Error {
     case 'SQLITE_PERM':
       return new UserError(`cannot write the state database ${path} (${message}): check the folder's permissions or use --state`);
     case 'SQLITE_FULL':
-      return new UserError(`the disk holding the state database ${path} is full (${message}): nothing of the failed write was recorded; free some space, then retry`);
+      return new UserError(
+        `the disk holding the state database ${path} is full (${message}): nothing of the failed write was recorded; free some space, then retry`,
+      );
     default:
       return new UserError(fallback ?? `state database ${path}: ${message}`);
   }

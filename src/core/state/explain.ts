@@ -25,7 +25,13 @@ export type CauseDetail =
   | {
       cause: 'upstream';
       /** Upstream partitions materialized after this partition's latest success started. */
-      changed: Array<{ asset: string; partition: string; materialized: string | null; data_version: string | null; read_version: string | null }>;
+      changed: Array<{
+        asset: string;
+        partition: string;
+        materialized: string | null;
+        data_version: string | null;
+        read_version: string | null;
+      }>;
     }
   | { cause: 'observed'; output: string };
 
@@ -142,7 +148,8 @@ function sentence(
 ): string {
   switch (status) {
     case 'missing':
-      if (lastSuccess && output && !output.exists) return `materialized ${iso(lastSuccess.endedAt)}, but its output ${output.path} no longer exists`;
+      if (lastSuccess && output && !output.exists)
+        return `materialized ${iso(lastSuccess.endedAt)}, but its output ${output.path} no longer exists`;
       if (lastAttempt?.status === 'canceled') return 'never materialized successfully (the last attempt was canceled)';
       return 'never materialized';
     case 'failed':
@@ -150,7 +157,8 @@ function sentence(
     case 'running':
       return `running since ${iso(lastAttempt?.startedAt ?? null)}${lastAttempt?.runId ? ` (run ${lastAttempt.runId})` : ''}`;
     case 'fresh':
-      if (causes.some((c) => c.cause === 'observed')) return 'its output exists (materialized outside Backfill) and nothing upstream changed';
+      if (causes.some((c) => c.cause === 'observed'))
+        return 'its output exists (materialized outside Backfill) and nothing upstream changed';
       return `materialized ${iso(lastSuccess?.endedAt ?? null)} with the current code and inputs`;
     case 'stale': {
       const parts = causes.map((c) => {

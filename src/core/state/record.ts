@@ -12,7 +12,13 @@ export function statePath(root: string, override?: string): string {
 }
 
 /** The current data versions of the upstream partitions that partition `index` of `asset` reads. */
-export function inputVersions(ws: Workspace, store: StateStore, asset: AssetDefinition, index: number, snapshots = new Map<string, ReturnType<StateStore['snapshot']>>()): InputVersions {
+export function inputVersions(
+  ws: Workspace,
+  store: StateStore,
+  asset: AssetDefinition,
+  index: number,
+  snapshots = new Map<string, ReturnType<StateStore['snapshot']>>(),
+): InputVersions {
   const inputs: InputVersions = {};
   for (const dep of asset.deps) {
     const up = ws.assets.get(dep.asset);
@@ -45,7 +51,13 @@ export interface RecordOptions {
  * asset's current code version, dependency set and the data versions of what it reads now,
  * so that it is fresh against the current upstream.
  */
-export async function recordMaterializations(ws: Workspace, store: StateStore, asset: AssetDefinition, indexes: number[], options: RecordOptions): Promise<number[]> {
+export async function recordMaterializations(
+  ws: Workspace,
+  store: StateStore,
+  asset: AssetDefinition,
+  indexes: number[],
+  options: RecordOptions,
+): Promise<number[]> {
   const code = await codeVersion(asset, new SourceHashCache());
   const deps = dependencySet(asset);
   const snapshots = new Map<string, ReturnType<StateStore['snapshot']>>();

@@ -152,7 +152,11 @@ export class AssetSnapshot {
   }
 }
 
-function view<T extends Float64Array | Int32Array>(buf: Uint8Array, Type: { new (b: ArrayBufferLike, offset: number, length: number): T; new (length: number): T; BYTES_PER_ELEMENT: number }, length: number): T {
+function view<T extends Float64Array | Int32Array>(
+  buf: Uint8Array,
+  Type: { new (b: ArrayBufferLike, offset: number, length: number): T; new (length: number): T; BYTES_PER_ELEMENT: number },
+  length: number,
+): T {
   if (buf.byteOffset % Type.BYTES_PER_ELEMENT === 0) return new Type(buf.buffer, buf.byteOffset, length);
   const copy = new Type(length);
   new Uint8Array(copy.buffer).set(buf.subarray(0, length * Type.BYTES_PER_ELEMENT));

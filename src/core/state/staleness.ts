@@ -1,4 +1,11 @@
-import { countsByName, STATUS_CODE, STATUS_NAMES, type StatusCountsByName, type StatusName, type StatusTuple } from '../../shared/statuses.ts';
+import {
+  countsByName,
+  STATUS_CODE,
+  STATUS_NAMES,
+  type StatusCountsByName,
+  type StatusName,
+  type StatusTuple,
+} from '../../shared/statuses.ts';
 import type { AssetGraph } from '../graph.ts';
 import { TimeWindowMapping } from '../mappings/mappings.ts';
 import type { AssetDefinition, AssetDependency } from '../model.ts';
@@ -271,4 +278,3 @@ export class StatusEngine {
     return (i) => maxOver(m.upstreamFor(PartitionSubset.range(i, i + 1)).partitions);
   }
 }
-

@@ -144,7 +144,14 @@ export class StateStore {
   /** Completes a running attempt. Returns the finished attempt, or null if it was not running. */
   finishAttempt(
     id: number,
-    result: { status: Exclude<AttemptStatus, 'running'>; endedAt: number; exitCode?: number | null; dataVersion?: string | null; inputs?: InputVersions | null; metadata?: Record<string, unknown> | null },
+    result: {
+      status: Exclude<AttemptStatus, 'running'>;
+      endedAt: number;
+      exitCode?: number | null;
+      dataVersion?: string | null;
+      inputs?: InputVersions | null;
+      metadata?: Record<string, unknown> | null;
+    },
   ): Attempt | null {
     return this.write(() => {
       const before = this.stmts.byId.get(id) as unknown as Row | undefined;
@@ -198,8 +205,23 @@ export class StateStore {
     };
     const p = params;
     const id = Number(
-      this.stmts.insert.run(p.asset, p.partition, p.runId, p.startedAt, p.endedAt, p.status, p.exitCode, p.durationMs,
-        p.codeVersion, p.dataVersion, p.inputs, p.deps, p.metadata, p.startSeq, p.endSeq).lastInsertRowid,
+      this.stmts.insert.run(
+        p.asset,
+        p.partition,
+        p.runId,
+        p.startedAt,
+        p.endedAt,
+        p.status,
+        p.exitCode,
+        p.durationMs,
+        p.codeVersion,
+        p.dataVersion,
+        p.inputs,
+        p.deps,
+        p.metadata,
+        p.startSeq,
+        p.endSeq,
+      ).lastInsertRowid,
     );
     this.updateState({
       id,
@@ -366,7 +388,9 @@ export class StateStore {
   /** Median duration (ms) of the asset's finished attempts, over the last `sample` of them; null without history. */
   medianDurationMs(asset: string, sample = 200): number | null {
     const rows = this.db
-      .sql(`SELECT duration_ms FROM attempts WHERE asset = ? AND status IN ('success', 'failed') AND duration_ms IS NOT NULL ORDER BY id DESC LIMIT ?`)
+      .sql(
+        `SELECT duration_ms FROM attempts WHERE asset = ? AND status IN ('success', 'failed') AND duration_ms IS NOT NULL ORDER BY id DESC LIMIT ?`,
+      )
       .all(asset, sample)
       .map((r) => r['duration_ms'] as number);
     if (rows.length === 0) return null;
@@ -403,7 +427,10 @@ interface Row {
 /** Log entries per asset before they are folded into its snapshot. */
 const COMPACT_AT = 256;
 
-type StateChange = Pick<Attempt, 'id' | 'partition' | 'status' | 'startedAt' | 'endedAt' | 'startSeq' | 'endSeq' | 'codeVersion' | 'deps' | 'dataVersion'>;
+type StateChange = Pick<
+  Attempt,
+  'id' | 'partition' | 'status' | 'startedAt' | 'endedAt' | 'startSeq' | 'endSeq' | 'codeVersion' | 'deps' | 'dataVersion'
+>;
 
 /** Brings a partition's row up to date with one attempt (an older attempt never overrides a newer one). */
 function applyAttempt(snap: AssetSnapshot, a: StateChange): void {
@@ -445,4 +472,3 @@ function fromRow(r: Row): Attempt {
     endSeq: r.end_seq,
   };
 }
-

@@ -39,7 +39,9 @@ export class SourceHashCache {
 export async function sourceFiles(asset: AssetDefinition): Promise<string[]> {
   if (!asset.source || asset.source.length === 0) return [];
   const cwd = path.dirname(asset.location.file);
-  const found = (await glob(asset.source, { cwd, absolute: true, onlyFiles: true, dot: false, ignore: ['**/node_modules/**', '**/.git/**'] })).sort();
+  const found = (
+    await glob(asset.source, { cwd, absolute: true, onlyFiles: true, dot: false, ignore: ['**/node_modules/**', '**/.git/**'] })
+  ).sort();
   if (!asset.sourceRoot) return found;
   const root = await fs.realpath(asset.sourceRoot).catch(() => asset.sourceRoot!);
   const seen = new Set<string>();
