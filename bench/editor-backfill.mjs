@@ -149,7 +149,7 @@ describe('benchmark: the demo backfill from the CLI and from VS Code', { timeout
     fs.mkdirSync(path.dirname(OUT), { recursive: true });
     fs.writeFileSync(OUT, JSON.stringify(result, null, 2) + '\n');
     const m = result.medians;
-    console.log(`\n| ${result.selection} (86 tasks), ${ROUNDS} rounds | CLI | VS Code ${result.vscode} | ratio |`);
+    console.log(`\n| ${result.selection} (86 tasks), ${ROUNDS} rounds | CLI | VS Code (code-server ${result.vscode}) | ratio |`);
     console.log('|---|---|---|---|');
     console.log(
       `| start to summary (wall, median) | ${m.cliWall.toFixed(1)} s | ${m.editorWall.toFixed(1)} s | ${m.ratioWall.toFixed(2)}× |`,
