@@ -26,6 +26,8 @@ import { promisify } from 'node:util';
 import { copyDemo, openWorkbench, until } from '../test/e2e/helpers.mjs';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+/** BENCH_CONCURRENCY: tasks at once for both fronts (default: the number of cores, as both default to). */
+const CONCURRENCY = process.env.BENCH_CONCURRENCY ? Number(process.env.BENCH_CONCURRENCY) : undefined;
 const FROM = '2024-01-01';
 const TO = '2024-01-14';
 const CLI = process.env.BACKFILL_CLI;
@@ -46,9 +48,24 @@ async function cliRound(i) {
   const t0 = performance.now();
   let stdout = '';
   try {
-    ({ stdout } = await promisify(execFile)(NODE, [CLI, '--workspace', ws, 'run', 'raw_events+', '--from', FROM, '--to', TO], {
-      maxBuffer: 64 << 20,
-    }));
+    ({ stdout } = await promisify(execFile)(
+      NODE,
+      [
+        CLI,
+        '--workspace',
+        ws,
+        'run',
+        'raw_events+',
+        '--from',
+        FROM,
+        '--to',
+        TO,
+        ...(CONCURRENCY ? ['--concurrency', String(CONCURRENCY)] : []),
+      ],
+      {
+        maxBuffer: 64 << 20,
+      },
+    ));
   } catch (e) {
     stdout = e.stdout ?? ''; // some tasks fail by design (below): exit code 1
   }
@@ -76,7 +93,15 @@ const counts = (line) =>
 async function editorRound(i) {
   const ws = copyDemo(`bench-editor-${i}`);
   fs.mkdirSync(path.join(ws, '.vscode'), { recursive: true });
-  const task = { type: 'backfill', label: 'bench backfill', assets: ['raw_events+'], from: FROM, to: TO, problemMatcher: [] };
+  const task = {
+    type: 'backfill',
+    label: 'bench backfill',
+    assets: ['raw_events+'],
+    from: FROM,
+    to: TO,
+    problemMatcher: [],
+    ...(CONCURRENCY ? { concurrency: CONCURRENCY } : {}),
+  };
   fs.writeFileSync(path.join(ws, '.vscode', 'tasks.json'), JSON.stringify({ version: '2.0.0', tasks: [task] }, null, 2));
   const { browser, wb } = await openWorkbench(ws);
   try {
@@ -135,7 +160,7 @@ describe('benchmark: the demo backfill from the CLI and from VS Code', { timeout
       vscode: process.env.E2E_VSCODE_VERSION,
       extensionHostNode: process.env.E2E_EXPECT_NODE,
       cliNode: (await promisify(execFile)(NODE, ['-v'])).stdout.trim(),
-      selection: `raw_events+ --from ${FROM} --to ${TO}`,
+      selection: `raw_events+ --from ${FROM} --to ${TO}${CONCURRENCY ? ` --concurrency ${CONCURRENCY}` : ''}`,
       rounds: rows,
       medians: {
         cliWall: median(cli.map((r) => r.wall)),
