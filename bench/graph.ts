@@ -1,4 +1,4 @@
-// Benchmark of the asset graph webview in headless Chromium (numbers go in the README):
+// Benchmark of the asset graph webview in headless Chromium (numbers go in docs/benchmarks.md):
 //  1. layout + first render of 2,000 assets × 1,000 daily partitions (~4,300 edges), from the
 //     host's `graph` message to the first frame painted (target < 2 s);
 //  2. frame times over a scripted zoom in, pan and zoom out with the mouse wheel (frames over

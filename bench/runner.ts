@@ -1,4 +1,4 @@
-// Benchmark of the runner (numbers go in the README): 10,000 no-op tasks (`true`, through
+// Benchmark of the runner (numbers go in docs/benchmarks.md): 10,000 no-op tasks (`true`, through
 // /bin/sh as every task command is) with concurrency 8, against `xargs -P 8` running the same
 // commands. Every task is recorded in the state store (attempt started/finished, task states).
 // Run: npm run bench:runner. Writes bench/results/runner.json.

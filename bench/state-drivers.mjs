@@ -6,7 +6,7 @@
 // better-sqlite3 12.11.1 is built for Node 24 once into a cache (node-gyp against the Node 24
 // package's headers: nothing is downloaded but from the npm registry), and the benchmark is
 // bundled beside it so that `require('better-sqlite3')` finds that build. Each column runs in a
-// fresh process, in alternating rounds. Prints a Markdown table (for the README) and writes
+// fresh process, in alternating rounds. Prints a Markdown table (for docs/benchmarks.md) and writes
 // bench/results/state-drivers.json.
 //
 // Run: npm run bench:state

@@ -1,4 +1,4 @@
-// Benchmark of the state store and the staleness engine (numbers go in the README):
+// Benchmark of the state store and the staleness engine (numbers go in docs/benchmarks.md):
 //  1. statuses of 1,000 assets × 1,000 daily partitions (10^6 partitions), from a warm database;
 //  2. recording 100,000 materializations (one transaction);
 //  3. after one new materialization, the incremental refresh of what it changes.

@@ -9,7 +9,7 @@ import { isWorkerReply, packRequest, unpackLayout, type LayoutRequest } from './
 
 /**
  * Graphs with at least this many nodes are laid out in the worker. Measured in headless Chromium
- * (`npm run bench:graph -- --layout-sizes …`, README): below ~300 nodes the first layout blocks
+ * (`npm run bench:graph -- --layout-sizes …`, docs/benchmarks.md): below ~300 nodes the first layout blocks
  * the page for less than a frame or two, less than starting a worker costs; from ~300 nodes it
  * blocks for 50 ms and more (a long task), growing to seconds at 5,000.
  */

@@ -1,7 +1,7 @@
 // What the end-to-end test files share: the environment run.sh provides, the demo workspace,
 // the CLI, the browser, and a `Workbench` wrapping one page with the gestures a user makes
 // (tree rows, context menus, the command palette, quick picks, dialogs, the terminal,
-// notifications, editor decorations and CodeLens). Selectors and pitfalls: README.md.
+// notifications, editor decorations and CodeLens). Selectors and pitfalls: test/e2e/README.md.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';

@@ -1,6 +1,6 @@
 /// <reference types="mocha" />
 // Extension-host tests (@vscode/test-cli + @vscode/test-electron). They need a VS Code that
-// test-electron can download, so they are not part of `npm test` here (see README, "Tests").
+// test-electron can download, so they are not part of `npm test` here (see CONTRIBUTING.md, "Tests").
 // Run: npm run test:host.
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
