@@ -116,13 +116,23 @@ describe('Backfill extension in VS Code (code-server)', { timeout: 300000 }, () 
     await editor.locator('.squiggly-error').first().waitFor();
     await shot('03-problems-unknown-dependency');
 
-    // Undo in the editor: the document is back to its saved text and the problem goes away.
+    // Undo in the editor: the document has its original text again and the problem goes away.
+    const original = lines.join('\n');
     await page.keyboard.press('Control+1');
     await page.keyboard.press('Control+Z');
     await editor.locator('.view-line', { hasText: 'deps: [raw_events]' }).first().waitFor();
     await problem.waitFor({ state: 'detached', timeout: LIVE_UPDATE_MS });
     assert.equal(await problems.locator('.monaco-list-row', { hasText: 'unknown asset' }).count(), 0);
     await shot('04-problems-cleared');
+    // VS Code may have saved the edited text meanwhile (seen on 1.139: a save while the focus was
+    // in the Problems panel): save the undone text, so that the CLI in the next tests reads the
+    // same definitions as the editor.
+    await page.keyboard.press('Control+1');
+    await page.keyboard.press('Control+S');
+    await h.until(
+      () => fs.readFileSync(path.join(WORKSPACE, DEFINITIONS), 'utf8') === original,
+      `${DEFINITIONS} on disk is not its original text after saving`,
+    );
   });
 
   it('lists the ranges of stale, missing and failed partitions under each asset', async () => {
