@@ -1,6 +1,8 @@
 import type { PartitionsDefinition } from '../core/partitions/definition.ts';
 import { keysOf } from '../core/partitions/definition.ts';
 import type { PartitionSubset } from '../core/partitions/subset.ts';
+import type { CostEstimate, PlanCost } from '../core/cost/cost.ts';
+import { formatCost } from '../core/cost/units.ts';
 import type { BackfillPlan } from '../core/plan/planner.ts';
 import { formatSeconds } from '../core/run/duration.ts';
 import { BackfillRunner, type BackfillReport, type RunnerEvent } from '../core/run/runner.ts';
@@ -28,11 +30,11 @@ import {
 
 /** The plan as JSON: the contract of `backfill plan --json` (and `run --dry-run --json`). */
 export function planJson(ws: Workspace, plan: BackfillPlan): unknown {
-  const { tasks, partitions, assets, estimated_seconds } = plan.summary;
+  const { tasks, partitions, assets, estimated_seconds, cost } = plan.summary;
   return {
     backfill: {
       tasks: plan.tasks.map((t) => ({ id: t.id, asset: t.asset, partitions: t.partitions, command: t.command, after: t.after })),
-      summary: { tasks, partitions, assets, estimated_seconds },
+      summary: { tasks, partitions, assets, estimated_seconds, cost },
       assets: plan.assets.map((a) => {
         const def = ws.assets.get(a.asset)!.partitions;
         return { asset: a.asset, partitions: def.kind === 'unpartitioned' ? null : keysOf(def, a.partitions), reason: a.reason };
@@ -55,10 +57,17 @@ export function printPlan(ctx: CliContext, ws: Workspace, plan: BackfillPlan, co
     ];
   });
   const { summary } = plan;
+  const cost = summary.cost;
+  // A cost column once some asset's cost is known (else one line says it is unknown).
+  if (cost.assets.some((e) => e.expected !== null)) {
+    rows.forEach((row, i) => row.push(describeAssetCost(cost.assets[i]!, cost.unit)));
+  }
   ctx.print(
     `plan: ${plural(summary.tasks, 'task')}, ${plural(summary.partitions, 'partition')} of ${plural(summary.assets, 'asset')}`,
     ...columns(rows),
     `estimate: ${describeEstimate(summary.estimated_seconds, summary.no_history, concurrency)}`,
+    // Said once costs are in use (a rate declared or a cost recorded); silent for workspaces without.
+    ...(cost.assets.some((e) => e.source !== 'unknown') || ws.costUnit ? [`cost: ${describePlanCost(cost)}`] : []),
   );
   for (const w of plan.warnings) ctx.warn(w);
 }
@@ -77,6 +86,26 @@ export function describeEstimate(seconds: number | null, noHistory: readonly str
   return noHistory.length > 0 ? `${known}; no history for ${noHistory.join(', ')}` : known;
 }
 
+/** One asset's estimated cost: `~1.40 USD (1.10–2.00, 24 runs)`, `0.80 USD (rate)`, `cost unknown`. */
+export function describeAssetCost(e: CostEstimate, unit: string | null): string {
+  if (e.expected === null) return 'cost unknown';
+  const u = unit ?? undefined;
+  if (e.source === 'rate') return `${formatCost(e.expected, u)} (rate)`;
+  const range =
+    e.low !== null && e.high !== null && e.high > e.low ? `${formatCost(e.low, undefined)}–${formatCost(e.high, undefined)}, ` : '';
+  return `~${formatCost(e.expected, u)} (${range}${plural(e.samples, 'past run')})`;
+}
+
+/** The plan's cost line: the total of what is known, its range, and what is not known. */
+export function describePlanCost(cost: PlanCost): string {
+  const u = cost.unit ?? undefined;
+  const known = cost.assets.length - cost.unknown.length;
+  if (known === 0) return `unknown (no history and no cost: rate for ${cost.unknown.join(', ')})`;
+  const range = cost.high > cost.low ? ` (${formatCost(cost.low, undefined)}–${formatCost(cost.high, undefined)})` : '';
+  const total = `~${formatCost(cost.expected, u)}${range}`;
+  return cost.unknown.length ? `${total} for what is known; unknown for ${cost.unknown.join(', ')} (no history, no cost: rate)` : total;
+}
+
 /** `3m`, `45s`, `2h 05m`: an ETA, coarser than a duration. */
 function formatEta(ms: number): string {
   const s = Math.round(ms / 1000);
@@ -91,6 +120,7 @@ function formatEta(ms: number): string {
 export interface RunCliOptions {
   concurrency: number;
   sample?: number;
+  maxCost?: number;
   /** `--workspace`/`--state` as given, repeated in the `resume with:` hint. */
   hintOptions: string[];
 }
@@ -107,6 +137,7 @@ export async function runStored(ctx: CliContext, ws: Workspace, store: StateStor
   const runner = new BackfillRunner(ws, store, id, {
     concurrency: options.concurrency,
     ...(options.sample !== undefined ? { sample: options.sample } : {}),
+    ...(options.maxCost !== undefined ? { maxCost: options.maxCost } : {}),
     onEvent: (e) => printer.event(e),
     signal: controller.signal,
   });
@@ -135,7 +166,7 @@ export async function runStored(ctx: CliContext, ws: Workspace, store: StateStor
     process.off('SIGTERM', onSignal);
   }
   if (ctx.json) printJson({ backfill: reportJson(report) });
-  else printReport(ctx, report, [id, ...options.hintOptions]);
+  else printReport(ctx, report, [id, ...options.hintOptions], ws.costUnit);
   return report.status === 'succeeded' ? EXIT_OK : report.status === 'paused' ? EXIT_PAUSED : EXIT_FAILURE;
 }
 
@@ -148,6 +179,8 @@ export function reportJson(report: BackfillReport): Record<string, unknown> {
     duration_ms: report.durationMs,
     failed: report.failed.map((f) => ({ task: f.task, asset: f.asset, partitions: f.partitions, message: f.message, log: f.log })),
     killed: report.killed.map((k) => ({ task: k.task, asset: k.asset, partitions: k.partitions, message: k.message })),
+    spent_cost: report.spentCost,
+    budget: report.budget ? { max_cost: report.budget.maxCost, estimated_left: report.budget.estimatedLeft } : null,
   };
 }
 
@@ -156,13 +189,13 @@ const COUNT_ORDER: readonly TaskStatus[] = ['succeeded', 'failed', 'skipped', 'c
 const MAX_FAILED_SHOWN = 20;
 
 /** The final summary: status and counts, the failed partitions with their logs, how to resume. */
-function printReport(ctx: CliContext, report: BackfillReport, resumeArgs: string[]): void {
+function printReport(ctx: CliContext, report: BackfillReport, resumeArgs: string[], costUnit: string | undefined): void {
   const s = ctx.style;
   const statusWord =
     report.status === 'succeeded'
       ? s.green('succeeded')
       : report.status === 'paused'
-        ? s.yellow('paused after the sample')
+        ? s.yellow(report.budget ? 'paused (budget)' : 'paused after the sample')
         : s.red(report.status);
   const counts = COUNT_ORDER.filter((k) => report.counts[k] > 0)
     .map((k) => `${report.counts[k]} ${k}`)
@@ -184,8 +217,25 @@ function printReport(ctx: CliContext, report: BackfillReport, resumeArgs: string
     for (const k of report.killed.slice(0, MAX_FAILED_SHOWN))
       lines.push(`  ${s.yellow('!')} ${label(k.asset, k.partitions)}: ${k.message}`);
   }
-  if (report.status !== 'succeeded') lines.push(`resume with: backfill resume ${resumeArgs.join(' ')}`);
+  if (report.spentCost !== null)
+    lines.push(
+      `cost: ${formatCost(report.spentCost, costUnit)} spent${report.budget ? ` of --max-cost ${formatCost(report.budget.maxCost, costUnit)}` : ''}`,
+    );
+  if (report.budget) {
+    const need = roundUp(Math.max(report.budget.maxCost, (report.spentCost ?? 0) + report.budget.estimatedLeft));
+    lines.push(
+      `stopped starting tasks: what is left is estimated at ~${formatCost(report.budget.estimatedLeft, costUnit)}, more than the budget allows`,
+      `resume with a larger budget: backfill resume ${resumeArgs.join(' ')} --max-cost ${need}`,
+    );
+  } else if (report.status !== 'succeeded') lines.push(`resume with: backfill resume ${resumeArgs.join(' ')}`);
   ctx.print(...lines);
+}
+
+/** Up to 3 significant digits, rounded up (a budget suggestion that is enough). */
+function roundUp(x: number): number {
+  if (x <= 0) return 0;
+  const step = 10 ** (Math.floor(Math.log10(x)) - 2);
+  return Number((Math.ceil(x / step) * step).toPrecision(3));
 }
 
 /** `asset 2024-01-01`, `asset 2024-01-01…2024-01-07`, `asset` (unpartitioned). */

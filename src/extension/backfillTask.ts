@@ -157,6 +157,8 @@ export class BackfillTasks implements vscode.TaskProvider, vscode.Disposable {
       runId: newBackfillId(),
       concurrency,
       medianDurationMs: (a) => store.medianDurationMs(a),
+      costSamples: (a) => store.costSamples(a),
+      ...(ws.costUnit ? { costUnit: ws.costUnit } : {}),
       statuses,
     });
   }
