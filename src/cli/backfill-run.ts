@@ -1,11 +1,11 @@
 import type { PartitionsDefinition } from '../core/partitions/definition.ts';
 import { keysOf } from '../core/partitions/definition.ts';
 import type { PartitionSubset } from '../core/partitions/subset.ts';
-import type { CostEstimate, PlanCost } from '../core/cost/cost.ts';
+import { describeAssetCost, describePlanCost } from '../core/cost/describe.ts';
 import { formatCost } from '../core/cost/units.ts';
 import type { BackfillPlan } from '../core/plan/planner.ts';
 import { formatSeconds } from '../core/run/duration.ts';
-import { BackfillRunner, type BackfillReport, type RunnerEvent } from '../core/run/runner.ts';
+import { BackfillRunner, type BackfillReport, type Capacity, type RunnerEvent } from '../core/run/runner.ts';
 import { BackfillStore, type StoredTask, type TaskStatus } from '../core/state/backfills.ts';
 import type { StateStore } from '../core/state/store.ts';
 import type { Workspace } from '../core/workspace.ts';
@@ -86,26 +86,6 @@ export function describeEstimate(seconds: number | null, noHistory: readonly str
   return noHistory.length > 0 ? `${known}; no history for ${noHistory.join(', ')}` : known;
 }
 
-/** One asset's estimated cost: `~1.40 USD (1.10–2.00, 24 runs)`, `0.80 USD (rate)`, `cost unknown`. */
-export function describeAssetCost(e: CostEstimate, unit: string | null): string {
-  if (e.expected === null) return 'cost unknown';
-  const u = unit ?? undefined;
-  if (e.source === 'rate') return `${formatCost(e.expected, u)} (rate)`;
-  const range =
-    e.low !== null && e.high !== null && e.high > e.low ? `${formatCost(e.low, undefined)}–${formatCost(e.high, undefined)}, ` : '';
-  return `~${formatCost(e.expected, u)} (${range}${plural(e.samples, 'past run')})`;
-}
-
-/** The plan's cost line: the total of what is known, its range, and what is not known. */
-export function describePlanCost(cost: PlanCost): string {
-  const u = cost.unit ?? undefined;
-  const known = cost.assets.length - cost.unknown.length;
-  if (known === 0) return `unknown (no history and no cost: rate for ${cost.unknown.join(', ')})`;
-  const range = cost.high > cost.low ? ` (${formatCost(cost.low, undefined)}–${formatCost(cost.high, undefined)})` : '';
-  const total = `~${formatCost(cost.expected, u)}${range}`;
-  return cost.unknown.length ? `${total} for what is known; unknown for ${cost.unknown.join(', ')} (no history, no cost: rate)` : total;
-}
-
 /** `3m`, `45s`, `2h 05m`: an ETA, coarser than a duration. */
 function formatEta(ms: number): string {
   const s = Math.round(ms / 1000);
@@ -121,6 +101,7 @@ export interface RunCliOptions {
   concurrency: number;
   sample?: number;
   maxCost?: number;
+  capacity?: Capacity;
   /** `--workspace`/`--state` as given, repeated in the `resume with:` hint. */
   hintOptions: string[];
 }
@@ -138,6 +119,7 @@ export async function runStored(ctx: CliContext, ws: Workspace, store: StateStor
     concurrency: options.concurrency,
     ...(options.sample !== undefined ? { sample: options.sample } : {}),
     ...(options.maxCost !== undefined ? { maxCost: options.maxCost } : {}),
+    ...(options.capacity ? { capacity: options.capacity } : {}),
     onEvent: (e) => printer.event(e),
     signal: controller.signal,
   });

@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
-import { formatCost } from '../core/cost/units.ts';
+import { formatCost, parseMemory } from '../core/cost/units.ts';
+import { machineCapacity, type Capacity } from '../core/run/runner.ts';
 import { UserError } from '../core/diagnostics.ts';
 import { planBackfill, type BackfillPlan } from '../core/plan/planner.ts';
 import { newBackfillId } from '../core/run/backfill.ts';
@@ -62,6 +63,23 @@ export function parsePositive(option: string, text: string, max = Number.MAX_SAF
     throw new UserError(`invalid ${option} "${text}": expected a whole number ${range}`);
   }
   return Number(text);
+}
+
+/** `--max-cpus N` and `--max-memory SIZE` over this machine's cores and memory. */
+export function parseCapacity(options: { maxCpus?: string; maxMemory?: string }): Capacity {
+  const capacity = machineCapacity();
+  if (options.maxCpus !== undefined) {
+    const n = Number(options.maxCpus.trim());
+    if (options.maxCpus.trim() === '' || !Number.isFinite(n) || n <= 0)
+      throw new UserError(`invalid --max-cpus "${options.maxCpus}": expected a number of cores > 0`);
+    capacity.cpus = n;
+  }
+  if (options.maxMemory !== undefined) {
+    const bytes = parseMemory(options.maxMemory);
+    if (bytes === null) throw new UserError(`invalid --max-memory "${options.maxMemory}": expected a size such as 16GiB or 8000MB`);
+    capacity.memory = bytes;
+  }
+  return capacity;
 }
 
 /** `--max-cost N`: a number > 0 in the workspace's cost unit. */

@@ -2,6 +2,7 @@
 // estimates that say where they come from, refusal at plan time, and a run that stops starting
 // tasks at its budget and finishes when resumed with a larger one. Real processes, real store.
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { estimateCost, quantile, taskCost } from '../../src/core/cost/cost.ts';
@@ -258,5 +259,60 @@ describe('budgets: refused at plan time, stopped while running, resumed with mor
     const r = backfill(['plan', 'rated', '--max-cost', '-1', ...NOW], cwd());
     assert.equal(r.code, 2);
     assert.match(r.stderr, /invalid --max-cost "-1": expected a number > 0/);
+  });
+});
+
+describe('resources: a task starts only while the declared cores and memory of those running fit', () => {
+  let dir: string;
+  before(() => {
+    buildCli();
+    dir = tempWorkspace(
+      {
+        'a.assets.yaml': [
+          'assets:',
+          '  big:',
+          '    partitions: {daily: {start: 2024-01-01, end: 2024-01-07}}',
+          '    resources: {cpus: 1, memory: 3GiB}',
+          '    run: sh job.sh {partition}',
+          '',
+        ].join('\n'),
+        // Each task writes when it started and ended, by its own clock.
+        'job.sh': 'mkdir -p times; echo "$(date +%s%N) start" >> "times/$1"; sleep 0.3; echo "$(date +%s%N) end" >> "times/$1"\n',
+      },
+      'backfill-resources-',
+    );
+  });
+  after(removeTempDirs);
+
+  it('6 tasks of 3 GiB with 7 GiB: never more than 2 at once, measured from the tasks’ own start and end times', () => {
+    ok(['run', 'big', '--concurrency', '6', '--max-memory', '7GiB', '--max-cpus', '64', ...NOW], { cwd: dir });
+    const events: Array<[bigint, number]> = [];
+    for (const f of readdirSync(path.join(dir, 'times'))) {
+      for (const line of readFileSync(path.join(dir, 'times', f), 'utf8')
+        .trim()
+        .split('\n')) {
+        const [t, what] = line.split(' ');
+        events.push([BigInt(t!), what === 'start' ? 1 : -1]);
+      }
+    }
+    assert.equal(events.length, 12);
+    events.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] - b[1]));
+    let running = 0;
+    let peak = 0;
+    for (const [, d] of events) peak = Math.max(peak, (running += d));
+    assert.ok(peak <= 2, `${peak} tasks of 3 GiB ran at once with 7 GiB`);
+  });
+
+  it('a task larger than the whole capacity is refused before anything runs, naming where its resources are declared', () => {
+    const r = backfill(['run', 'big', '--max-memory', '2GiB', ...NOW], { cwd: dir });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(
+      r.stderr,
+      /^backfill: big needs 3 GiB of memory \(resources: at a\.assets\.yaml:2\), more than the 2 GiB available \(--max-memory\): nothing was started$/m,
+    );
+    assert.match(
+      backfill(['run', 'big', '--max-memory', 'lots', ...NOW], { cwd: dir }).stderr,
+      /invalid --max-memory "lots": expected a size such as 16GiB/,
+    );
   });
 });

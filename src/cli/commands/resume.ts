@@ -5,7 +5,7 @@ import { indexStoreFor } from '../../core/state/record.ts';
 import { runStored } from '../backfill-run.ts';
 import { action, type CliContext } from '../context.ts';
 import { plural } from '../output.ts';
-import { parseConcurrency, parseMaxCost, resolveStoredBackfill } from '../selection.ts';
+import { parseCapacity, parseConcurrency, parseMaxCost, resolveStoredBackfill } from '../selection.ts';
 import { hintOptions } from './run.ts';
 
 export function register(program: Command): void {
@@ -34,10 +34,13 @@ Examples:
 interface ResumeOptions {
   concurrency?: string;
   maxCost?: string;
+  maxCpus?: string;
+  maxMemory?: string;
 }
 
 async function resume(ctx: CliContext, prefix: string, options: ResumeOptions): Promise<number> {
   const givenMax = parseMaxCost(options.maxCost);
+  const capacity = parseCapacity(options);
   const ws = await ctx.workspace();
   const store = ctx.store();
   indexStoreFor(ws, store);
@@ -58,5 +61,10 @@ async function resume(ctx: CliContext, prefix: string, options: ResumeOptions): 
       `resuming ${id} (${record.description}): ${plural(c.pending, 'task')} to run, ${c.succeeded} of ${total} already succeeded, concurrency ${concurrency}`,
     );
   }
-  return runStored(ctx, ws, store, id, { concurrency, ...(maxCost !== undefined ? { maxCost } : {}), hintOptions: hintOptions(ctx) });
+  return runStored(ctx, ws, store, id, {
+    concurrency,
+    ...(maxCost !== undefined ? { maxCost } : {}),
+    capacity,
+    hintOptions: hintOptions(ctx),
+  });
 }

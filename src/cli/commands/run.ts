@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import { UserError } from '../../core/diagnostics.ts';
+import { tooBig } from '../../core/run/runner.ts';
 import { shellQuote } from '../../core/plan/command.ts';
 import { saveBackfill } from '../../core/run/backfill.ts';
 import { indexStoreFor } from '../../core/state/record.ts';
@@ -9,6 +11,7 @@ import {
   addSelectionOptions,
   describeSelection,
   overBudget,
+  parseCapacity,
   parseConcurrency,
   parseMaxCost,
   parsePositive,
@@ -28,6 +31,8 @@ export function register(program: Command): void {
       '--max-cost <n>',
       "the most the backfill may cost, in the workspace's cost_unit (default: its budget:): refused when estimated above it; stops starting tasks (paused) when it would be exceeded",
     )
+    .option('--max-cpus <n>', "cores the running tasks' declared resources may add up to (default: this machine's)")
+    .option('--max-memory <size>', "memory the running tasks' declared resources may add up to, e.g. 12GiB (default: this machine's)")
     .option('--sample <n>', 'run only N partitions per asset (first, last, spread between) with what they need, then pause')
     .option('--dry-run', 'print the plan (as backfill plan does) and run nothing')
     .addHelpText(
@@ -51,6 +56,8 @@ Examples:
 interface RunOptions extends SelectionOptions {
   concurrency?: string;
   maxCost?: string;
+  maxCpus?: string;
+  maxMemory?: string;
   sample?: string;
   dryRun?: boolean;
 }
@@ -59,6 +66,7 @@ async function run(ctx: CliContext, words: string[], options: RunOptions): Promi
   const concurrency = parseConcurrency(options.concurrency);
   const sample = options.sample === undefined ? undefined : parsePositive('--sample', options.sample);
   const givenMax = parseMaxCost(options.maxCost);
+  const capacity = parseCapacity(options);
   const ws = await ctx.workspace();
   const maxCost = givenMax ?? ws.budget;
   const planned = await planSelection(ctx, ws, words, options, concurrency);
@@ -74,6 +82,8 @@ async function run(ctx: CliContext, words: string[], options: RunOptions): Promi
     else printPlan(ctx, ws, planned, concurrency);
     return 0;
   }
+  const big = tooBig(new Set(planned.assets.map((a) => ws.assets.get(a.asset)!)), capacity, ws.root);
+  if (big.length > 0) throw new UserError(`${big.join('; ')}: nothing was started`);
   const store = ctx.store();
   // Snapshots written keep the partition indexes of these definitions: readers skip parsing keys.
   indexStoreFor(ws, store);
@@ -99,6 +109,7 @@ async function run(ctx: CliContext, words: string[], options: RunOptions): Promi
     concurrency,
     ...(sample !== undefined ? { sample } : {}),
     ...(maxCost !== undefined ? { maxCost } : {}),
+    capacity,
     hintOptions: hintOptions(ctx),
   });
 }

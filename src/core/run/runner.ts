@@ -1,9 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { availableParallelism, totalmem } from 'node:os';
 import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, type WriteStream } from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../diagnostics.ts';
 import type { AssetDefinition } from '../model.ts';
 import { estimateCost, taskCost } from '../cost/cost.ts';
+import { formatMemory } from '../cost/units.ts';
 import { PartitionSubset } from '../partitions/subset.ts';
 import { renderCommand } from '../plan/command.ts';
 import { BackfillStore, type BackfillStatus, type StoredTask, type TaskStatus } from '../state/backfills.ts';
@@ -38,6 +40,42 @@ export interface RunOptions {
    * would exceed it; the backfill then ends `paused`, to be resumed with a larger budget.
    */
   maxCost?: number;
+  /**
+   * What the running tasks' declared `resources` may add up to (default: this machine's cores
+   * and memory). A task starts only while it fits, on top of concurrency and pools.
+   */
+  capacity?: Capacity;
+}
+
+export interface Capacity {
+  cpus: number;
+  /** Bytes. */
+  memory: number;
+}
+
+/** This machine's cores and memory: the default capacity. */
+export function machineCapacity(): Capacity {
+  return { cpus: availableParallelism(), memory: totalmem() };
+}
+
+/**
+ * Assets whose one task needs more than the whole capacity: such a task could never start.
+ * Said before anything runs, with where the resources are declared.
+ */
+export function tooBig(assets: Iterable<AssetDefinition>, capacity: Capacity, root: string): string[] {
+  const out: string[] = [];
+  for (const a of assets) {
+    const r = a.resources;
+    if (!r) continue;
+    const at = `${path.relative(root, a.location.file)}:${a.location.line}`;
+    if (r.cpus !== undefined && r.cpus > capacity.cpus)
+      out.push(`${a.name} needs ${r.cpus} cpus (resources: at ${at}), more than the ${capacity.cpus} available (--max-cpus)`);
+    if (r.memory !== undefined && r.memory > capacity.memory)
+      out.push(
+        `${a.name} needs ${formatMemory(r.memory)} of memory (resources: at ${at}), more than the ${formatMemory(capacity.memory)} available (--max-memory)`,
+      );
+  }
+  return out;
 }
 
 export interface BackfillReport {
@@ -121,6 +159,17 @@ export class BackfillRunner {
     mkdirSync(this.logDir, { recursive: true });
     this.backfills.setStatus(this.backfillId, 'running', { pid: process.pid, endedAt: null });
     if (this.options.sample !== undefined) this.selected = this.sampleTasks(this.options.sample);
+    const big = tooBig(
+      new Set(
+        this.tasks
+          .filter((t) => t.status === 'pending')
+          .map((t) => this.ws.assets.get(t.asset)!)
+          .filter(Boolean),
+      ),
+      this.capacity,
+      this.ws.root,
+    );
+    if (big.length > 0) throw new UserError(`${big.join('; ')}: nothing was started`);
     const spent = this.store.spentCost(this.backfillId);
     this.spent = spent.spent;
     this.anyCost = spent.spent > 0;
@@ -190,6 +239,11 @@ export class BackfillRunner {
     };
   }
 
+  /** What the backfill's attempts cost so far (all runs), or null while none has a known cost. */
+  get spentSoFar(): number | null {
+    return this.anyCost ? this.spent : null;
+  }
+
   /** What the backfill's attempts cost so far (all runs), and whether any had a cost. */
   private spent = 0;
   private anyCost = false;
@@ -204,6 +258,25 @@ export class BackfillRunner {
     let h = this.estimates.get(t.asset);
     if (!h) this.estimates.set(t.asset, (h = { samples: this.store.costSamples(t.asset), medianMs: this.store.medianDurationMs(t.asset) }));
     return estimateCost(asset, Math.max(1, t.partitions.length), 1, h.samples, h.medianMs).expected ?? 0;
+  }
+
+  private get capacity(): Capacity {
+    return this.options.capacity ?? machineCapacity();
+  }
+
+  /** Whether `t`'s declared resources fit beside the running and already chosen tasks'. */
+  private fits(t: StoredTask, chosen: StoredTask[]): boolean {
+    const need = this.ws.assets.get(t.asset)?.resources;
+    if (!need) return true;
+    let cpus = need.cpus ?? 0;
+    let memory = need.memory ?? 0;
+    for (const other of [...[...this.running.values()].map((r) => r.task), ...chosen]) {
+      const r = this.ws.assets.get(other.asset)?.resources;
+      cpus += r?.cpus ?? 0;
+      memory += r?.memory ?? 0;
+    }
+    const cap = this.capacity;
+    return cpus <= cap.cpus + 1e-9 && memory <= cap.memory;
   }
 
   /** Whether starting `t` now keeps the backfill within maxCost (counting running and already chosen tasks). */
@@ -310,8 +383,9 @@ export class BackfillRunner {
           queue.shift();
           continue;
         }
-        // Over budget: it stays queued (pending), and nothing more starts in this pass.
-        if (!this.withinBudget(t, batch)) break pools;
+        // Over budget, or more than the free cores or memory: it stays queued (pending), and
+        // nothing more starts in this pass (a big task is not overtaken forever by small ones).
+        if (!this.withinBudget(t, batch) || !this.fits(t, batch)) break pools;
         queue.shift();
         batch.push(t);
         this.poolUse.set(pool, (this.poolUse.get(pool) ?? 0) + 1);
