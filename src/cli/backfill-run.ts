@@ -1,9 +1,11 @@
 import type { PartitionsDefinition } from '../core/partitions/definition.ts';
 import { keysOf } from '../core/partitions/definition.ts';
 import type { PartitionSubset } from '../core/partitions/subset.ts';
+import { describeAssetCost, describePlanCost } from '../core/cost/describe.ts';
+import { formatCost } from '../core/cost/units.ts';
 import type { BackfillPlan } from '../core/plan/planner.ts';
 import { formatSeconds } from '../core/run/duration.ts';
-import { BackfillRunner, type BackfillReport, type RunnerEvent } from '../core/run/runner.ts';
+import { BackfillRunner, type BackfillReport, type Capacity, type RunnerEvent } from '../core/run/runner.ts';
 import { BackfillStore, type StoredTask, type TaskStatus } from '../core/state/backfills.ts';
 import type { StateStore } from '../core/state/store.ts';
 import type { Workspace } from '../core/workspace.ts';
@@ -28,11 +30,11 @@ import {
 
 /** The plan as JSON: the contract of `backfill plan --json` (and `run --dry-run --json`). */
 export function planJson(ws: Workspace, plan: BackfillPlan): unknown {
-  const { tasks, partitions, assets, estimated_seconds } = plan.summary;
+  const { tasks, partitions, assets, estimated_seconds, cost } = plan.summary;
   return {
     backfill: {
       tasks: plan.tasks.map((t) => ({ id: t.id, asset: t.asset, partitions: t.partitions, command: t.command, after: t.after })),
-      summary: { tasks, partitions, assets, estimated_seconds },
+      summary: { tasks, partitions, assets, estimated_seconds, cost },
       assets: plan.assets.map((a) => {
         const def = ws.assets.get(a.asset)!.partitions;
         return { asset: a.asset, partitions: def.kind === 'unpartitioned' ? null : keysOf(def, a.partitions), reason: a.reason };
@@ -55,10 +57,17 @@ export function printPlan(ctx: CliContext, ws: Workspace, plan: BackfillPlan, co
     ];
   });
   const { summary } = plan;
+  const cost = summary.cost;
+  // A cost column once some asset's cost is known (else one line says it is unknown).
+  if (cost.assets.some((e) => e.expected !== null)) {
+    rows.forEach((row, i) => row.push(describeAssetCost(cost.assets[i]!, cost.unit)));
+  }
   ctx.print(
     `plan: ${plural(summary.tasks, 'task')}, ${plural(summary.partitions, 'partition')} of ${plural(summary.assets, 'asset')}`,
     ...columns(rows),
     `estimate: ${describeEstimate(summary.estimated_seconds, summary.no_history, concurrency)}`,
+    // Said once costs are in use (a rate declared or a cost recorded); silent for workspaces without.
+    ...(cost.assets.some((e) => e.source !== 'unknown') || ws.costUnit ? [`cost: ${describePlanCost(cost)}`] : []),
   );
   for (const w of plan.warnings) ctx.warn(w);
 }
@@ -91,6 +100,8 @@ function formatEta(ms: number): string {
 export interface RunCliOptions {
   concurrency: number;
   sample?: number;
+  maxCost?: number;
+  capacity?: Capacity;
   /** `--workspace`/`--state` as given, repeated in the `resume with:` hint. */
   hintOptions: string[];
 }
@@ -107,6 +118,8 @@ export async function runStored(ctx: CliContext, ws: Workspace, store: StateStor
   const runner = new BackfillRunner(ws, store, id, {
     concurrency: options.concurrency,
     ...(options.sample !== undefined ? { sample: options.sample } : {}),
+    ...(options.maxCost !== undefined ? { maxCost: options.maxCost } : {}),
+    ...(options.capacity ? { capacity: options.capacity } : {}),
     onEvent: (e) => printer.event(e),
     signal: controller.signal,
   });
@@ -135,7 +148,7 @@ export async function runStored(ctx: CliContext, ws: Workspace, store: StateStor
     process.off('SIGTERM', onSignal);
   }
   if (ctx.json) printJson({ backfill: reportJson(report) });
-  else printReport(ctx, report, [id, ...options.hintOptions]);
+  else printReport(ctx, report, [id, ...options.hintOptions], ws.costUnit);
   return report.status === 'succeeded' ? EXIT_OK : report.status === 'paused' ? EXIT_PAUSED : EXIT_FAILURE;
 }
 
@@ -148,6 +161,8 @@ export function reportJson(report: BackfillReport): Record<string, unknown> {
     duration_ms: report.durationMs,
     failed: report.failed.map((f) => ({ task: f.task, asset: f.asset, partitions: f.partitions, message: f.message, log: f.log })),
     killed: report.killed.map((k) => ({ task: k.task, asset: k.asset, partitions: k.partitions, message: k.message })),
+    spent_cost: report.spentCost,
+    budget: report.budget ? { max_cost: report.budget.maxCost, estimated_left: report.budget.estimatedLeft } : null,
   };
 }
 
@@ -156,13 +171,13 @@ const COUNT_ORDER: readonly TaskStatus[] = ['succeeded', 'failed', 'skipped', 'c
 const MAX_FAILED_SHOWN = 20;
 
 /** The final summary: status and counts, the failed partitions with their logs, how to resume. */
-function printReport(ctx: CliContext, report: BackfillReport, resumeArgs: string[]): void {
+function printReport(ctx: CliContext, report: BackfillReport, resumeArgs: string[], costUnit: string | undefined): void {
   const s = ctx.style;
   const statusWord =
     report.status === 'succeeded'
       ? s.green('succeeded')
       : report.status === 'paused'
-        ? s.yellow('paused after the sample')
+        ? s.yellow(report.budget ? 'paused (budget)' : 'paused after the sample')
         : s.red(report.status);
   const counts = COUNT_ORDER.filter((k) => report.counts[k] > 0)
     .map((k) => `${report.counts[k]} ${k}`)
@@ -184,8 +199,25 @@ function printReport(ctx: CliContext, report: BackfillReport, resumeArgs: string
     for (const k of report.killed.slice(0, MAX_FAILED_SHOWN))
       lines.push(`  ${s.yellow('!')} ${label(k.asset, k.partitions)}: ${k.message}`);
   }
-  if (report.status !== 'succeeded') lines.push(`resume with: backfill resume ${resumeArgs.join(' ')}`);
+  if (report.spentCost !== null)
+    lines.push(
+      `cost: ${formatCost(report.spentCost, costUnit)} spent${report.budget ? ` of --max-cost ${formatCost(report.budget.maxCost, costUnit)}` : ''}`,
+    );
+  if (report.budget) {
+    const need = roundUp(Math.max(report.budget.maxCost, (report.spentCost ?? 0) + report.budget.estimatedLeft));
+    lines.push(
+      `stopped starting tasks: what is left is estimated at ~${formatCost(report.budget.estimatedLeft, costUnit)}, more than the budget allows`,
+      `resume with a larger budget: backfill resume ${resumeArgs.join(' ')} --max-cost ${need}`,
+    );
+  } else if (report.status !== 'succeeded') lines.push(`resume with: backfill resume ${resumeArgs.join(' ')}`);
   ctx.print(...lines);
+}
+
+/** Up to 3 significant digits, rounded up (a budget suggestion that is enough). */
+function roundUp(x: number): number {
+  if (x <= 0) return 0;
+  const step = 10 ** (Math.floor(Math.log10(x)) - 2);
+  return Number((Math.ceil(x / step) * step).toPrecision(3));
 }
 
 /** `asset 2024-01-01`, `asset 2024-01-01…2024-01-07`, `asset` (unpartitioned). */

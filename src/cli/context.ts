@@ -61,6 +61,11 @@ export class CliContext {
     if (lines.length > 0) process.stdout.write(lines.join('\n') + '\n');
   }
 
+  /** A one-line refusal on stderr (`backfill: …`), for a command that then exits with a failure status. */
+  refuse(message: string): void {
+    process.stderr.write(`backfill: ${message}\n`);
+  }
+
   /** A one-line warning on stderr. */
   warn(message: string): void {
     process.stderr.write(`${this.errStyle.yellow('warning:')} ${message}\n`);

@@ -1,5 +1,7 @@
 import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
+import { formatCost, parseMemory } from '../core/cost/units.ts';
+import { machineCapacity, type Capacity } from '../core/run/runner.ts';
 import { UserError } from '../core/diagnostics.ts';
 import { planBackfill, type BackfillPlan } from '../core/plan/planner.ts';
 import { newBackfillId } from '../core/run/backfill.ts';
@@ -63,6 +65,46 @@ export function parsePositive(option: string, text: string, max = Number.MAX_SAF
   return Number(text);
 }
 
+/** `--max-cpus N` and `--max-memory SIZE` over this machine's cores and memory. */
+export function parseCapacity(options: { maxCpus?: string; maxMemory?: string }): Capacity {
+  const capacity = machineCapacity();
+  if (options.maxCpus !== undefined) {
+    const n = Number(options.maxCpus.trim());
+    if (options.maxCpus.trim() === '' || !Number.isFinite(n) || n <= 0)
+      throw new UserError(`invalid --max-cpus "${options.maxCpus}": expected a number of cores > 0`);
+    capacity.cpus = n;
+  }
+  if (options.maxMemory !== undefined) {
+    const bytes = parseMemory(options.maxMemory);
+    if (bytes === null) throw new UserError(`invalid --max-memory "${options.maxMemory}": expected a size such as 16GiB or 8000MB`);
+    capacity.memory = bytes;
+  }
+  return capacity;
+}
+
+/** `--max-cost N`: a number > 0 in the workspace's cost unit. */
+export function parseMaxCost(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text.trim());
+  if (text.trim() === '' || !Number.isFinite(value) || value <= 0)
+    throw new UserError(`invalid --max-cost "${text}": expected a number > 0 (in the workspace's cost_unit)`);
+  return value;
+}
+
+/**
+ * The plan's estimate against the budget (--max-cost, else the workspace's `budget:`): a
+ * message naming the numbers when the expected cost exceeds it, else null.
+ */
+export function overBudget(plan: BackfillPlan, budget: number | undefined, fromWorkspace: boolean): string | null {
+  if (budget === undefined) return null;
+  const c = plan.summary.cost;
+  if (c.expected <= budget + 1e-9) return null;
+  const u = c.unit ?? undefined;
+  const what = fromWorkspace ? `the workspace's budget: ${formatCost(budget, u)}` : `--max-cost ${formatCost(budget, u)}`;
+  const unknown = c.unknown.length ? ` (not counting ${c.unknown.join(', ')}, whose cost is unknown)` : '';
+  return `the estimated cost ~${formatCost(c.expected, u)}${unknown} exceeds ${what}: nothing was started. Raise --max-cost, select fewer partitions, or start small with --sample N`;
+}
+
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
@@ -97,6 +139,8 @@ export async function planSelection(
     runId: newBackfillId(),
     concurrency,
     medianDurationMs: (asset) => store.medianDurationMs(asset),
+    costSamples: (asset) => store.costSamples(asset),
+    ...(ws.costUnit ? { costUnit: ws.costUnit } : {}),
     statuses: engine,
   });
 }

@@ -21,6 +21,20 @@ export interface CheckSpec {
   blocking: boolean;
 }
 
+/**
+ * What one run of an asset costs, declared (`cost:`): per run of its command, per partition it
+ * materializes, or per hour of runtime (times `resources.cpus` where given). A cost the command
+ * reports (`::backfill cost=…`) wins over the declared rate.
+ */
+export type CostRate = { per_run: number } | { per_partition: number } | { per_hour: number };
+
+/** What one run of an asset needs while it runs (`resources:`); the runner admits tasks within the machine's capacity. */
+export interface Resources {
+  cpus?: number;
+  /** Bytes. */
+  memory?: number;
+}
+
 export interface BackfillStrategy {
   strategy: 'per_partition' | 'single_run';
   max_partitions_per_run?: number;
@@ -57,4 +71,6 @@ export interface AssetDefinition {
   timeout?: number;
   backfill?: BackfillStrategy;
   checks?: CheckSpec[];
+  cost?: CostRate;
+  resources?: Resources;
 }

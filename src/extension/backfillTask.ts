@@ -5,6 +5,8 @@ import { UserError } from '../core/diagnostics.ts';
 import type { BackfillPlan, Selection } from '../core/plan/planner.ts';
 import { planBackfill } from '../core/plan/planner.ts';
 import { newBackfillId, prepareResume, saveBackfill } from '../core/run/backfill.ts';
+import { formatCost } from '../core/cost/units.ts';
+import { describePlanCost } from '../core/cost/describe.ts';
 import { formatSeconds } from '../core/run/duration.ts';
 import { BackfillRunner, type BackfillReport, type RunnerEvent } from '../core/run/runner.ts';
 import { StatusEngine } from '../core/state/staleness.ts';
@@ -29,6 +31,8 @@ export interface BackfillTaskDefinition extends vscode.TaskDefinition {
   sample?: number;
   /** Resume this backfill instead of planning a new one. */
   resume?: string;
+  /** The most the backfill may cost (the workspace's cost unit); default: the backfill.maxCost setting, else the workspace's budget:. */
+  maxCost?: number;
   /** Internal: a selection built by a command (tree node, editor, graph). */
   label?: string;
 }
@@ -157,6 +161,8 @@ export class BackfillTasks implements vscode.TaskProvider, vscode.Disposable {
       runId: newBackfillId(),
       concurrency,
       medianDurationMs: (a) => store.medianDurationMs(a),
+      costSamples: (a) => store.costSamples(a),
+      ...(ws.costUnit ? { costUnit: ws.costUnit } : {}),
       statuses,
     });
   }
@@ -165,7 +171,7 @@ export class BackfillTasks implements vscode.TaskProvider, vscode.Disposable {
    * Shows the plan (partitions per asset, what "downstream" added, the estimate, warnings) and
    * runs it as a task when confirmed. Large plans offer to start with a sample.
    */
-  async confirmAndRun(selection: Selection, label: string): Promise<void> {
+  async confirmAndRun(selection: Selection, label: string, maxCost?: number): Promise<void> {
     if (!vscode.workspace.isTrusted) throw new UserError('Backfill runs commands from this workspace only when it is trusted');
     const concurrency = this.concurrency();
     const plan = this.plan(selection, concurrency);
@@ -185,30 +191,65 @@ export class BackfillTasks implements vscode.TaskProvider, vscode.Disposable {
       s.estimated_seconds === null
         ? `no history for ${s.no_history.join(', ')}`
         : `about ${formatSeconds(s.estimated_seconds)} at concurrency ${concurrency}`;
-    const detail = [...lines, '', `${s.tasks} tasks, ${s.partitions} partitions — ${estimate}`, ...plan.warnings.map((w) => `⚠ ${w}`)].join(
-      '\n',
-    );
+    // Cost: said once costs are in use (a rate declared, a cost recorded, a unit or a budget).
+    const cost = s.cost;
+    const budget = maxCost ?? this.maxCost();
+    const costsInUse = cost.assets.some((e) => e.source !== 'unknown') || ws.costUnit !== undefined || budget !== undefined;
+    const over = budget !== undefined && cost.expected > budget + 1e-9;
+    const costLines = costsInUse
+      ? [
+          `Cost: ${describePlanCost(cost)}${budget !== undefined ? ` — budget ${formatCost(budget, cost.unit ?? undefined)}` : ''}`,
+          ...(over ? [`⚠ The estimate is more than the budget: start small, or raise the budget.`] : []),
+        ]
+      : [];
+    const detail = [
+      ...lines,
+      '',
+      `${s.tasks} tasks, ${s.partitions} partitions — ${estimate}`,
+      ...costLines,
+      ...plan.warnings.map((w) => `⚠ ${w}`),
+    ].join('\n');
     const large = s.partitions >= 50;
     const INCLUDE = 'Include Missing Upstream';
+    const BUDGET = budget === undefined ? 'Set Budget…' : 'Change Budget…';
+    const SMALL = 'Start Small (sample 3)';
     const choices = [
-      ...(large ? ['Run All', 'Start Small (sample 3)'] : ['Run']),
+      ...(over ? [SMALL] : large ? ['Run All', SMALL] : ['Run']),
+      ...(costsInUse ? [BUDGET] : []),
       ...(plan.missingUpstream.length > 0 && !selection.withMissingUpstream ? [INCLUDE] : []),
     ];
-    const title = `Backfill ${label}: ${s.partitions} partitions of ${s.assets} asset${s.assets === 1 ? '' : 's'}`;
+    const title = `Backfill ${label}: ${s.partitions} partitions of ${s.assets} asset${s.assets === 1 ? '' : 's'}${over ? ' — over budget' : ''}`;
     // A plan with warnings asks with the warning icon, not the info one.
-    const ask = plan.warnings.length > 0 ? vscode.window.showWarningMessage : vscode.window.showInformationMessage;
+    const ask = plan.warnings.length > 0 || over ? vscode.window.showWarningMessage : vscode.window.showInformationMessage;
     const choice = await ask(title, { modal: true, detail }, ...choices);
     if (!choice) return;
-    if (choice === INCLUDE) return this.confirmAndRun({ ...selection, withMissingUpstream: true }, label);
+    if (choice === INCLUDE) return this.confirmAndRun({ ...selection, withMissingUpstream: true }, label, maxCost);
+    if (choice === BUDGET) {
+      const asked = await askBudget(budget, cost.unit ?? undefined, cost.expected);
+      return this.confirmAndRun(selection, label, asked ?? maxCost);
+    }
     this.pending.set(label, selection);
-    const sample = choice.startsWith('Start Small') ? 3 : undefined;
-    await vscode.tasks.executeTask(this.task({ type: 'backfill', label, ...(sample ? { sample } : {}) }, `Backfill ${label}`));
+    const sample = choice === SMALL ? 3 : undefined;
+    await vscode.tasks.executeTask(
+      this.task(
+        { type: 'backfill', label, ...(sample ? { sample } : {}), ...(budget !== undefined ? { maxCost: budget } : {}) },
+        `Backfill ${label}`,
+      ),
+    );
   }
 
-  /** Resumes a stored backfill as a task. */
-  async resume(id: string): Promise<void> {
+  /** The budget of a backfill started here: the backfill.maxCost setting, else the workspace's budget:. */
+  maxCost(): number | undefined {
+    const setting = vscode.workspace.getConfiguration('backfill').get<number>('maxCost') ?? 0;
+    return setting > 0 ? setting : this.model.workspace?.budget;
+  }
+
+  /** Resumes a stored backfill as a task (with a new budget, when given). */
+  async resume(id: string, maxCost?: number): Promise<void> {
     if (!vscode.workspace.isTrusted) throw new UserError('Backfill runs commands from this workspace only when it is trusted');
-    await vscode.tasks.executeTask(this.task({ type: 'backfill', resume: id }, `Backfill resume ${id}`));
+    await vscode.tasks.executeTask(
+      this.task({ type: 'backfill', resume: id, ...(maxCost !== undefined ? { maxCost } : {}) }, `Backfill resume ${id}`),
+    );
   }
 
   concurrency(): number {
@@ -256,10 +297,15 @@ export class BackfillTasks implements vscode.TaskProvider, vscode.Disposable {
         return finish(1);
       }
       const concurrency = def.concurrency ?? this.concurrency();
+      let maxCost = def.maxCost ?? this.maxCost();
       let id: string;
       try {
         if (def.resume) {
           id = prepareResume(store, def.resume);
+          const backfills = new BackfillStore(store);
+          if (def.maxCost !== undefined) backfills.setOption(id, 'maxCost', def.maxCost);
+          const stored = backfills.get(id)?.options['maxCost'];
+          maxCost = def.maxCost ?? (typeof stored === 'number' ? stored : this.maxCost());
           line(paint('bold', `Resuming ${id}`));
         } else {
           const selection =
@@ -283,7 +329,7 @@ export class BackfillTasks implements vscode.TaskProvider, vscode.Disposable {
           id = saveBackfill(store, plan, {
             description: def.label ?? describe(def),
             workspace: ws.root,
-            options: { concurrency, sample: def.sample ?? null },
+            options: { concurrency, sample: def.sample ?? null, ...(maxCost !== undefined ? { maxCost } : {}) },
           });
           line(
             paint(
@@ -315,12 +361,18 @@ export class BackfillTasks implements vscode.TaskProvider, vscode.Disposable {
             if (e.type === 'task') this.model.refreshStatusesSoon();
             if (e.type === 'task' && e.status !== 'running' && e.retryInMs === undefined) {
               done++;
-              progress.report({ message: `${done}/${total}`, increment: 100 / Math.max(1, total) });
+              const spent = runner.spentSoFar;
+              const money =
+                spent === null
+                  ? ''
+                  : ` · ${formatCost(spent, ws.costUnit)}${maxCost !== undefined ? ` of ${formatCost(maxCost, undefined)}` : ''}`;
+              progress.report({ message: `${done}/${total}${money}`, increment: 100 / Math.max(1, total) });
             }
           };
           const runner = new BackfillRunner(ws, store, id, {
             concurrency,
             ...(def.sample ? { sample: def.sample } : {}),
+            ...(maxCost !== undefined ? { maxCost } : {}),
             onEvent,
             signal: abort.signal,
           });
@@ -332,7 +384,7 @@ export class BackfillTasks implements vscode.TaskProvider, vscode.Disposable {
           }
         },
       );
-      for (const l of summaryLines(report, this.model.root, columns)) line(l);
+      for (const l of summaryLines(report, this.model.root, columns, ws.costUnit)) line(l);
       this.finished.fire(report);
       void this.model.reload();
       void this.announce(report);
@@ -362,17 +414,43 @@ export class BackfillTasks implements vscode.TaskProvider, vscode.Disposable {
     const actions =
       report.status === 'succeeded'
         ? ['Open Terminal']
-        : report.status === 'paused'
-          ? ['Continue', 'Open Terminal']
-          : report.status === 'canceled' || report.status === 'interrupted'
-            ? ['Resume', 'Open Terminal']
-            : ['Retry Failed', ...(report.failed.length ? ['Show Failed'] : []), 'Open Terminal'];
+        : report.status === 'paused' && report.budget
+          ? ['Raise Budget…', 'Open Terminal']
+          : report.status === 'paused'
+            ? ['Continue', 'Open Terminal']
+            : report.status === 'canceled' || report.status === 'interrupted'
+              ? ['Resume', 'Open Terminal']
+              : ['Retry Failed', ...(report.failed.length ? ['Show Failed'] : []), 'Open Terminal'];
     const show = report.status === 'succeeded' ? vscode.window.showInformationMessage : vscode.window.showWarningMessage;
-    const choice = await show(text, ...actions);
+    const unit = this.model.workspace?.costUnit;
+    const budgetText = report.budget
+      ? ` Paused at the budget: ${formatCost(report.spentCost ?? 0, unit)} spent of ${formatCost(report.budget.maxCost, unit)}.`
+      : '';
+    const choice = await show(text + budgetText, ...actions);
+    if (choice === 'Raise Budget…' && report.budget) {
+      const raised = await askBudget(
+        report.budget.maxCost,
+        this.model.workspace?.costUnit,
+        (report.spentCost ?? 0) + report.budget.estimatedLeft,
+      );
+      if (raised !== undefined) await this.resume(report.id, raised);
+      return;
+    }
     if (choice === 'Retry Failed' || choice === 'Continue' || choice === 'Resume') await this.resume(report.id);
     else if (choice === 'Show Failed' && report.failed[0]) await vscode.window.showTextDocument(vscode.Uri.file(report.failed[0].log));
     else if (choice === 'Open Terminal') await vscode.commands.executeCommand('workbench.action.terminal.focus');
   }
+}
+
+/** Asks for a budget (a number > 0); undefined when dismissed. */
+async function askBudget(current: number | undefined, unit: string | undefined, estimate: number): Promise<number | undefined> {
+  const text = await vscode.window.showInputBox({
+    title: `Budget for this backfill${unit ? ` (${unit})` : ''}`,
+    prompt: `The most it may cost: it stops starting tasks there. The estimate is ~${formatCost(estimate, unit)}.`,
+    value: current !== undefined ? String(current) : '',
+    validateInput: (v) => (Number.isFinite(Number(v)) && Number(v) > 0 && v.trim() !== '' ? null : 'A number greater than 0'),
+  });
+  return text === undefined ? undefined : Number(text);
 }
 
 function describe(def: BackfillTaskDefinition): string {
@@ -396,7 +474,7 @@ const SUMMARY_FAILED = 10;
  * task on one line (cut to the terminal's width) and its log as a path relative to the workspace
  * (the terminal makes it a link), and, when something is left to do, where to resume in the editor.
  */
-export function summaryLines(report: BackfillReport, root: string, columns: number): string[] {
+export function summaryLines(report: BackfillReport, root: string, columns: number, costUnit?: string): string[] {
   const c = report.counts;
   const out = [
     '',
@@ -413,7 +491,16 @@ export function summaryLines(report: BackfillReport, root: string, columns: numb
   }
   if (report.failed.length > SUMMARY_FAILED) out.push(`  … and ${report.failed.length - SUMMARY_FAILED} more in the Backfills view`);
   for (const k of report.killed) out.push(paint('yellow', `  ! ${k.asset} ${k.partitions.join(' ')}: ${k.message}`));
-  if (report.status !== 'succeeded') out.push('To resume: Backfills view → Resume, or Backfill: Resume Backfill…');
+  if (report.spentCost !== null)
+    out.push(
+      `Cost: ${formatCost(report.spentCost, costUnit)} spent${report.budget ? ` of a budget of ${formatCost(report.budget.maxCost, costUnit)}` : ''}`,
+    );
+  if (report.budget)
+    out.push(
+      paint('yellow', `Paused at the budget: what is left is estimated at ~${formatCost(report.budget.estimatedLeft, costUnit)}.`),
+      'To go on: Raise Budget… on the notification, or Backfill: Resume Backfill…',
+    );
+  else if (report.status !== 'succeeded') out.push('To resume: Backfills view → Resume, or Backfill: Resume Backfill…');
   return out;
 }
 

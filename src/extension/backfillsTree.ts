@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { BackfillStore, type BackfillRecord, type StoredTask } from '../core/state/backfills.ts';
+import { formatCost } from '../core/cost/units.ts';
 import { ModelTreeProvider } from './modelTree.ts';
 
 export type BackfillsNode =
@@ -49,7 +50,10 @@ export class BackfillsTreeProvider extends ModelTreeProvider<BackfillsNode> {
         // The status and the progress first: a narrow side bar cuts the description, not them.
         const item = new vscode.TreeItem(`${r.status} · ${r.counts.succeeded}/${total}`, vscode.TreeItemCollapsibleState.Collapsed);
         item.id = `backfill:${r.id}`;
-        item.description = r.description || r.id;
+        const store = this.model.store!;
+        const spent = store.hasCost(r.id) ? formatCost(store.spentCost(r.id).spent, this.model.workspace?.costUnit) : null;
+        const max = typeof r.options['maxCost'] === 'number' ? ` of ${formatCost(r.options['maxCost'], undefined)}` : '';
+        item.description = `${r.description || r.id}${spent ? ` · ${spent}${max}` : ''}`;
         const [icon, color] = ICONS[r.status] ?? ['circle-outline', 'foreground'];
         item.iconPath = new vscode.ThemeIcon(icon, new vscode.ThemeColor(color));
         item.tooltip = `${r.description || r.id}\n${r.id}\n${r.status}: ${r.counts.succeeded} succeeded, ${r.counts.failed} failed, ${r.counts.skipped} skipped, ${r.counts.pending} pending\ncreated ${new Date(r.createdAt).toLocaleString()}`;

@@ -67,7 +67,7 @@ const PIPELINE = `assets:
 interface PlanJson {
   backfill: {
     tasks: Array<{ id: string; asset: string; partitions: string[]; command: string; after: string[] }>;
-    summary: { tasks: number; partitions: number; assets: number; estimated_seconds: number | null };
+    summary: { tasks: number; partitions: number; assets: number; estimated_seconds: number | null; cost: { unknown: string[] } };
     assets: Array<{ asset: string; partitions: string[] | null; reason: string }>;
     warnings: string[];
   };
@@ -108,7 +108,9 @@ describe('backfill plan', () => {
     const dir = workspace(PIPELINE);
     const plan = json<PlanJson>(['plan', 'days+'], at(dir));
     assert.deepEqual(Object.keys(plan), ['backfill']);
-    assert.deepEqual(plan.backfill.summary, { tasks: 23, partitions: 23, assets: 2, estimated_seconds: null });
+    const { cost, ...summary } = plan.backfill.summary;
+    assert.deepEqual(summary, { tasks: 23, partitions: 23, assets: 2, estimated_seconds: null });
+    assert.deepEqual(cost.unknown, ['days', 'weeks']);
     const t = plan.backfill.tasks;
     assert.deepEqual(Object.keys(t[0]!), ['id', 'asset', 'partitions', 'command', 'after']);
     assert.deepEqual(
@@ -361,7 +363,7 @@ describe('backfill run', () => {
     const r = backfill(['run', 'days', '--partition', '2024-01-02...2024-01-04', '--json'], at(dir));
     assert.equal(r.code, 1);
     const report = JSON.parse(r.stdout) as ReportJson;
-    assert.deepEqual(Object.keys(report.backfill), ['id', 'status', 'counts', 'duration_ms', 'failed', 'killed']);
+    assert.deepEqual(Object.keys(report.backfill), ['id', 'status', 'counts', 'duration_ms', 'failed', 'killed', 'spent_cost', 'budget']);
     assert.equal(report.backfill.status, 'failed');
     assert.deepEqual(report.backfill.counts, { pending: 0, running: 0, succeeded: 2, failed: 1, skipped: 0, canceled: 0 });
     assert.equal(report.backfill.failed.length, 1);

@@ -251,7 +251,10 @@ describe('YAML problems', () => {
   it('reports a file that is not a mapping', () => {
     const ws = load({ 'a.assets.yaml': yaml('- a', '- b') });
     assert.deepEqual(at(only(ws, 'invalid-file')).slice(0, 3), ['a.assets.yaml', 1, 1]);
-    assert.match(only(ws, 'invalid-file').message, /a definition file is a mapping with the keys assets, partitions, pools; got a list/);
+    assert.match(
+      only(ws, 'invalid-file').message,
+      /a definition file is a mapping with the keys assets, partitions, pools, cost_unit, budget; got a list/,
+    );
   });
 });
 

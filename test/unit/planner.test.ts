@@ -79,7 +79,11 @@ describe('planner', () => {
         ['model', 'downstream'],
       ],
     );
-    assert.deepEqual(p.summary, {
+    const { cost, ...summary } = p.summary;
+    // No history and no rates: every asset's cost is unknown, none is invented.
+    assert.deepEqual(cost.unknown, ['raw', 'clean', 'weekly', 'model']);
+    assert.equal(cost.expected, 0);
+    assert.deepEqual(summary, {
       tasks: 6,
       partitions: 6,
       assets: 4,

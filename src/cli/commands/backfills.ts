@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { formatCost } from '../../core/cost/units.ts';
 import { BackfillStore, type BackfillRecord, type BackfillStatus } from '../../core/state/backfills.ts';
 import { indexStoreFor } from '../../core/state/record.ts';
 import { action, type CliContext } from '../context.ts';
@@ -18,7 +19,8 @@ export function register(program: Command): void {
 A backfill whose process died (killed, crashed, machine restarted) is shown as interrupted:
 backfill resume runs what is left. Progress is succeeded tasks of all tasks.
 In JSON: {"backfills": [{"id", "status", "created", "description", "counts": {"succeeded",
-"failed", "skipped", "canceled", "running", "pending"}, "partitions": {same keys}}]}; status is
+"failed", "skipped", "canceled", "running", "pending"}, "partitions": {same keys}, "spent_cost",
+"max_cost"}]}; spent_cost is what its attempts cost so far (null when none has a cost); status is
 running, paused, interrupted, succeeded, failed or canceled; counts are tasks, partitions the
 partitions of those tasks.
 
@@ -51,6 +53,7 @@ async function backfills(ctx: CliContext, options: BackfillsOptions): Promise<vo
         description: b.description,
         counts: counts(b.counts),
         partitions: counts(b.partitionCounts),
+        ...spending(b),
       })),
     });
     return;
@@ -60,13 +63,34 @@ async function backfills(ctx: CliContext, options: BackfillsOptions): Promise<vo
     return;
   }
   const s = ctx.style;
-  const header = ['id', 'status', 'progress', 'created', 'description'].map((h) => s.dim(h));
-  const rows = list.map((b) => {
+  // A cost column once some backfill has a known cost.
+  const costs = list.map((b) => spending(b));
+  const withCost = costs.some((c) => c.spent_cost !== null);
+  const header = ['id', 'status', 'progress', ...(withCost ? ['cost'] : []), 'created', 'description'].map((h) => s.dim(h));
+  const rows = list.map((b, i) => {
     const total = Object.values(b.counts).reduce((a, n) => a + n, 0);
-    return [b.id, colourBackfill(s, b.status), `${b.counts.succeeded}/${total}`, formatInstant(new Date(b.createdAt)), b.description];
+    const c = costs[i]!;
+    const cost =
+      c.spent_cost === null
+        ? ''
+        : `${formatCost(c.spent_cost, ws.costUnit)}${c.max_cost !== null ? ` of ${formatCost(c.max_cost, undefined)}` : ''}`;
+    return [
+      b.id,
+      colourBackfill(s, b.status),
+      `${b.counts.succeeded}/${total}`,
+      ...(withCost ? [cost] : []),
+      formatInstant(new Date(b.createdAt)),
+      b.description,
+    ];
   });
   ctx.print(...columns([header, ...rows]));
   if (list.length === limit) ctx.print(s.dim(`(the latest ${limit}: --limit N shows more)`));
+
+  function spending(b: BackfillRecord): { spent_cost: number | null; max_cost: number | null } {
+    const { spent } = store.spentCost(b.id);
+    const max = b.options['maxCost'];
+    return { spent_cost: store.hasCost(b.id) ? spent : null, max_cost: typeof max === 'number' ? max : null };
+  }
 }
 
 function counts(c: BackfillRecord['counts']): Record<string, number> {

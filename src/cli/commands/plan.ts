@@ -3,7 +3,8 @@ import { planJson, printPlan } from '../backfill-run.ts';
 import { action, type CliContext } from '../context.ts';
 import { printJson } from '../output.ts';
 import { RANGE_SEPARATOR } from '../../core/select/resolve.ts';
-import { addSelectionOptions, parseConcurrency, planSelection, type SelectionOptions } from '../selection.ts';
+import { EXIT_FAILURE, EXIT_OK } from '../output.ts';
+import { addSelectionOptions, overBudget, parseConcurrency, parseMaxCost, planSelection, type SelectionOptions } from '../selection.ts';
 
 export function register(program: Command): void {
   addSelectionOptions(
@@ -13,6 +14,10 @@ export function register(program: Command): void {
       .argument('<assets...>', 'asset names, group:NAME (every asset of a group), NAME+ (the asset and everything downstream)'),
   )
     .option('--concurrency <n>', 'tasks at once, for the time estimate (default: the number of CPU cores)')
+    .option(
+      '--max-cost <n>',
+      "the most the backfill may cost, in the workspace's cost_unit (default: its budget:); a plan estimated above it is refused",
+    )
     .addHelpText(
       'after',
       `
@@ -21,7 +26,9 @@ of each asset; for time partitions a value that is not a key is an ISO date/time
 partitions whose window starts within [from, to] are selected. --only keeps the selected
 partitions with those statuses (the downstream ones are always added).
 In JSON: {"backfill": {"tasks": [{"id", "asset", "partitions", "command", "after"}],
-"summary": {"tasks", "partitions", "assets", "estimated_seconds"}, "assets", "warnings"}}.
+"summary": {"tasks", "partitions", "assets", "estimated_seconds", "cost"}, "assets", "warnings"}}.
+The cost is estimated per asset from its past runs' costs (median, 10th–90th percentile), else
+from its declared cost: rate, else unknown; an estimate above --max-cost exits with status 1.
 
 Examples:
   $ backfill plan raw_events+ --from 2024-03-01 --to 2024-03-07
@@ -33,12 +40,17 @@ Examples:
 
 interface PlanOptions extends SelectionOptions {
   concurrency?: string;
+  maxCost?: string;
 }
 
-async function plan(ctx: CliContext, words: string[], options: PlanOptions): Promise<void> {
+async function plan(ctx: CliContext, words: string[], options: PlanOptions): Promise<number> {
   const concurrency = parseConcurrency(options.concurrency);
+  const maxCost = parseMaxCost(options.maxCost);
   const ws = await ctx.workspace();
   const planned = await planSelection(ctx, ws, words, options, concurrency);
   if (ctx.json) printJson(planJson(ws, planned));
   else printPlan(ctx, ws, planned, concurrency);
+  const over = overBudget(planned, maxCost ?? ws.budget, maxCost === undefined);
+  if (over) ctx.refuse(over);
+  return over ? EXIT_FAILURE : EXIT_OK;
 }

@@ -5,7 +5,7 @@ import { indexStoreFor } from '../../core/state/record.ts';
 import { runStored } from '../backfill-run.ts';
 import { action, type CliContext } from '../context.ts';
 import { plural } from '../output.ts';
-import { parseConcurrency, resolveStoredBackfill } from '../selection.ts';
+import { parseCapacity, parseConcurrency, parseMaxCost, resolveStoredBackfill } from '../selection.ts';
 import { hintOptions } from './run.ts';
 
 export function register(program: Command): void {
@@ -14,6 +14,10 @@ export function register(program: Command): void {
     .description('run again what a stored backfill has not done: failed, skipped, canceled and pending tasks')
     .argument('<id>', 'backfill id, or a unique prefix of one (backfill backfills lists them)')
     .option('--concurrency <n>', "tasks at once (default: the backfill's, else the number of CPU cores)")
+    .option(
+      '--max-cost <n>',
+      "the most the backfill may cost in all, what earlier runs spent included (default: the backfill's, else the workspace's budget:)",
+    )
     .addHelpText(
       'after',
       `
@@ -29,9 +33,14 @@ Examples:
 
 interface ResumeOptions {
   concurrency?: string;
+  maxCost?: string;
+  maxCpus?: string;
+  maxMemory?: string;
 }
 
 async function resume(ctx: CliContext, prefix: string, options: ResumeOptions): Promise<number> {
+  const givenMax = parseMaxCost(options.maxCost);
+  const capacity = parseCapacity(options);
   const ws = await ctx.workspace();
   const store = ctx.store();
   indexStoreFor(ws, store);
@@ -41,6 +50,9 @@ async function resume(ctx: CliContext, prefix: string, options: ResumeOptions): 
   const stored = record.options['concurrency'];
   const concurrency =
     options.concurrency === undefined && typeof stored === 'number' && stored >= 1 ? stored : parseConcurrency(options.concurrency);
+  const storedMax = record.options['maxCost'];
+  const maxCost = givenMax ?? (typeof storedMax === 'number' && storedMax > 0 ? storedMax : ws.budget);
+  if (givenMax !== undefined) backfills.setOption(id, 'maxCost', givenMax);
   if (record.workspace !== ws.root) ctx.warn(`backfill ${id} was started in workspace ${record.workspace}, not ${ws.root}`);
   if (!ctx.json) {
     const c = record.counts;
@@ -49,5 +61,10 @@ async function resume(ctx: CliContext, prefix: string, options: ResumeOptions): 
       `resuming ${id} (${record.description}): ${plural(c.pending, 'task')} to run, ${c.succeeded} of ${total} already succeeded, concurrency ${concurrency}`,
     );
   }
-  return runStored(ctx, ws, store, id, { concurrency, hintOptions: hintOptions(ctx) });
+  return runStored(ctx, ws, store, id, {
+    concurrency,
+    ...(maxCost !== undefined ? { maxCost } : {}),
+    capacity,
+    hintOptions: hintOptions(ctx),
+  });
 }

@@ -1,14 +1,19 @@
 import type { Command } from 'commander';
+import { UserError } from '../../core/diagnostics.ts';
+import { tooBig } from '../../core/run/runner.ts';
 import { shellQuote } from '../../core/plan/command.ts';
 import { saveBackfill } from '../../core/run/backfill.ts';
 import { indexStoreFor } from '../../core/state/record.ts';
 import { planJson, printPlan, runStored } from '../backfill-run.ts';
 import { action, type CliContext, type GlobalOptions } from '../context.ts';
-import { plural, printJson } from '../output.ts';
+import { EXIT_FAILURE, plural, printJson } from '../output.ts';
 import {
   addSelectionOptions,
   describeSelection,
+  overBudget,
+  parseCapacity,
   parseConcurrency,
+  parseMaxCost,
   parsePositive,
   planSelection,
   type SelectionOptions,
@@ -22,6 +27,12 @@ export function register(program: Command): void {
       .argument('<assets...>', 'asset names, group:NAME (every asset of a group), NAME+ (the asset and everything downstream)'),
   )
     .option('--concurrency <n>', 'tasks at once (default: the number of CPU cores)')
+    .option(
+      '--max-cost <n>',
+      "the most the backfill may cost, in the workspace's cost_unit (default: its budget:): refused when estimated above it; stops starting tasks (paused) when it would be exceeded",
+    )
+    .option('--max-cpus <n>', "cores the running tasks' declared resources may add up to (default: this machine's)")
+    .option('--max-memory <size>', "memory the running tasks' declared resources may add up to, e.g. 12GiB (default: this machine's)")
     .option('--sample <n>', 'run only N partitions per asset (first, last, spread between) with what they need, then pause')
     .option('--dry-run', 'print the plan (as backfill plan does) and run nothing')
     .addHelpText(
@@ -44,6 +55,9 @@ Examples:
 
 interface RunOptions extends SelectionOptions {
   concurrency?: string;
+  maxCost?: string;
+  maxCpus?: string;
+  maxMemory?: string;
   sample?: string;
   dryRun?: boolean;
 }
@@ -51,13 +65,25 @@ interface RunOptions extends SelectionOptions {
 async function run(ctx: CliContext, words: string[], options: RunOptions): Promise<number> {
   const concurrency = parseConcurrency(options.concurrency);
   const sample = options.sample === undefined ? undefined : parsePositive('--sample', options.sample);
+  const givenMax = parseMaxCost(options.maxCost);
+  const capacity = parseCapacity(options);
   const ws = await ctx.workspace();
+  const maxCost = givenMax ?? ws.budget;
   const planned = await planSelection(ctx, ws, words, options, concurrency);
+  // A sample runs a few partitions: the whole plan's estimate does not stop it (the budget still holds while it runs).
+  const over = sample === undefined ? overBudget(planned, maxCost, givenMax === undefined) : null;
+  if (over && options.dryRun !== true) {
+    if (!ctx.json) printPlan(ctx, ws, planned, concurrency);
+    ctx.refuse(over);
+    return EXIT_FAILURE;
+  }
   if (options.dryRun === true) {
     if (ctx.json) printJson(planJson(ws, planned));
     else printPlan(ctx, ws, planned, concurrency);
     return 0;
   }
+  const big = tooBig(new Set(planned.assets.map((a) => ws.assets.get(a.asset)!)), capacity, ws.root);
+  if (big.length > 0) throw new UserError(`${big.join('; ')}: nothing was started`);
   const store = ctx.store();
   // Snapshots written keep the partition indexes of these definitions: readers skip parsing keys.
   indexStoreFor(ws, store);
@@ -65,7 +91,12 @@ async function run(ctx: CliContext, words: string[], options: RunOptions): Promi
   const id = saveBackfill(store, planned, {
     description,
     workspace: ws.root,
-    options: { concurrency, ...(sample !== undefined ? { sample } : {}), now: ctx.now.toISOString() },
+    options: {
+      concurrency,
+      ...(sample !== undefined ? { sample } : {}),
+      ...(maxCost !== undefined ? { maxCost } : {}),
+      now: ctx.now.toISOString(),
+    },
   });
   for (const w of planned.warnings) ctx.warn(w);
   if (!ctx.json) {
@@ -74,7 +105,13 @@ async function run(ctx: CliContext, words: string[], options: RunOptions): Promi
       `backfill ${id}: ${plural(summary.tasks, 'task')}, ${plural(summary.partitions, 'partition')} of ${plural(summary.assets, 'asset')}, concurrency ${concurrency}${sample !== undefined ? `, sample ${sample} per asset` : ''}`,
     );
   }
-  return runStored(ctx, ws, store, id, { concurrency, ...(sample !== undefined ? { sample } : {}), hintOptions: hintOptions(ctx) });
+  return runStored(ctx, ws, store, id, {
+    concurrency,
+    ...(sample !== undefined ? { sample } : {}),
+    ...(maxCost !== undefined ? { maxCost } : {}),
+    capacity,
+    hintOptions: hintOptions(ctx),
+  });
 }
 
 /** `--workspace`/`--state` as given on this command line, for the `resume with:` hint. */

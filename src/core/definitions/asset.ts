@@ -1,5 +1,6 @@
 import { isMap, isScalar, isSeq } from 'yaml';
-import type { AssetDefinition, BackfillStrategy, CheckSpec } from '../model.ts';
+import { parseMemory } from '../cost/units.ts';
+import type { AssetDefinition, BackfillStrategy, CheckSpec, CostRate, Resources } from '../model.ts';
 import { didYouMean } from '../suggest.ts';
 import { describeValue, short, type Reporter } from './report.ts';
 import type { YamlFile, YNode } from './yaml.ts';
@@ -22,11 +23,15 @@ export const ASSET_KEYS = [
   'timeout',
   'backfill',
   'checks',
+  'cost',
+  'resources',
 ] as const;
 const DEP_KEYS = ['asset', 'mapping'];
 const BACKFILL_KEYS = ['strategy', 'max_partitions_per_run'];
 const STRATEGIES = ['per_partition', 'single_run'];
 const CHECK_KEYS = ['name', 'run', 'blocking'];
+const COST_KEYS = ['per_run', 'per_partition', 'per_hour'] as const;
+const RESOURCE_KEYS = ['cpus', 'memory'];
 
 export const DEFAULT_GROUP = 'default';
 
@@ -144,6 +149,12 @@ export function readAsset(file: YamlFile, name: string, keyNode: YNode, valueNod
         break;
       case 'checks':
         set(f, 'checks', r.checks(key, v));
+        break;
+      case 'cost':
+        set(f, 'cost', r.cost(key, v));
+        break;
+      case 'resources':
+        set(f, 'resources', r.resources(key, v));
         break;
       case 'partitions':
         spec.partitionsNode = v ?? undefined;
@@ -296,6 +307,79 @@ class FieldReader {
       this.report.warning(this.file, maxNode, 'invalid-value', 'max_partitions_per_run only applies to strategy: single_run');
     }
     return max === undefined ? { strategy } : { strategy, max_partitions_per_run: max };
+  }
+
+  /** `cost: {per_run: 0.40}` (or per_partition, per_hour): exactly one rate, a number ≥ 0. */
+  cost(key: string, node: YNode | null): CostRate | undefined {
+    const n = this.file.resolve(node);
+    const example = 'a mapping with one rate such as {per_run: 0.40}, {per_partition: 0.02} or {per_hour: 3.2}';
+    if (!isMap(n)) return this.bad(node, key, example);
+    let rate: CostRate | undefined;
+    let ok = true;
+    for (const e of this.file.entries(n)) {
+      if (!(COST_KEYS as readonly string[]).includes(e.key)) {
+        this.report.error(
+          this.file,
+          e.keyNode,
+          'unknown-key',
+          `unknown rate "${short(e.key)}" in cost${didYouMean(e.key, COST_KEYS)} (per_run, per_partition or per_hour)`,
+        );
+        ok = false;
+        continue;
+      }
+      const s = this.file.scalar(e.valueNode);
+      if (!s || typeof s.value !== 'number' || !Number.isFinite(s.value) || s.value < 0) {
+        this.bad(e.valueNode ?? e.keyNode, `cost.${e.key}`, 'a number ≥ 0');
+        ok = false;
+        continue;
+      }
+      if (rate) {
+        this.report.error(
+          this.file,
+          e.keyNode,
+          'invalid-value',
+          `cost ${this.where} has more than one rate: give one of per_run, per_partition, per_hour`,
+        );
+        ok = false;
+        continue;
+      }
+      rate = { [e.key]: s.value } as CostRate;
+    }
+    if (ok && !rate) return this.bad(node, key, example);
+    return ok ? rate : undefined;
+  }
+
+  /** `resources: {cpus: 2, memory: 6GiB}`. */
+  resources(key: string, node: YNode | null): Resources | undefined {
+    const n = this.file.resolve(node);
+    if (!isMap(n)) return this.bad(node, key, 'a mapping such as {cpus: 2, memory: 6GiB}');
+    const out: Resources = {};
+    let ok = true;
+    for (const e of this.file.entries(n)) {
+      if (!RESOURCE_KEYS.includes(e.key)) {
+        this.report.warning(
+          this.file,
+          e.keyNode,
+          'unknown-key',
+          `unknown key "${short(e.key)}" in resources${didYouMean(e.key, RESOURCE_KEYS)}`,
+        );
+        continue;
+      }
+      const s = this.file.scalar(e.valueNode);
+      if (e.key === 'cpus') {
+        if (!s || typeof s.value !== 'number' || !Number.isFinite(s.value) || s.value <= 0) {
+          this.bad(e.valueNode ?? e.keyNode, 'resources.cpus', 'a number of cores > 0');
+          ok = false;
+        } else out.cpus = s.value;
+      } else {
+        const bytes = s && (typeof s.value === 'string' || typeof s.value === 'number') ? parseMemory(s.value) : null;
+        if (bytes === null) {
+          this.bad(e.valueNode ?? e.keyNode, 'resources.memory', 'a size such as 6GiB, 512MiB or 2GB');
+          ok = false;
+        } else out.memory = bytes;
+      }
+    }
+    return ok ? out : undefined;
   }
 
   checks(key: string, node: YNode | null): CheckSpec[] | undefined {

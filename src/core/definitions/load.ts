@@ -35,6 +35,10 @@ export interface Workspace {
   diagnostics: Diagnostic[];
   /** Named concurrency pools (name → maximum concurrent runs). */
   pools: Map<string, number>;
+  /** `cost_unit:` (USD, credits, …): the unit every cost is shown in. */
+  costUnit?: string;
+  /** `budget:`: the default --max-cost of every backfill, in the cost unit. */
+  budget?: number;
 }
 
 export interface LoadOptions {
@@ -84,8 +88,10 @@ const OPTIONAL_FIELDS = [
   'timeout',
   'backfill',
   'checks',
+  'cost',
+  'resources',
 ] as const satisfies ReadonlyArray<keyof AssetDefinition>;
-const TOP_KEYS = ['assets', 'partitions', 'pools'];
+const TOP_KEYS = ['assets', 'partitions', 'pools', 'cost_unit', 'budget'];
 const PARTITION_KINDS = ['hourly', 'daily', 'weekly', 'monthly', 'cron', 'static', 'multi'];
 const EXAMPLE_PARTITIONS = '{daily: {start: 2024-01-01}}';
 
@@ -130,6 +136,8 @@ export function loadWorkspaceFromSources(root: string, files: SourceFile[], opti
     graph,
     diagnostics: loader.report.sorted(),
     pools: loader.pools,
+    ...(loader.costUnit !== undefined ? { costUnit: loader.costUnit } : {}),
+    ...(loader.budget !== undefined ? { budget: loader.budget } : {}),
   };
 }
 
@@ -150,6 +158,10 @@ function withPlainEnv(fn: () => void): void {
 
 class Loader {
   readonly pools = new Map<string, number>();
+  costUnit: string | undefined;
+  budget: number | undefined;
+  /** Where `cost_unit` and `budget` were given (they are workspace-wide: one file gives each). */
+  private readonly settingSites = new Map<string, { file: YamlFile; keyNode: YNode }>();
   /** Every name defined somewhere, even invalidly or in a file with syntax errors: no "unknown X" cascades. */
   private readonly knownAssets = new Set<string>();
   private readonly knownSets = new Set<string>();
@@ -249,8 +261,51 @@ class Loader {
     if (partitions) this.readSets(file, partitions.valueNode);
     const pools = top.get('pools');
     if (pools) this.readPools(file, pools.valueNode);
+    for (const key of ['cost_unit', 'budget'] as const) {
+      const e = top.get(key);
+      if (e) this.readSetting(file, key, e.keyNode, e.valueNode);
+    }
     const assets = top.get('assets');
     if (assets) this.readAssetNames(file, assets.valueNode);
+  }
+
+  /** `cost_unit: USD` and `budget: 50`: workspace-wide, so given once. */
+  private readSetting(file: YamlFile, key: 'cost_unit' | 'budget', keyNode: YNode, valueNode: YNode | null): void {
+    const first = this.settingSites.get(key);
+    if (first) {
+      this.report.error(
+        file,
+        keyNode,
+        'invalid-value',
+        `${key} is already given at ${this.report.where(first.file, first.keyNode)}: give it in one file`,
+      );
+      return;
+    }
+    this.settingSites.set(key, { file, keyNode });
+    const s = file.scalar(valueNode);
+    if (key === 'cost_unit') {
+      if (!s || typeof s.value !== 'string' || s.value.trim() === '' || s.value.length > 20) {
+        this.report.error(
+          file,
+          valueNode ?? keyNode,
+          'invalid-value',
+          `cost_unit must be a short name such as USD or credits, got ${kindOf(file, valueNode)}`,
+        );
+        return;
+      }
+      this.costUnit = s.value.trim();
+    } else {
+      if (!s || typeof s.value !== 'number' || !Number.isFinite(s.value) || s.value <= 0) {
+        this.report.error(
+          file,
+          valueNode ?? keyNode,
+          'invalid-value',
+          `budget must be a number > 0 (the most a backfill may cost, in the cost unit), got ${kindOf(file, valueNode)}`,
+        );
+        return;
+      }
+      this.budget = s.value;
+    }
   }
 
   /** The entries of a section, or [] (reporting it) when it is not a mapping. */

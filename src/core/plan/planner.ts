@@ -1,4 +1,5 @@
 import { UserError } from '../diagnostics.ts';
+import { estimateCost, sumCosts, type PlanCost } from '../cost/cost.ts';
 import type { AssetGraph } from '../graph.ts';
 import type { AssetDefinition } from '../model.ts';
 import { keysOf } from '../partitions/definition.ts';
@@ -54,6 +55,8 @@ export interface BackfillPlan {
     estimated_seconds: number | null;
     /** Assets without a duration history (their tasks count as 0 s in the estimate). */
     no_history: string[];
+    /** What the plan will cost, per asset and in total (history, else declared rates, else unknown). */
+    cost: PlanCost;
   };
   warnings: string[];
   /** Missing or failed upstream partitions that planned tasks read and the plan does not build (see withMissingUpstream). */
@@ -66,6 +69,10 @@ export interface PlanOptions {
   concurrency: number;
   /** Median past duration (ms) of one task of an asset, or null without history. */
   medianDurationMs?: (asset: string) => number | null;
+  /** Past attempts' per-partition costs of an asset (StateStore.costSamples). */
+  costSamples?: (asset: string) => number[];
+  /** The workspace's cost unit, for the plan's cost. */
+  costUnit?: string;
   /** Statuses, for `only` filters and warnings about upstream partitions that are not materialized. */
   statuses?: StatusEngine;
 }
@@ -209,6 +216,19 @@ export function planBackfill(graph: AssetGraph, selection: Selection, options: P
   const partitions = tasks.reduce((n, t) => n + t.indexes.size, 0);
   if (partitions >= LARGE_PLAN) warnings.push(`large backfill: ${partitions} partitions — consider starting small with --sample N`);
   const estimate = estimateSeconds(tasks, ordered, options);
+  const perAsset = new Map<string, { tasks: number; partitions: number }>();
+  for (const t of tasks) {
+    const c = perAsset.get(t.asset) ?? perAsset.set(t.asset, { tasks: 0, partitions: 0 }).get(t.asset)!;
+    c.tasks++;
+    c.partitions += t.indexes.size;
+  }
+  const cost = sumCosts(
+    ordered.map((a) => {
+      const c = perAsset.get(a.name) ?? { tasks: 0, partitions: 0 };
+      return estimateCost(a, c.partitions, c.tasks, options.costSamples?.(a.name) ?? [], options.medianDurationMs?.(a.name) ?? null);
+    }),
+    options.costUnit,
+  );
   return {
     runId: options.runId,
     tasks,
@@ -219,6 +239,7 @@ export function planBackfill(graph: AssetGraph, selection: Selection, options: P
       assets: ordered.length,
       estimated_seconds: estimate.seconds,
       no_history: estimate.noHistory,
+      cost,
     },
     warnings,
     missingUpstream: [...notMaterialized].map(([asset, { subset, readers }]) => ({ asset, partitions: subset, readers: [...readers] })),

@@ -41,11 +41,15 @@ export function forEachLine(stream: Readable, onLine: (line: string) => void): P
 export interface Reported {
   dataVersion?: string;
   metadata: Record<string, unknown>;
+  /** The sum of the `::backfill cost=` lines (a job may report its queries one by one). */
+  cost?: number;
+  /** Report lines that could not be read, for a warning. */
+  problems?: string[];
 }
 
 /**
- * Reads a `::backfill data_version=<v>` or `::backfill metadata <key>=<json>` line into
- * `into`. Returns false for ordinary output.
+ * Reads a `::backfill data_version=<v>`, `::backfill cost=<number>` or
+ * `::backfill metadata <key>=<json>` line into `into`. Returns false for ordinary output.
  */
 export function parseReportLine(line: string, into: Reported): boolean {
   if (!line.startsWith('::backfill ')) return false;
@@ -53,6 +57,16 @@ export function parseReportLine(line: string, into: Reported): boolean {
   const dv = /^data_version=(.+)$/.exec(rest);
   if (dv) {
     into.dataVersion = dv[1]!.trim();
+    return true;
+  }
+  const cost = /^cost=(.*)$/.exec(rest);
+  if (cost) {
+    const value = Number(cost[1]!.trim());
+    if (cost[1]!.trim() === '' || !Number.isFinite(value) || value < 0) {
+      (into.problems ??= []).push(`"${line.slice(0, 80)}" is not a cost (a number ≥ 0 such as ::backfill cost=0.0123): ignored`);
+    } else {
+      into.cost = (into.cost ?? 0) + value;
+    }
     return true;
   }
   const md = /^metadata\s+([^=\s]+)=(.*)$/.exec(rest);

@@ -1,8 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { availableParallelism, totalmem } from 'node:os';
 import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, type WriteStream } from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../diagnostics.ts';
 import type { AssetDefinition } from '../model.ts';
+import { estimateCost, taskCost } from '../cost/cost.ts';
+import { formatMemory } from '../cost/units.ts';
 import { PartitionSubset } from '../partitions/subset.ts';
 import { renderCommand } from '../plan/command.ts';
 import { BackfillStore, type BackfillStatus, type StoredTask, type TaskStatus } from '../state/backfills.ts';
@@ -31,6 +34,48 @@ export interface RunOptions {
   killGraceMs?: number;
   /** Folder for the tasks' output logs (default: `<state folder>/logs`). */
   logDir?: string;
+  /**
+   * The most the backfill may cost, over all its runs (the workspace's cost unit). No task is
+   * started when what was spent, plus the estimates of the running tasks and of that task,
+   * would exceed it; the backfill then ends `paused`, to be resumed with a larger budget.
+   */
+  maxCost?: number;
+  /**
+   * What the running tasks' declared `resources` may add up to (default: this machine's cores
+   * and memory). A task starts only while it fits, on top of concurrency and pools.
+   */
+  capacity?: Capacity;
+}
+
+export interface Capacity {
+  cpus: number;
+  /** Bytes. */
+  memory: number;
+}
+
+/** This machine's cores and memory: the default capacity. */
+export function machineCapacity(): Capacity {
+  return { cpus: availableParallelism(), memory: totalmem() };
+}
+
+/**
+ * Assets whose one task needs more than the whole capacity: such a task could never start.
+ * Said before anything runs, with where the resources are declared.
+ */
+export function tooBig(assets: Iterable<AssetDefinition>, capacity: Capacity, root: string): string[] {
+  const out: string[] = [];
+  for (const a of assets) {
+    const r = a.resources;
+    if (!r) continue;
+    const at = `${path.relative(root, a.location.file)}:${a.location.line}`;
+    if (r.cpus !== undefined && r.cpus > capacity.cpus)
+      out.push(`${a.name} needs ${r.cpus} cpus (resources: at ${at}), more than the ${capacity.cpus} available (--max-cpus)`);
+    if (r.memory !== undefined && r.memory > capacity.memory)
+      out.push(
+        `${a.name} needs ${formatMemory(r.memory)} of memory (resources: at ${at}), more than the ${formatMemory(capacity.memory)} available (--max-memory)`,
+      );
+  }
+  return out;
 }
 
 export interface BackfillReport {
@@ -41,6 +86,10 @@ export interface BackfillReport {
   /** Tasks whose processes had to be killed: left running in the background, or not stopping on SIGTERM. */
   killed: Array<{ task: string; asset: string; partitions: string[]; message: string }>;
   durationMs: number;
+  /** What the backfill's attempts cost so far, over all its runs (null: no cost known). */
+  spentCost: number | null;
+  /** Set when the budget stopped it: the budget and the estimated cost of what is left. */
+  budget?: { maxCost: number; estimatedLeft: number };
 }
 
 interface Running {
@@ -110,6 +159,20 @@ export class BackfillRunner {
     mkdirSync(this.logDir, { recursive: true });
     this.backfills.setStatus(this.backfillId, 'running', { pid: process.pid, endedAt: null });
     if (this.options.sample !== undefined) this.selected = this.sampleTasks(this.options.sample);
+    const big = tooBig(
+      new Set(
+        this.tasks
+          .filter((t) => t.status === 'pending')
+          .map((t) => this.ws.assets.get(t.asset)!)
+          .filter(Boolean),
+      ),
+      this.capacity,
+      this.ws.root,
+    );
+    if (big.length > 0) throw new UserError(`${big.join('; ')}: nothing was started`);
+    const spent = this.store.spentCost(this.backfillId);
+    this.spent = spent.spent;
+    this.anyCost = spent.spent > 0;
     this.queueAll();
     // Tasks whose upstream already failed in an earlier run are skipped again (until retried).
     for (const t of this.tasks)
@@ -156,6 +219,7 @@ export class BackfillRunner {
             ? 'paused'
             : 'succeeded';
     this.backfills.setStatus(this.backfillId, status, { pid: null, endedAt: Date.now() });
+    const left = this.tasks.filter((t) => t.status === 'pending');
     return {
       id: this.backfillId,
       status,
@@ -168,7 +232,63 @@ export class BackfillRunner {
         return { task: id, asset: t.asset, partitions: t.partitions, message };
       }),
       durationMs: Date.now() - started,
+      spentCost: this.anyCost ? this.spent : null,
+      ...(this.budgetHeld && status === 'paused' && this.options.maxCost !== undefined
+        ? { budget: { maxCost: this.options.maxCost, estimatedLeft: left.reduce((sum, t) => sum + this.estimate(t), 0) } }
+        : {}),
     };
+  }
+
+  /** What the backfill's attempts cost so far (all runs), or null while none has a known cost. */
+  get spentSoFar(): number | null {
+    return this.anyCost ? this.spent : null;
+  }
+
+  /** What the backfill's attempts cost so far (all runs), and whether any had a cost. */
+  private spent = 0;
+  private anyCost = false;
+  /** A task was held back because starting it would exceed maxCost. */
+  private budgetHeld = false;
+  private readonly estimates = new Map<string, { samples: number[]; medianMs: number | null }>();
+
+  /** The expected cost of one task, from its asset's history or rate (0 when unknown). */
+  private estimate(t: StoredTask): number {
+    const asset = this.ws.assets.get(t.asset);
+    if (!asset) return 0;
+    let h = this.estimates.get(t.asset);
+    if (!h) this.estimates.set(t.asset, (h = { samples: this.store.costSamples(t.asset), medianMs: this.store.medianDurationMs(t.asset) }));
+    return estimateCost(asset, Math.max(1, t.partitions.length), 1, h.samples, h.medianMs).expected ?? 0;
+  }
+
+  private get capacity(): Capacity {
+    return this.options.capacity ?? machineCapacity();
+  }
+
+  /** Whether `t`'s declared resources fit beside the running and already chosen tasks'. */
+  private fits(t: StoredTask, chosen: StoredTask[]): boolean {
+    const need = this.ws.assets.get(t.asset)?.resources;
+    if (!need) return true;
+    let cpus = need.cpus ?? 0;
+    let memory = need.memory ?? 0;
+    for (const other of [...[...this.running.values()].map((r) => r.task), ...chosen]) {
+      const r = this.ws.assets.get(other.asset)?.resources;
+      cpus += r?.cpus ?? 0;
+      memory += r?.memory ?? 0;
+    }
+    const cap = this.capacity;
+    return cpus <= cap.cpus + 1e-9 && memory <= cap.memory;
+  }
+
+  /** Whether starting `t` now keeps the backfill within maxCost (counting running and already chosen tasks). */
+  private withinBudget(t: StoredTask, chosen: StoredTask[]): boolean {
+    const max = this.options.maxCost;
+    if (max === undefined) return true;
+    let committed = this.spent + this.estimate(t);
+    for (const r of this.running.values()) committed += this.estimate(r.task);
+    for (const c of chosen) committed += this.estimate(c);
+    if (committed <= max + 1e-9) return true;
+    this.budgetHeld = true;
+    return false;
   }
 
   /**
@@ -255,11 +375,18 @@ export class BackfillRunner {
   private schedule(): void {
     if (this.canceled) return;
     const batch: StoredTask[] = [];
-    for (const [pool, queue] of this.ready) {
+    pools: for (const [pool, queue] of this.ready) {
       const limit = pool ? (this.ws.pools.get(pool) ?? Infinity) : Infinity;
       while (queue.length > 0 && this.running.size + batch.length < this.options.concurrency && (this.poolUse.get(pool) ?? 0) < limit) {
-        const t = queue.shift()!;
-        if (t.status !== 'pending') continue;
+        const t = queue[0]!;
+        if (t.status !== 'pending') {
+          queue.shift();
+          continue;
+        }
+        // Over budget, or more than the free cores or memory: it stays queued (pending), and
+        // nothing more starts in this pass (a big task is not overtaken forever by small ones).
+        if (!this.withinBudget(t, batch) || !this.fits(t, batch)) break pools;
+        queue.shift();
         batch.push(t);
         this.poolUse.set(pool, (this.poolUse.get(pool) ?? 0) + 1);
       }
@@ -467,12 +594,32 @@ export class BackfillRunner {
     const willRetry = status === 'failed' && !this.canceled && t.tries <= retries;
     const at = Date.now();
     const metadata = Object.keys(reported.metadata).length ? reported.metadata : null;
+    // What this run of the command cost, shared equally by the partitions it materialized.
+    // A failed or canceled run costs too (the warehouse bills the query, the cloud the hours).
+    const cost = taskCost(asset, t.partitions.length, at - (t.startedAt ?? at), reported.cost);
+    const share = cost ? cost.cost / Math.max(1, t.attemptIds.length) : null;
+    if (cost) {
+      this.spent += cost.cost;
+      this.anyCost = true;
+      // The next tasks of this asset are estimated with what this one cost, too.
+      const h = this.estimates.get(t.asset);
+      if (h) h.samples.unshift(...t.attemptIds.map(() => share!));
+    }
+    for (const p of reported.problems ?? []) this.emit({ type: 'warning', task: t, message: p });
     // The attempts end in the same transaction as the task (failed attempts stay in history even when retried).
     this.backfills.finishTask(this.backfillId, t.id, { status: willRetry ? 'pending' : status, at, exitCode, message }, () => {
       t.attemptIds.forEach((id, i) => {
         const attemptStatus = status === 'succeeded' ? 'success' : status === 'canceled' ? 'canceled' : 'failed';
         const dataVersion = status === 'succeeded' ? (reported.dataVersion ?? defaultDataVersion(code ?? '', inputs[i] ?? {})) : null;
-        this.store.finishAttempt(id, { status: attemptStatus, endedAt: at, exitCode, dataVersion, metadata });
+        this.store.finishAttempt(id, {
+          status: attemptStatus,
+          endedAt: at,
+          exitCode,
+          dataVersion,
+          metadata,
+          cost: share,
+          costSource: cost?.source ?? null,
+        });
       });
     });
     Object.assign(t, { status: willRetry ? 'pending' : status, endedAt: at, exitCode, message });

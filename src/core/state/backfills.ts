@@ -163,6 +163,17 @@ export class BackfillStore {
     }));
   }
 
+  /** Changes one of a backfill's stored options (resume --max-cost raises its budget). */
+  setOption(id: string, key: string, value: string | number | boolean): void {
+    this.store.transaction(() => {
+      const row = this.sql(`SELECT options FROM backfills WHERE id = ?`).get(id);
+      if (!row) return;
+      const options = JSON.parse(row['options'] as string) as Record<string, unknown>;
+      options[key] = value;
+      this.sql(`UPDATE backfills SET options = ? WHERE id = ?`).run(JSON.stringify(options), id);
+    });
+  }
+
   setStatus(id: string, status: BackfillStatus, fields: { pid?: number | null; endedAt?: number | null } = {}): void {
     this.store.transaction(() => {
       this.sql(`UPDATE backfills SET status = ? WHERE id = ?`).run(status, id);

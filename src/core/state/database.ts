@@ -8,7 +8,7 @@ import { dirname } from 'node:path';
 import { UserError } from '../diagnostics.ts';
 import { connect, sqliteErrorCode, type SqliteConnection, type SqliteDriverName, type SqlStatement } from './sqlite.ts';
 
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 /** Each entry brings the schema from version i to i+1. */
 const MIGRATIONS: string[] = [
@@ -92,6 +92,12 @@ const MIGRATIONS: string[] = [
   // them before it starts a partition, so that no partition runs in two backfills at once.
   `
   CREATE INDEX attempts_running ON attempts (asset, partition) WHERE status = 'running';
+  `,
+  // 4: what each attempt cost (its share of its task's cost) and where that number came from:
+  // 'reported' by the command (::backfill cost=) or computed from the asset's declared 'rate'.
+  `
+  ALTER TABLE attempts ADD COLUMN cost REAL;
+  ALTER TABLE attempts ADD COLUMN cost_source TEXT CHECK (cost_source IN ('reported', 'rate'));
   `,
 ];
 

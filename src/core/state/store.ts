@@ -42,7 +42,13 @@ export interface Attempt {
   /** Store sequence when it started / ended: a partition ended after another started iff endSeq > startSeq. */
   startSeq: number;
   endSeq: number | null;
+  /** This partition's share of its task's cost, in the workspace's cost unit (null: unknown). */
+  cost: number | null;
+  /** Where the cost came from: reported by the command, or computed from the asset's declared rate. */
+  costSource: CostSource | null;
 }
+
+export type CostSource = 'reported' | 'rate';
 
 /** The cheap-to-read summary of one partition: its latest attempt and latest success. */
 export interface PartitionState {
@@ -106,7 +112,7 @@ export class StateStore {
       finish: sql(`
         UPDATE attempts SET status = @status, ended_at = @endedAt, exit_code = @exitCode, duration_ms = @durationMs,
           data_version = COALESCE(@dataVersion, data_version), inputs = COALESCE(@inputs, inputs),
-          metadata = COALESCE(@metadata, metadata), end_seq = @endSeq
+          metadata = COALESCE(@metadata, metadata), cost = @cost, cost_source = @costSource, end_seq = @endSeq
         WHERE id = @id AND status = 'running' RETURNING *`),
       loadSnapshot: sql(`SELECT partitions, records, strings, fingerprint, indexes FROM asset_state WHERE asset = ?`),
       loadLog: sql(`
@@ -151,6 +157,8 @@ export class StateStore {
       dataVersion?: string | null;
       inputs?: InputVersions | null;
       metadata?: Record<string, unknown> | null;
+      cost?: number | null;
+      costSource?: CostSource | null;
     },
   ): Attempt | null {
     return this.write(() => {
@@ -166,6 +174,8 @@ export class StateStore {
         dataVersion: result.dataVersion ?? null,
         inputs: result.inputs ? JSON.stringify(result.inputs) : null,
         metadata: result.metadata ? JSON.stringify(result.metadata) : null,
+        cost: result.cost ?? null,
+        costSource: result.cost === null || result.cost === undefined ? null : (result.costSource ?? null),
         endSeq,
       }) as unknown as Row | undefined;
       if (!row) return null;
@@ -240,6 +250,8 @@ export class StateStore {
       metadata: input.metadata ?? null,
       startSeq,
       endSeq,
+      cost: null,
+      costSource: null,
     });
     return id;
   }
@@ -385,6 +397,30 @@ export class StateStore {
     return (this.db.sql(sql).all(...params) as unknown as Row[]).map(fromRow);
   }
 
+  /**
+   * The per-partition costs of the asset's last `sample` finished attempts that have one
+   * (reported or computed), newest first: the history cost estimates come from.
+   */
+  costSamples(asset: string, sample = 200): number[] {
+    return this.db
+      .sql(`SELECT cost FROM attempts WHERE asset = ? AND status IN ('success', 'failed') AND cost IS NOT NULL ORDER BY id DESC LIMIT ?`)
+      .all(asset, sample)
+      .map((r) => r['cost'] as number);
+  }
+
+  /** What the attempts of one backfill (all its runs and retries) cost so far, and whether any cost is unknown. */
+  spentCost(runId: string): { spent: number; unknown: number } {
+    const r = this.db
+      .sql(`SELECT total(cost) AS spent, count(*) - count(cost) AS unknown FROM attempts WHERE run_id = ? AND status != 'running'`)
+      .get(runId)!;
+    return { spent: r['spent'] as number, unknown: r['unknown'] as number };
+  }
+
+  /** Whether any attempt of the backfill has a cost. */
+  hasCost(runId: string): boolean {
+    return this.db.sql(`SELECT 1 FROM attempts WHERE run_id = ? AND cost IS NOT NULL LIMIT 1`).get(runId) !== undefined;
+  }
+
   /** Median duration (ms) of the asset's finished attempts, over the last `sample` of them; null without history. */
   medianDurationMs(asset: string, sample = 200): number | null {
     const rows = this.db
@@ -422,6 +458,8 @@ interface Row {
   metadata: string | null;
   start_seq: number;
   end_seq: number | null;
+  cost: number | null;
+  cost_source: CostSource | null;
 }
 
 /** Log entries per asset before they are folded into its snapshot. */
@@ -470,5 +508,7 @@ function fromRow(r: Row): Attempt {
     metadata: r.metadata ? (JSON.parse(r.metadata) as Record<string, unknown>) : null,
     startSeq: r.start_seq,
     endSeq: r.end_seq,
+    cost: r.cost ?? null,
+    costSource: r.cost_source ?? null,
   };
 }
