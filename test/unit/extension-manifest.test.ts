@@ -38,6 +38,9 @@ describe('the JSON schema for *.assets.yaml', () => {
     const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
     const example = /## Asset definitions[\s\S]*?```yaml\n([\s\S]*?)```/.exec(readme)![1]!;
     assert.ok(validate(parse(example)), JSON.stringify(validate.errors));
+    const costs = /## Costs and budgets[\s\S]*?```yaml\n([\s\S]*?)```/.exec(readme)![1]!;
+    assert.ok(validate(parse(costs)), JSON.stringify(validate.errors));
+    assert.equal(validate(parse('assets:\n  a:\n    cost: { per_run: 1, per_hour: 2 }\n')), false);
   });
   it('rejects unknown keys and malformed partitions, as the loader does', () => {
     assert.equal(validate(parse('assets:\n  a:\n    dep: [b]\n')), false);
