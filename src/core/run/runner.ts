@@ -157,8 +157,7 @@ export class BackfillRunner {
     const started = Date.now();
     this.codes = await codeVersions(this.ws.assets.values());
     mkdirSync(this.logDir, { recursive: true });
-    this.backfills.setStatus(this.backfillId, 'running', { pid: process.pid, endedAt: null });
-    if (this.options.sample !== undefined) this.selected = this.sampleTasks(this.options.sample);
+    // A task that could never start is said before the backfill is marked running.
     const big = tooBig(
       new Set(
         this.tasks
@@ -170,9 +169,11 @@ export class BackfillRunner {
       this.ws.root,
     );
     if (big.length > 0) throw new UserError(`${big.join('; ')}: nothing was started`);
+    this.backfills.setStatus(this.backfillId, 'running', { pid: process.pid, endedAt: null });
+    if (this.options.sample !== undefined) this.selected = this.sampleTasks(this.options.sample);
     const spent = this.store.spentCost(this.backfillId);
     this.spent = spent.spent;
-    this.anyCost = spent.spent > 0;
+    this.anyCost = this.store.hasCost(this.backfillId);
     this.queueAll();
     // Tasks whose upstream already failed in an earlier run are skipped again (until retried).
     for (const t of this.tasks)
