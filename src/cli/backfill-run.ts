@@ -5,6 +5,7 @@ import { describeAssetCost, describePlanCost } from '../core/cost/describe.ts';
 import { formatCost } from '../core/cost/units.ts';
 import type { BackfillPlan } from '../core/plan/planner.ts';
 import { formatSeconds } from '../core/run/duration.ts';
+import { describeResources, describeTime } from '../core/plan/describe.ts';
 import { BackfillRunner, type BackfillReport, type Capacity, type RunnerEvent } from '../core/run/runner.ts';
 import { BackfillStore, type StoredTask, type TaskStatus } from '../core/state/backfills.ts';
 import type { StateStore } from '../core/state/store.ts';
@@ -30,11 +31,11 @@ import {
 
 /** The plan as JSON: the contract of `backfill plan --json` (and `run --dry-run --json`). */
 export function planJson(ws: Workspace, plan: BackfillPlan): unknown {
-  const { tasks, partitions, assets, estimated_seconds, cost } = plan.summary;
+  const { tasks, partitions, assets, estimated_seconds, time, cost, resources } = plan.summary;
   return {
     backfill: {
       tasks: plan.tasks.map((t) => ({ id: t.id, asset: t.asset, partitions: t.partitions, command: t.command, after: t.after })),
-      summary: { tasks, partitions, assets, estimated_seconds, cost },
+      summary: { tasks, partitions, assets, estimated_seconds, time, cost, resources },
       assets: plan.assets.map((a) => {
         const def = ws.assets.get(a.asset)!.partitions;
         return { asset: a.asset, partitions: def.kind === 'unpartitioned' ? null : keysOf(def, a.partitions), reason: a.reason };
@@ -65,9 +66,10 @@ export function printPlan(ctx: CliContext, ws: Workspace, plan: BackfillPlan, co
   ctx.print(
     `plan: ${plural(summary.tasks, 'task')}, ${plural(summary.partitions, 'partition')} of ${plural(summary.assets, 'asset')}`,
     ...columns(rows),
-    `estimate: ${describeEstimate(summary.estimated_seconds, summary.no_history, concurrency)}`,
+    `estimate: ${describeTime(summary.time, concurrency)}`,
     // Said once costs are in use (a rate declared or a cost recorded); silent for workspaces without.
     ...(cost.assets.some((e) => e.source !== 'unknown') || ws.costUnit ? [`cost: ${describePlanCost(cost)}`] : []),
+    ...(summary.resources ? [`resources: ${describeResources(summary.resources)}`] : []),
   );
   for (const w of plan.warnings) ctx.warn(w);
 }
@@ -77,13 +79,6 @@ function extentOf(def: PartitionsDefinition, subset: PartitionSubset): string {
   if (def.kind === 'unpartitioned' || subset.isEmpty) return '';
   const first = def.keyAt(subset.first);
   return subset.size === 1 ? first : `${first}${RANGE}${def.keyAt(subset.last)}`;
-}
-
-/** `~3m 20s from history (concurrency 4)`, `…; no history for x`, `no history for x, y`. */
-export function describeEstimate(seconds: number | null, noHistory: readonly string[], concurrency: number): string {
-  if (seconds === null) return `no history for ${noHistory.join(', ')}`;
-  const known = `${seconds < 1 ? '<1s' : `~${formatSeconds(seconds)}`} from history (concurrency ${concurrency})`;
-  return noHistory.length > 0 ? `${known}; no history for ${noHistory.join(', ')}` : known;
 }
 
 /** `3m`, `45s`, `2h 05m`: an ETA, coarser than a duration. */

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { formatCost, parseMemory } from '../core/cost/units.ts';
 import { machineCapacity, type Capacity } from '../core/run/runner.ts';
 import { UserError } from '../core/diagnostics.ts';
-import { planBackfill, type BackfillPlan } from '../core/plan/planner.ts';
+import { planWithHistory, type BackfillPlan } from '../core/plan/planner.ts';
 import { newBackfillId } from '../core/run/backfill.ts';
 import { RANGE_SEPARATOR } from '../core/select/resolve.ts';
 import { buildSelection, ONLY_STATUSES, type SelectionOptions } from '../core/select/selection.ts';
@@ -131,16 +131,9 @@ export async function planSelection(
   words: readonly string[],
   options: SelectionOptions,
   concurrency: number,
+  capacity: Capacity,
 ): Promise<BackfillPlan> {
   const selection = buildSelection(ws, words, options, ctx.now);
   const { engine } = await ctx.status(ws);
-  const store = ctx.store();
-  return planBackfill(ws.graph, selection, {
-    runId: newBackfillId(),
-    concurrency,
-    medianDurationMs: (asset) => store.medianDurationMs(asset),
-    costSamples: (asset) => store.costSamples(asset),
-    ...(ws.costUnit ? { costUnit: ws.costUnit } : {}),
-    statuses: engine,
-  });
+  return planWithHistory(ws, ctx.store(), selection, { runId: newBackfillId(), concurrency, capacity, statuses: engine });
 }

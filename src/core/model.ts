@@ -35,6 +35,13 @@ export interface Resources {
   memory?: number;
 }
 
+/** What the running tasks' declared resources may add up to: the machine's cores and memory, or less. */
+export interface Capacity {
+  cpus: number;
+  /** Bytes. */
+  memory: number;
+}
+
 export interface BackfillStrategy {
   strategy: 'per_partition' | 'single_run';
   max_partitions_per_run?: number;

@@ -2,13 +2,13 @@ import * as path from 'node:path';
 import { availableParallelism } from 'node:os';
 import * as vscode from 'vscode';
 import { UserError } from '../core/diagnostics.ts';
-import type { BackfillPlan, Selection } from '../core/plan/planner.ts';
-import { planBackfill } from '../core/plan/planner.ts';
+import { planWithHistory, type BackfillPlan, type Selection } from '../core/plan/planner.ts';
+import { describeResources, describeTime } from '../core/plan/describe.ts';
 import { newBackfillId, prepareResume, saveBackfill } from '../core/run/backfill.ts';
-import { formatCost } from '../core/cost/units.ts';
+import { formatCost, parseMemory } from '../core/cost/units.ts';
 import { describePlanCost } from '../core/cost/describe.ts';
 import { formatSeconds } from '../core/run/duration.ts';
-import { BackfillRunner, type BackfillReport, type RunnerEvent } from '../core/run/runner.ts';
+import { BackfillRunner, machineCapacity, type BackfillReport, type Capacity, type RunnerEvent } from '../core/run/runner.ts';
 import { StatusEngine } from '../core/state/staleness.ts';
 import { BackfillStore } from '../core/state/backfills.ts';
 import { ObservedOutputs } from '../core/state/observed.ts';
@@ -157,14 +157,7 @@ export class BackfillTasks implements vscode.TaskProvider, vscode.Disposable {
     if (!ws || !store) throw new UserError(this.model.storeError ?? 'the workspace is not loaded yet');
     const statuses = new StatusEngine({ graph: ws.graph, store, codeVersions: this.model.codeVersions, observed: new ObservedOutputs() });
     statuses.computeAll();
-    return planBackfill(ws.graph, selection, {
-      runId: newBackfillId(),
-      concurrency,
-      medianDurationMs: (a) => store.medianDurationMs(a),
-      costSamples: (a) => store.costSamples(a),
-      ...(ws.costUnit ? { costUnit: ws.costUnit } : {}),
-      statuses,
-    });
+    return planWithHistory(ws, store, selection, { runId: newBackfillId(), concurrency, capacity: this.capacity(), statuses });
   }
 
   /**
@@ -187,10 +180,7 @@ export class BackfillTasks implements vscode.TaskProvider, vscode.Disposable {
       return `• ${a.asset}: ${def.kind === 'unpartitioned' ? 'unpartitioned' : `${a.partitions.size} partition${a.partitions.size === 1 ? '' : 's'}`}${extent}${a.reason === 'selected' ? '' : ` (${a.reason})`}`;
     });
     const s = plan.summary;
-    const estimate =
-      s.estimated_seconds === null
-        ? `no history for ${s.no_history.join(', ')}`
-        : `about ${formatSeconds(s.estimated_seconds)} at concurrency ${concurrency}`;
+    const estimate = `time ${describeTime(s.time, concurrency)}`;
     // Cost: said once costs are in use (a rate declared, a cost recorded, a unit or a budget).
     const cost = s.cost;
     const budget = maxCost ?? this.maxCost();
@@ -199,7 +189,7 @@ export class BackfillTasks implements vscode.TaskProvider, vscode.Disposable {
     const costLines = costsInUse
       ? [
           `Cost: ${describePlanCost(cost)}${budget !== undefined ? ` — budget ${formatCost(budget, cost.unit ?? undefined)}` : ''}`,
-          ...(over ? [`⚠ The estimate is more than the budget: start small, or raise the budget.`] : []),
+          ...(over ? [`⚠ The estimate is more than the budget: start small, run until the budget is spent, or raise it.`] : []),
         ]
       : [];
     const detail = [
@@ -207,14 +197,17 @@ export class BackfillTasks implements vscode.TaskProvider, vscode.Disposable {
       '',
       `${s.tasks} tasks, ${s.partitions} partitions — ${estimate}`,
       ...costLines,
+      ...(s.resources ? [`Resources: ${describeResources(s.resources)}`] : []),
       ...plan.warnings.map((w) => `⚠ ${w}`),
     ].join('\n');
     const large = s.partitions >= 50;
     const INCLUDE = 'Include Missing Upstream';
     const BUDGET = budget === undefined ? 'Set Budget…' : 'Change Budget…';
     const SMALL = 'Start Small (sample 3)';
+    // Over budget: a sample, or a run that stops starting tasks once the budget would be exceeded (paused, to resume with more).
+    const WITHIN = 'Run Within Budget';
     const choices = [
-      ...(over ? [SMALL] : large ? ['Run All', SMALL] : ['Run']),
+      ...(over ? [SMALL, WITHIN] : large ? ['Run All', SMALL] : ['Run']),
       ...(costsInUse ? [BUDGET] : []),
       ...(plan.missingUpstream.length > 0 && !selection.withMissingUpstream ? [INCLUDE] : []),
     ];
@@ -250,6 +243,25 @@ export class BackfillTasks implements vscode.TaskProvider, vscode.Disposable {
     await vscode.tasks.executeTask(
       this.task({ type: 'backfill', resume: id, ...(maxCost !== undefined ? { maxCost } : {}) }, `Backfill resume ${id}`),
     );
+  }
+
+  /**
+   * What the running tasks' declared resources may add up to: the backfill.maxCpus and
+   * backfill.maxMemory settings, else this machine's cores and memory.
+   */
+  capacity(): Capacity {
+    const config = vscode.workspace.getConfiguration('backfill');
+    const capacity = machineCapacity();
+    const cpus = config.get<number>('maxCpus') ?? 0;
+    if (cpus > 0) capacity.cpus = cpus;
+    const memory = (config.get<string>('maxMemory') ?? '').trim();
+    if (memory) {
+      const bytes = parseMemory(memory);
+      if (bytes === null)
+        throw new UserError(`the backfill.maxMemory setting "${memory}" is not a size: use one such as 12GiB or 8000MB, or leave it empty`);
+      capacity.memory = bytes;
+    }
+    return capacity;
   }
 
   concurrency(): number {
@@ -299,7 +311,9 @@ export class BackfillTasks implements vscode.TaskProvider, vscode.Disposable {
       const concurrency = def.concurrency ?? this.concurrency();
       let maxCost = def.maxCost ?? this.maxCost();
       let id: string;
+      let capacity: Capacity;
       try {
+        capacity = this.capacity();
         if (def.resume) {
           id = prepareResume(store, def.resume);
           const backfills = new BackfillStore(store);
@@ -371,6 +385,7 @@ export class BackfillTasks implements vscode.TaskProvider, vscode.Disposable {
           };
           const runner = new BackfillRunner(ws, store, id, {
             concurrency,
+            capacity,
             ...(def.sample ? { sample: def.sample } : {}),
             ...(maxCost !== undefined ? { maxCost } : {}),
             onEvent,

@@ -376,6 +376,8 @@ describe('backfill history', () => {
       'code_version',
       'data_version',
       'metadata',
+      'cost',
+      'cost_source',
     ]);
     assert.deepEqual(all[2]!['metadata'], { rows: 12, note: 'x', src: 's3://b/k', eq: 'a=b' });
     assert.equal(all[0]!['metadata'], null);

@@ -230,6 +230,20 @@ describe('budgets: refused at plan time, stopped while running, resumed with mor
     } finally {
       store.close();
     }
+    // What each attempt cost, in history --json and in its text.
+    const attempts = json<{ attempts: Array<{ cost: number | null; cost_source: string | null }> }>(
+      ['history', 'reported'],
+      cwd(),
+    ).attempts;
+    assert.deepEqual(
+      attempts.map((a) => [a.cost, a.cost_source]),
+      [
+        [1, 'reported'],
+        [1, 'reported'],
+        [1, 'reported'],
+      ],
+    );
+    assert.match(ok(['history', 'reported'], cwd()), /run bf-\S+ · cost 1\.00 USD$/m);
     // The estimate now comes from history: 6 partitions × 1.
     const c = planCost(['reported']);
     assert.deepEqual([c.assets[0]!.source, c.assets[0]!.expected, c.assets[0]!.samples], ['history', 6, 3]);
@@ -253,6 +267,28 @@ describe('budgets: refused at plan time, stopped while running, resumed with mor
       [['succeeded', 6, 6]],
     );
     assert.match(ok(['backfills'], cwd()), new RegExp(`^${id} +succeeded +6/6 +6\\.00 USD of 6\\.00 `, 'm'));
+  });
+
+  it('a single_run asset is estimated per chunk from history: what one run of its command cost, whatever the chunk’s size', () => {
+    const chunks = tempWorkspace(
+      {
+        'a.assets.yaml': [
+          'cost_unit: USD',
+          'assets:',
+          '  chunked:',
+          '    partitions: {daily: {start: 2024-01-01, end: 2024-01-31}}',
+          `    run: "echo '::backfill cost=5'"`,
+          '    backfill: {strategy: single_run, max_partitions_per_run: 7}',
+          '',
+        ].join('\n'),
+      },
+      'backfill-chunks-',
+    );
+    // A first run of 3 days: one run of the command, 5 USD.
+    ok(['run', 'chunked', '--from', '2024-01-01', '--to', '2024-01-03', ...NOW], { cwd: chunks });
+    const c = json<PlanCostJson>(['plan', 'chunked', ...NOW], { cwd: chunks }).backfill.summary.cost;
+    // 30 days in chunks of 7: 5 runs of the command, 5 USD each (not 30 days × 5/3 USD).
+    assert.deepEqual([c.assets[0]!.source, c.assets[0]!.expected, c.assets[0]!.samples], ['history', 25, 1]);
   });
 
   it('--max-cost must be a number > 0', () => {

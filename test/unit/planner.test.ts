@@ -21,8 +21,8 @@ function keys(ws: Workspace, asset: string, ...k: string[]): PartitionSubset {
   const def = ws.assets.get(asset)!.partitions;
   return PartitionSubset.of(k.map((x) => def.indexOf(x)));
 }
-function plan(ws: Workspace, selection: Selection, median?: (a: string) => number | null): BackfillPlan {
-  return planBackfill(ws.graph, selection, { runId: 'bf-test', concurrency: 2, ...(median ? { medianDurationMs: median } : {}) });
+function plan(ws: Workspace, selection: Selection, durations?: (a: string) => number[]): BackfillPlan {
+  return planBackfill(ws.graph, selection, { runId: 'bf-test', concurrency: 2, ...(durations ? { durationSamples: durations } : {}) });
 }
 function planError(ws: Workspace, selection: Selection): string {
   try {
@@ -79,10 +79,13 @@ describe('planner', () => {
         ['model', 'downstream'],
       ],
     );
-    const { cost, ...summary } = p.summary;
-    // No history and no rates: every asset's cost is unknown, none is invented.
+    const { cost, time, resources, ...summary } = p.summary;
+    // No history and no rates: every asset's cost and time is unknown, none is invented.
     assert.deepEqual(cost.unknown, ['raw', 'clean', 'weekly', 'model']);
     assert.equal(cost.expected, 0);
+    assert.deepEqual(time.unknown, ['raw', 'clean', 'weekly', 'model']);
+    assert.deepEqual([time.expected_seconds, time.low_seconds, time.high_seconds], [null, null, null]);
+    assert.equal(resources, null); // no asset declares resources
     assert.deepEqual(summary, {
       tasks: 6,
       partitions: 6,
@@ -171,14 +174,79 @@ assets:
     const p = plan(
       ws,
       { roots: [{ asset: 'raw', partitions: keys(ws, 'raw', '2024-01-01', '2024-01-02', '2024-01-03', '2024-01-04') }], downstream: false },
-      (a) => (a === 'raw' ? 10_000 : null),
+      (a) => (a === 'raw' ? [10_000] : []),
     );
     // Four 10 s tasks on two workers.
     assert.equal(p.summary.estimated_seconds, 20);
+    assert.deepEqual(p.summary.time.assets[0], {
+      asset: 'raw',
+      source: 'history',
+      task_seconds: { median: 10, low: 10, high: 10 },
+      samples: 1,
+    });
     assert.deepEqual(
       p.summary.no_history,
       ['clean', 'weekly', 'model'].filter((a) => p.assets.some((x) => x.asset === a)),
     );
+  });
+
+  it('the time estimate: the median case and a range from the 10th and 90th percentile durations, with dependencies', () => {
+    const ws = workspace(PIPELINE);
+    const four = keys(ws, 'raw', '2024-01-01', '2024-01-02', '2024-01-03', '2024-01-04');
+    const p = plan(ws, { roots: [{ asset: 'raw', partitions: four }], downstream: true }, (a) =>
+      a === 'raw' ? [2000, 4000, 6000, 8000, 10_000] : a === 'clean' ? [1000] : [],
+    );
+    const { time } = p.summary;
+    // raw: median 6 s, 10th percentile 2.8 s, 90th 9.2 s; clean 1 s. Two workers, tasks started
+    // in plan order as the runner does: raw's four in two rounds, then clean's four in two
+    // (no week is complete in those days). 2×6+2×1 = 14 s, 2×2.8+2 = 7.6, 2×9.2+2 = 20.4.
+    assert.deepEqual([time.expected_seconds, time.low_seconds, time.high_seconds], [14, 8, 20]);
+    assert.deepEqual(time.unknown, []);
+    assert.deepEqual(time.assets.find((a) => a.asset === 'raw')?.task_seconds, { median: 6, low: 2.8, high: 9.2 });
+    assert.equal(time.assets.find((a) => a.asset === 'raw')?.samples, 5);
+  });
+
+  it('the time estimate follows the pools and the resources the runner admits tasks by; the plan shows the peak use', () => {
+    const ws = workspace(
+      'pools: { api: 1 }\n' +
+        PIPELINE.replace('    run: node pull.mjs --day {partition}\n', '    run: node pull.mjs --day {partition}\n    pool: api\n').replace(
+          '    env: { MODE: strict }\n',
+          '    env: { MODE: strict }\n    resources: { cpus: 2, memory: 3GiB }\n',
+        ),
+    );
+    const four = (asset: string) => ({ asset, partitions: keys(ws, asset, '2024-01-01', '2024-01-02', '2024-01-03', '2024-01-04') });
+    const tenSeconds = () => [10_000];
+    const GiB = 1024 ** 3;
+    // The pool runs one raw task at a time, whatever the concurrency.
+    const pooled = planBackfill(
+      ws.graph,
+      { roots: [four('raw')], downstream: false },
+      {
+        runId: 'bf-test',
+        concurrency: 4,
+        durationSamples: tenSeconds,
+        pools: ws.pools,
+      },
+    );
+    assert.equal(pooled.summary.estimated_seconds, 40);
+    assert.equal(pooled.summary.resources, null); // raw declares no resources
+    // 7 GiB of memory holds two 3 GiB clean tasks at once, not four.
+    const capacity = { cpus: 8, memory: 7 * GiB };
+    const fitted = planBackfill(
+      ws.graph,
+      { roots: [four('clean')], downstream: false },
+      {
+        runId: 'bf-test',
+        concurrency: 4,
+        durationSamples: tenSeconds,
+        capacity,
+      },
+    );
+    assert.equal(fitted.summary.estimated_seconds, 20);
+    assert.deepEqual(fitted.summary.resources, { peak: { cpus: 4, memory: 6 * GiB, tasks: 2 }, capacity });
+    // Without history the peak is still what admission allows at once.
+    const unknown = planBackfill(ws.graph, { roots: [four('clean')], downstream: false }, { runId: 'bf-test', concurrency: 3, capacity });
+    assert.deepEqual(unknown.summary.resources?.peak, { cpus: 4, memory: 6 * GiB, tasks: 2 });
   });
 
   it('large plans suggest starting small', () => {

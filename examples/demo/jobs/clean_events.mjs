@@ -1,7 +1,7 @@
 // clean_events: one day of raw events without bots and malformed rows.
 //   node jobs/clean_events.mjs DAY   →   reads data/raw_events/DAY.jsonl, writes data/clean_events/DAY.jsonl
 import * as path from 'node:path';
-import { DATA, args, dataVersion, day, readInput, rel, reportMetadata, reportVersion, writeOutput } from './lib.mjs';
+import { DATA, args, dataVersion, day, readInput, rel, reportCost, reportMetadata, reportVersion, writeOutput } from './lib.mjs';
 
 const JOB = 'clean_events';
 const REGIONS = new Set(['eu', 'us', 'apac']);
@@ -41,4 +41,6 @@ writeOutput(out, text);
 console.log(`${JOB} ${DAY}: kept ${kept.length} events, dropped ${dropped.bot} from bots and ${dropped.malformed} malformed → ${rel(out)}`);
 reportMetadata('rows', kept.length);
 reportMetadata('dropped', dropped.bot + dropped.malformed);
+// The cleaning query is billed by the rows it scans: 0.02 USD per 1,000 rows.
+reportCost(((kept.length + dropped.bot + dropped.malformed) / 1000) * 0.02);
 reportVersion(dataVersion(text));

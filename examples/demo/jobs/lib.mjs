@@ -1,9 +1,10 @@
 // Helpers shared by the demo's jobs: paths, dates, reading inputs, writing outputs and
 // reporting to Backfill. Plain Node, no dependencies.
 //
-// Backfill reads two kinds of lines from a job's stdout:
+// Backfill reads these lines from a job's stdout:
 //   ::backfill data_version=<v>            the version of the data written (here: a hash of it)
 //   ::backfill metadata <key>=<json>       a value shown with the materialization
+//   ::backfill cost=<n>                    what the run cost, in the workspace's cost_unit (USD here)
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -85,6 +86,11 @@ export function reportVersion(version) {
 
 export function reportMetadata(key, value) {
   console.log(`::backfill metadata ${key}=${JSON.stringify(value)}`);
+}
+
+/** What this run cost (USD, the demo's cost_unit), from what it used: Backfill estimates the next runs from these. */
+export function reportCost(usd) {
+  console.log(`::backfill cost=${Number(usd.toFixed(6))}`);
 }
 
 /** Pretty JSON with a final newline: the format of every .json output. */

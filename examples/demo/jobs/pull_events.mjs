@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { DATA, args, dataVersion, day, fail, rel, reportMetadata, reportVersion, writeOutput } from './lib.mjs';
+import { DATA, args, dataVersion, day, fail, rel, reportCost, reportMetadata, reportVersion, writeOutput } from './lib.mjs';
 
 const JOB = 'pull_events';
 const FLAKY_DAY = '2024-01-15';
@@ -72,4 +72,6 @@ const text = `${lines.join('\n')}\n`;
 writeOutput(out, text);
 console.log(`${JOB} ${DAY}: ${count} events (${bots} from bots, ${malformed} malformed) → ${rel(out)}`);
 reportMetadata('rows', count);
+// The events API bills 0.05 USD per 1,000 events returned.
+reportCost((count / 1000) * 0.05);
 reportVersion(dataVersion(text));

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { UserError } from '../../core/diagnostics.ts';
+import { formatCost } from '../../core/cost/units.ts';
 import { summarizeAttempt } from '../../core/state/explain.ts';
 import type { Attempt, StateStore } from '../../core/state/store.ts';
 import type { Workspace } from '../../core/workspace.ts';
@@ -20,8 +21,9 @@ export function register(program: Command): void {
     .addHelpText(
       'after',
       `
-In JSON, times are ISO-8601 UTC, "partition" is null for an unpartitioned asset, and "metadata"
-is what was recorded with the attempt (or null).
+In JSON, times are ISO-8601 UTC, "partition" is null for an unpartitioned asset, "metadata"
+is what was recorded with the attempt (or null), "cost" the partition's share of what its task
+cost (or null) and "cost_source" "reported" (by the command) or "rate" (the declared cost:).
 
 Examples:
   $ backfill history
@@ -60,7 +62,7 @@ async function history(ctx: CliContext, name: string | undefined, partition: str
     colourStatus(s, a.status),
     // Recorded materializations take no time: an empty cell rather than "0ms".
     a.durationMs === null || a.durationMs === 0 ? '' : formatDuration(a.durationMs),
-    details(a),
+    details(a, ws.costUnit),
   ]);
   ctx.print(...columns([header, ...rows]));
   if (attempts.length === limit) ctx.print(s.dim(`(the latest ${limit} attempts: --limit N shows more)`));
@@ -102,11 +104,12 @@ function attemptJson(a: Attempt): Record<string, unknown> {
   return { id, asset: a.asset, partition: a.partition === '' ? null : a.partition, ...rest };
 }
 
-/** Exit code, run and metadata, compactly: `exit 1 · run r-12 · rows=1200 note=late`. */
-function details(a: Attempt): string {
+/** Exit code, run, cost and metadata, compactly: `exit 1 · run r-12 · cost 0.40 USD · rows=1200 note=late`. */
+function details(a: Attempt, unit: string | undefined): string {
   const parts: string[] = [];
   if (a.exitCode !== null) parts.push(`exit ${a.exitCode}`);
   if (a.runId !== null) parts.push(`run ${a.runId}`);
+  if (a.cost !== null) parts.push(`cost ${formatCost(a.cost, unit)}${a.costSource === 'rate' ? ' (rate)' : ''}`);
   if (a.metadata)
     parts.push(
       Object.entries(a.metadata)

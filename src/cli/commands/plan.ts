@@ -4,7 +4,16 @@ import { action, type CliContext } from '../context.ts';
 import { printJson } from '../output.ts';
 import { RANGE_SEPARATOR } from '../../core/select/resolve.ts';
 import { EXIT_FAILURE, EXIT_OK } from '../output.ts';
-import { addSelectionOptions, overBudget, parseConcurrency, parseMaxCost, planSelection, type SelectionOptions } from '../selection.ts';
+import { tooBig } from '../../core/run/runner.ts';
+import {
+  addSelectionOptions,
+  overBudget,
+  parseCapacity,
+  parseConcurrency,
+  parseMaxCost,
+  planSelection,
+  type SelectionOptions,
+} from '../selection.ts';
 
 export function register(program: Command): void {
   addSelectionOptions(
@@ -18,6 +27,8 @@ export function register(program: Command): void {
       '--max-cost <n>',
       "the most the backfill may cost, in the workspace's cost_unit (default: its budget:); a plan estimated above it is refused",
     )
+    .option('--max-cpus <n>', "cores the running tasks' declared resources may add up to, for the estimate (default: this machine's)")
+    .option('--max-memory <size>', "memory the running tasks' declared resources may add up to, e.g. 12GiB (default: this machine's)")
     .addHelpText(
       'after',
       `
@@ -26,9 +37,13 @@ of each asset; for time partitions a value that is not a key is an ISO date/time
 partitions whose window starts within [from, to] are selected. --only keeps the selected
 partitions with those statuses (the downstream ones are always added).
 In JSON: {"backfill": {"tasks": [{"id", "asset", "partitions", "command", "after"}],
-"summary": {"tasks", "partitions", "assets", "estimated_seconds", "cost"}, "assets", "warnings"}}.
-The cost is estimated per asset from its past runs' costs (median, 10th–90th percentile), else
-from its declared cost: rate, else unknown; an estimate above --max-cost exits with status 1.
+"summary": {"tasks", "partitions", "assets", "estimated_seconds", "time", "cost", "resources"}},
+"assets", "warnings"}}.
+The time is the runner's schedule simulated (concurrency, pools, resources) with each task taking
+its asset's median past duration; the range, with the 10th and 90th percentile. The cost is
+estimated per asset from its past runs' costs (median, 10th–90th percentile), else from its
+declared cost: rate, else unknown; an estimate above --max-cost exits with status 1. With
+declared resources, the plan shows the peak cores and memory of the tasks running at once.
 
 Examples:
   $ backfill plan raw_events+ --from 2024-03-01 --to 2024-03-07
@@ -41,15 +56,23 @@ Examples:
 interface PlanOptions extends SelectionOptions {
   concurrency?: string;
   maxCost?: string;
+  maxCpus?: string;
+  maxMemory?: string;
 }
 
 async function plan(ctx: CliContext, words: string[], options: PlanOptions): Promise<number> {
   const concurrency = parseConcurrency(options.concurrency);
   const maxCost = parseMaxCost(options.maxCost);
+  const capacity = parseCapacity(options);
   const ws = await ctx.workspace();
-  const planned = await planSelection(ctx, ws, words, options, concurrency);
+  const planned = await planSelection(ctx, ws, words, options, concurrency, capacity);
   if (ctx.json) printJson(planJson(ws, planned));
   else printPlan(ctx, ws, planned, concurrency);
+  const big = tooBig(new Set(planned.assets.map((a) => ws.assets.get(a.asset)!)), capacity, ws.root);
+  if (big.length > 0) {
+    ctx.refuse(`${big.join('; ')}: backfill run would refuse this plan`);
+    return EXIT_FAILURE;
+  }
   const over = overBudget(planned, maxCost ?? ws.budget, maxCost === undefined);
   if (over) ctx.refuse(over);
   return over ? EXIT_FAILURE : EXIT_OK;

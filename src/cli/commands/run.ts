@@ -69,7 +69,7 @@ async function run(ctx: CliContext, words: string[], options: RunOptions): Promi
   const capacity = parseCapacity(options);
   const ws = await ctx.workspace();
   const maxCost = givenMax ?? ws.budget;
-  const planned = await planSelection(ctx, ws, words, options, concurrency);
+  const planned = await planSelection(ctx, ws, words, options, concurrency, capacity);
   // A sample runs a few partitions: the whole plan's estimate does not stop it (the budget still holds while it runs).
   const over = sample === undefined ? overBudget(planned, maxCost, givenMax === undefined) : null;
   if (over && options.dryRun !== true) {

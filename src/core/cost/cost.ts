@@ -53,9 +53,18 @@ export function quantile(sorted: readonly number[], q: number): number {
 }
 
 /**
+ * What an asset's cost history is counted in: per task for a `single_run` asset (one run of its
+ * command materializes a chunk, and a run costs what it costs whatever the chunk's size), else
+ * per partition.
+ */
+export function costSampleUnit(asset: AssetDefinition): 'partition' | 'task' {
+  return asset.backfill?.strategy === 'single_run' && asset.partitions.kind !== 'unpartitioned' ? 'task' : 'partition';
+}
+
+/**
  * The cost of `tasks` tasks covering `partitions` partitions of an asset. `samples` are past
- * attempts' per-partition costs; `medianTaskMs` the median duration of its past tasks (for a
- * rate per hour).
+ * costs per partition or per task (costSampleUnit); `medianTaskMs` the median duration of its
+ * past tasks (for a rate per hour).
  */
 export function estimateCost(
   asset: AssetDefinition,
@@ -64,7 +73,7 @@ export function estimateCost(
   samples: readonly number[],
   medianTaskMs: number | null,
 ): CostEstimate {
-  const n = partitions;
+  const n = costSampleUnit(asset) === 'task' ? tasks : partitions;
   if (tasks === 0)
     return {
       asset: asset.name,
@@ -85,6 +94,7 @@ export function estimateCost(
       samples: samples.length,
     };
   }
+  const m = partitions;
   const rate = asset.cost;
   const exact = (value: number): CostEstimate => ({
     asset: asset.name,
@@ -95,7 +105,7 @@ export function estimateCost(
     samples: 0,
   });
   if (rate && 'per_run' in rate) return exact(rate.per_run * tasks);
-  if (rate && 'per_partition' in rate) return exact(rate.per_partition * n);
+  if (rate && 'per_partition' in rate) return exact(rate.per_partition * m);
   if (rate && 'per_hour' in rate && medianTaskMs !== null)
     return exact((rate.per_hour * medianTaskMs * tasks * (asset.resources?.cpus ?? 1)) / 3_600_000);
   return { asset: asset.name, source: 'unknown', expected: null, low: null, high: null, samples: 0 };

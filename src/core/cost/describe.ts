@@ -16,11 +16,14 @@ export function describeAssetCost(e: CostEstimate, unit: string | null): string 
 export function describePlanCost(cost: PlanCost): string {
   const u = cost.unit ?? undefined;
   const known = cost.assets.length - cost.unknown.length;
-  if (known === 0) return `unknown (no history and no cost: rate for ${cost.unknown.join(', ')})`;
+  if (known === 0) return `unknown (no past runs of ${cost.unknown.join(', ')}${HINT})`;
   const range = cost.high > cost.low ? ` (${formatCost(cost.low, undefined)}–${formatCost(cost.high, undefined)})` : '';
   const total = `~${formatCost(cost.expected, u)}${range}`;
-  return cost.unknown.length ? `${total} for what is known; unknown for ${cost.unknown.join(', ')} (no history, no cost: rate)` : total;
+  return cost.unknown.length ? `${total} for what is known; unknown for ${cost.unknown.join(', ')} (no past runs${HINT})` : total;
 }
+
+/** How to get an estimate before any run (a rate per hour needs a past duration). */
+const HINT = '; a cost: rate per run or per partition estimates before any';
 
 /** `1 past run`, `3 past runs`. */
 function plural(n: number, word: string): string {

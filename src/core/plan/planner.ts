@@ -1,12 +1,15 @@
 import { UserError } from '../diagnostics.ts';
-import { estimateCost, sumCosts, type PlanCost } from '../cost/cost.ts';
+import { costSampleUnit, estimateCost, quantile, sumCosts, type PlanCost } from '../cost/cost.ts';
 import type { AssetGraph } from '../graph.ts';
-import type { AssetDefinition } from '../model.ts';
+import type { AssetDefinition, Capacity } from '../model.ts';
 import { keysOf } from '../partitions/definition.ts';
 import { PartitionSubset } from '../partitions/subset.ts';
 import type { PartitionStatus, StatusEngine } from '../state/staleness.ts';
+import type { StateStore } from '../state/store.ts';
+import type { Workspace } from '../workspace.ts';
 import { formatKeyList } from '../mappings/format.ts';
 import { renderCommand } from './command.ts';
+import { simulateSchedule, type SimulatedTask } from './schedule.ts';
 
 /** What the user asked for: partitions of some assets, maybe with everything downstream of them. */
 export interface Selection {
@@ -52,29 +55,77 @@ export interface BackfillPlan {
     tasks: number;
     partitions: number;
     assets: number;
+    /** The time estimate's expected value (time.expected_seconds). */
     estimated_seconds: number | null;
     /** Assets without a duration history (their tasks count as 0 s in the estimate). */
     no_history: string[];
+    /** How long the plan will take, with its range and what it is based on. */
+    time: TimeEstimate;
     /** What the plan will cost, per asset and in total (history, else declared rates, else unknown). */
     cost: PlanCost;
+    /** The declared resources of the tasks running at once at the peak, and the capacity; null when no planned asset declares resources. */
+    resources: { peak: { cpus: number; memory: number; tasks: number }; capacity: Capacity | null } | null;
   };
   warnings: string[];
   /** Missing or failed upstream partitions that planned tasks read and the plan does not build (see withMissingUpstream). */
   missingUpstream: Array<{ asset: string; partitions: PartitionSubset; readers: string[] }>;
 }
 
+/**
+ * The plan's duration: the runner's schedule simulated with each task taking its asset's median
+ * past duration, and its 10th and 90th percentile for the range. Assets without history count 0 s.
+ */
+export interface TimeEstimate {
+  /** Null when no planned asset has a history. */
+  expected_seconds: number | null;
+  low_seconds: number | null;
+  high_seconds: number | null;
+  /** Assets without a duration history. */
+  unknown: string[];
+  assets: Array<{
+    asset: string;
+    source: 'history' | 'unknown';
+    /** One task's past duration (median, 10th and 90th percentile), in seconds. */
+    task_seconds: { median: number; low: number; high: number } | null;
+    samples: number;
+  }>;
+}
+
 export interface PlanOptions {
   runId: string;
   /** Used for the time estimate: how many tasks run at once. */
   concurrency: number;
-  /** Median past duration (ms) of one task of an asset, or null without history. */
-  medianDurationMs?: (asset: string) => number | null;
-  /** Past attempts' per-partition costs of an asset (StateStore.costSamples). */
-  costSamples?: (asset: string) => number[];
+  /** Past durations (ms) of the asset's finished tasks (StateStore.durationSamples). */
+  durationSamples?: (asset: string) => number[];
+  /** The capacity the runner admits tasks within, for the time estimate and the peak resource use. */
+  capacity?: Capacity;
+  /** Named pools' limits (Workspace.pools), for the time estimate. */
+  pools?: ReadonlyMap<string, number>;
+  /** Past costs of an asset, per partition or per task (StateStore.costSamples, costSampleUnit). */
+  costSamples?: (asset: string, per: 'partition' | 'task') => number[];
   /** The workspace's cost unit, for the plan's cost. */
   costUnit?: string;
   /** Statuses, for `only` filters and warnings about upstream partitions that are not materialized. */
   statuses?: StatusEngine;
+}
+
+/**
+ * Plans a selection with what the state database knows (past durations and costs) and what the
+ * workspace declares (cost unit, pools): the CLI's and the editor's plans are this one.
+ */
+export function planWithHistory(
+  ws: Workspace,
+  store: StateStore,
+  selection: Selection,
+  options: Pick<PlanOptions, 'runId' | 'concurrency' | 'capacity' | 'statuses'>,
+): BackfillPlan {
+  return planBackfill(ws.graph, selection, {
+    ...options,
+    durationSamples: (asset) => store.durationSamples(asset),
+    costSamples: (asset, per) => store.costSamples(asset, per),
+    ...(ws.costUnit ? { costUnit: ws.costUnit } : {}),
+    pools: ws.pools,
+  });
 }
 
 /** A plan this large gets a warning suggesting a sample run first. */
@@ -215,7 +266,8 @@ export function planBackfill(graph: AssetGraph, selection: Selection, options: P
 
   const partitions = tasks.reduce((n, t) => n + t.indexes.size, 0);
   if (partitions >= LARGE_PLAN) warnings.push(`large backfill: ${partitions} partitions — consider starting small with --sample N`);
-  const estimate = estimateSeconds(tasks, ordered, options);
+  const { time, peak } = estimateTime(tasks, ordered, options);
+  const declaresResources = ordered.some((a) => a.resources && tasks.some((t) => t.asset === a.name));
   const perAsset = new Map<string, { tasks: number; partitions: number }>();
   for (const t of tasks) {
     const c = perAsset.get(t.asset) ?? perAsset.set(t.asset, { tasks: 0, partitions: 0 }).get(t.asset)!;
@@ -225,7 +277,14 @@ export function planBackfill(graph: AssetGraph, selection: Selection, options: P
   const cost = sumCosts(
     ordered.map((a) => {
       const c = perAsset.get(a.name) ?? { tasks: 0, partitions: 0 };
-      return estimateCost(a, c.partitions, c.tasks, options.costSamples?.(a.name) ?? [], options.medianDurationMs?.(a.name) ?? null);
+      const median = time.assets.find((t) => t.asset === a.name)?.task_seconds?.median;
+      return estimateCost(
+        a,
+        c.partitions,
+        c.tasks,
+        options.costSamples?.(a.name, costSampleUnit(a)) ?? [],
+        median === undefined ? null : median * 1000,
+      );
     }),
     options.costUnit,
   );
@@ -237,9 +296,11 @@ export function planBackfill(graph: AssetGraph, selection: Selection, options: P
       tasks: tasks.length,
       partitions,
       assets: ordered.length,
-      estimated_seconds: estimate.seconds,
-      no_history: estimate.noHistory,
+      estimated_seconds: time.expected_seconds,
+      no_history: time.unknown,
+      time,
       cost,
+      resources: declaresResources ? { peak, capacity: options.capacity ?? null } : null,
     },
     warnings,
     missingUpstream: [...notMaterialized].map(([asset, { subset, readers }]) => ({ asset, partitions: subset, readers: [...readers] })),
@@ -262,33 +323,61 @@ function chunks(asset: AssetDefinition, subset: PartitionSubset): PartitionSubse
 }
 
 /**
- * The makespan of the plan with `concurrency` workers (list scheduling in plan order, each task
- * taking the median duration of its asset's past attempts), or null when no asset has a history.
+ * The makespan of the plan under the runner's limits, with each task taking the median (10th,
+ * 90th percentile) past duration of its asset, and the peak resource use of the median case.
  */
-function estimateSeconds(
+function estimateTime(
   tasks: PlannedTask[],
   assets: AssetDefinition[],
   options: PlanOptions,
-): { seconds: number | null; noHistory: string[] } {
-  const median = new Map<string, number | null>(assets.map((a) => [a.name, options.medianDurationMs?.(a.name) ?? null]));
-  const noHistory = [...median].filter(([, m]) => m === null).map(([a]) => a);
-  if (noHistory.length === assets.length) return { seconds: null, noHistory };
+): { time: TimeEstimate; peak: { cpus: number; memory: number; tasks: number } } {
+  const perAsset = assets.map((a) => {
+    const samples = [...(options.durationSamples?.(a.name) ?? [])].sort((x, y) => x - y);
+    return {
+      asset: a,
+      samples: samples.length,
+      ms: samples.length ? { median: quantile(samples, 0.5), low: quantile(samples, 0.1), high: quantile(samples, 0.9) } : null,
+    };
+  });
+  const byName = new Map(perAsset.map((p) => [p.asset.name, p]));
   const index = new Map(tasks.map((t, i) => [t.id, i]));
-  const finish = new Float64Array(tasks.length);
-  const workers = new Float64Array(Math.max(1, options.concurrency));
-  for (let i = 0; i < tasks.length; i++) {
-    const t = tasks[i]!;
-    let ready = 0;
-    for (const a of t.after) ready = Math.max(ready, finish[index.get(a)!]!);
-    let w = 0;
-    for (let k = 1; k < workers.length; k++) if (workers[k]! < workers[w]!) w = k;
-    const start = Math.max(ready, workers[w]!);
-    finish[i] = start + (median.get(t.asset) ?? 0);
-    workers[w] = finish[i]!;
-  }
-  let end = 0;
-  for (const f of finish) end = Math.max(end, f);
-  return { seconds: Math.round(end / 1000), noHistory };
+  const simulate = (q: 'median' | 'low' | 'high') =>
+    simulateSchedule(
+      tasks.map((t): SimulatedTask => {
+        const p = byName.get(t.asset)!;
+        return {
+          after: t.after.map((a) => index.get(a)!),
+          durationMs: p.ms?.[q] ?? 0,
+          cpus: p.asset.resources?.cpus ?? 0,
+          memory: p.asset.resources?.memory ?? 0,
+          pool: p.asset.pool ?? '',
+        };
+      }),
+      {
+        concurrency: Math.max(1, options.concurrency),
+        ...(options.capacity ? { capacity: options.capacity } : {}),
+        ...(options.pools ? { pools: options.pools } : {}),
+      },
+    );
+  const unknown = perAsset.filter((p) => p.ms === null).map((p) => p.asset.name);
+  const median = simulate('median');
+  const known = unknown.length < assets.length;
+  const seconds = (ms: number): number => Math.round(ms / 1000);
+  return {
+    time: {
+      expected_seconds: known ? seconds(median.makespanMs) : null,
+      low_seconds: known ? seconds(simulate('low').makespanMs) : null,
+      high_seconds: known ? seconds(simulate('high').makespanMs) : null,
+      unknown,
+      assets: perAsset.map((p) => ({
+        asset: p.asset.name,
+        source: p.ms ? 'history' : 'unknown',
+        task_seconds: p.ms ? { median: p.ms.median / 1000, low: p.ms.low / 1000, high: p.ms.high / 1000 } : null,
+        samples: p.samples,
+      })),
+    },
+    peak: median.peak,
+  };
 }
 
 /**

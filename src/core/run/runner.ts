@@ -3,8 +3,9 @@ import { availableParallelism, totalmem } from 'node:os';
 import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, type WriteStream } from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../diagnostics.ts';
-import type { AssetDefinition } from '../model.ts';
-import { estimateCost, taskCost } from '../cost/cost.ts';
+import type { AssetDefinition, Capacity } from '../model.ts';
+export type { Capacity } from '../model.ts';
+import { costSampleUnit, estimateCost, taskCost } from '../cost/cost.ts';
 import { formatMemory } from '../cost/units.ts';
 import { PartitionSubset } from '../partitions/subset.ts';
 import { renderCommand } from '../plan/command.ts';
@@ -45,12 +46,6 @@ export interface RunOptions {
    * and memory). A task starts only while it fits, on top of concurrency and pools.
    */
   capacity?: Capacity;
-}
-
-export interface Capacity {
-  cpus: number;
-  /** Bytes. */
-  memory: number;
 }
 
 /** This machine's cores and memory: the default capacity. */
@@ -257,7 +252,11 @@ export class BackfillRunner {
     const asset = this.ws.assets.get(t.asset);
     if (!asset) return 0;
     let h = this.estimates.get(t.asset);
-    if (!h) this.estimates.set(t.asset, (h = { samples: this.store.costSamples(t.asset), medianMs: this.store.medianDurationMs(t.asset) }));
+    if (!h)
+      this.estimates.set(
+        t.asset,
+        (h = { samples: this.store.costSamples(t.asset, costSampleUnit(asset)), medianMs: this.store.medianDurationMs(t.asset) }),
+      );
     return estimateCost(asset, Math.max(1, t.partitions.length), 1, h.samples, h.medianMs).expected ?? 0;
   }
 
@@ -604,7 +603,8 @@ export class BackfillRunner {
       this.anyCost = true;
       // The next tasks of this asset are estimated with what this one cost, too.
       const h = this.estimates.get(t.asset);
-      if (h) h.samples.unshift(...t.attemptIds.map(() => share!));
+      if (h && asset && costSampleUnit(asset) === 'task') h.samples.unshift(cost.cost);
+      else if (h) h.samples.unshift(...t.attemptIds.map(() => share!));
     }
     for (const p of reported.problems ?? []) this.emit({ type: 'warning', task: t, message: p });
     // The attempts end in the same transaction as the task (failed attempts stay in history even when retried).

@@ -17,6 +17,9 @@ export interface AttemptSummary {
   code_version: string | null;
   data_version: string | null;
   metadata: Record<string, unknown> | null;
+  /** This partition's share of what its task cost (the workspace's cost unit), and where that came from. */
+  cost: number | null;
+  cost_source: string | null;
 }
 
 export type CauseDetail =
@@ -62,6 +65,8 @@ export function summarizeAttempt(a: Attempt | null): AttemptSummary | null {
     code_version: a.codeVersion,
     data_version: a.dataVersion,
     metadata: a.metadata,
+    cost: a.cost,
+    cost_source: a.costSource,
   };
 }
 

@@ -398,12 +398,19 @@ export class StateStore {
   }
 
   /**
-   * The per-partition costs of the asset's last `sample` finished attempts that have one
-   * (reported or computed), newest first: the history cost estimates come from.
+   * The costs of the asset's last `sample` finished attempts that have one (reported or
+   * computed), newest first: the history cost estimates come from. Per partition (each
+   * partition's share of its task's cost), or per task (the shares of a task's partitions
+   * summed: what one run of the command cost; a task's attempts end in one transaction, at one time).
    */
-  costSamples(asset: string, sample = 200): number[] {
+  costSamples(asset: string, per: 'partition' | 'task' = 'partition', sample = 200): number[] {
+    const sql =
+      per === 'partition'
+        ? `SELECT cost FROM attempts WHERE asset = ? AND status IN ('success', 'failed') AND cost IS NOT NULL ORDER BY id DESC LIMIT ?`
+        : `SELECT total(cost) AS cost FROM attempts WHERE asset = ? AND status IN ('success', 'failed') AND cost IS NOT NULL
+           GROUP BY run_id, ended_at ORDER BY max(id) DESC LIMIT ?`;
     return this.db
-      .sql(`SELECT cost FROM attempts WHERE asset = ? AND status IN ('success', 'failed') AND cost IS NOT NULL ORDER BY id DESC LIMIT ?`)
+      .sql(sql)
       .all(asset, sample)
       .map((r) => r['cost'] as number);
   }
@@ -421,14 +428,19 @@ export class StateStore {
     return this.db.sql(`SELECT 1 FROM attempts WHERE run_id = ? AND cost IS NOT NULL LIMIT 1`).get(runId) !== undefined;
   }
 
-  /** Median duration (ms) of the asset's finished attempts, over the last `sample` of them; null without history. */
-  medianDurationMs(asset: string, sample = 200): number | null {
-    const rows = this.db
+  /** Durations (ms) of the asset's last `sample` finished attempts, newest first: the history time estimates come from. */
+  durationSamples(asset: string, sample = 200): number[] {
+    return this.db
       .sql(
         `SELECT duration_ms FROM attempts WHERE asset = ? AND status IN ('success', 'failed') AND duration_ms IS NOT NULL ORDER BY id DESC LIMIT ?`,
       )
       .all(asset, sample)
       .map((r) => r['duration_ms'] as number);
+  }
+
+  /** Median duration (ms) of the asset's finished attempts, over the last `sample` of them; null without history. */
+  medianDurationMs(asset: string, sample = 200): number | null {
+    const rows = this.durationSamples(asset, sample);
     if (rows.length === 0) return null;
     rows.sort((a, b) => a - b);
     const mid = rows.length >> 1;
