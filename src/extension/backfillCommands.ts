@@ -157,7 +157,16 @@ export async function runBackfillFlow(s: BackfillSession, target: unknown): Prom
   );
   if (!downstream) return;
   const selection: Selection = { roots: [{ asset: chosen.name, partitions }], downstream: downstream.value, ...(only ? { only } : {}) };
-  await s.tasks.confirmAndRun(selection, `${chosen.name}${downstream.value ? ' + downstream' : ''}`);
+  // The label names what was chosen (as the graph's and the CodeLens' do), so that backfills of one asset are told apart in the Backfills view.
+  const what =
+    only !== undefined
+      ? `missing/failed/stale of ${chosen.name}`
+      : partitions.size === def.size || def.kind === 'unpartitioned'
+        ? chosen.name
+        : partitions.size === 1
+          ? `${chosen.name} ${def.keyAt(partitions.first)}`
+          : `${chosen.name} ${def.keyAt(partitions.first)}…${def.keyAt(partitions.last)}`;
+  await s.tasks.confirmAndRun(selection, `${what}${downstream.value ? ' + downstream' : ''}`);
 }
 
 /** `2024-01-01..2024-02-01` (inclusive), one key, or FIRST...LAST; nearest keys in the error. */

@@ -15,7 +15,7 @@ import { describe, it, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { LIVE_UPDATE_MS, copyDemo, exactly, openWorkbench, processesIn, shortenDemo, until } from './helpers.mjs';
+import { LIVE_UPDATE_MS, cli, copyDemo, exactly, openWorkbench, processesIn, shortenDemo, until } from './helpers.mjs';
 
 const WS = copyDemo('demo-backfill');
 const DEFINITIONS = 'pipeline.assets.yaml';
@@ -107,7 +107,11 @@ describe('Running backfills in VS Code (code-server)', { timeout: 900000 }, () =
       '• weekly_summary: 2 partitions 2024-01-07…2024-01-14 (downstream)',
       '• churn_model: unpartitioned (downstream)',
     ]);
-    assert.match(detail, /^128 tasks, 129 partitions — /m);
+    assert.match(detail, /^128 tasks, 129 partitions — time unknown \(no history for raw_events, /m);
+    // Costs before any run: the declared rates (21 × 0.002 + 63 × 0.001 + one weekly run × 0.01
+    // USD, examples/demo/pipeline.assets.yaml); the assets that report their cost are unknown.
+    assert.match(detail, /^Cost: ~0\.115 USD for what is known; unknown for raw_events, clean_events, churn_model \(no past runs; /m);
+    assert.match(detail, /^Resources: peak 1 of \d+ cpus, 1 GiB of [\d.]+ GiB memory$/m); // churn_model's
 
     // 50 partitions or more: the dialog offers a sample first; run them all.
     const t0 = Date.now();
@@ -239,7 +243,7 @@ describe('Running backfills in VS Code (code-server)', { timeout: 900000 }, () =
     await wb.pick('Backfill raw_events: downstream?', 'Only this asset', 'only');
 
     const { message, detail } = await wb.dialogText();
-    assert.equal(message, 'Backfill raw_events: 3 partitions of 1 asset');
+    assert.equal(message, 'Backfill raw_events 2024-01-05…2024-01-07: 3 partitions of 1 asset');
     assert.equal(detail.split('\n')[0], '• raw_events: 3 partitions 2024-01-05…2024-01-07');
     await wb.shot('bf-10-range-plan');
     const t0 = Date.now();
@@ -310,6 +314,91 @@ describe('Running backfills in VS Code (code-server)', { timeout: 900000 }, () =
     await line('clean_events:', 'all 21 fresh', null);
     await line('daily_active_users:', '3 stale · 18 fresh', 'Backfill 3 partitions');
     await wb.shot('bf-14-editor-after-backfill');
+  });
+
+  it('the plan dialog estimates the cost from past runs; a budget stops the backfill, and Raise Budget… finishes it, running nothing twice', async () => {
+    await wb.clearNotifications();
+    // What a day of raw_events costs: its job reports 0.05 USD per 1,000 events, one event per
+    // line of its output (examples/demo/jobs/pull_events.mjs).
+    const perDay = DAYS.map(
+      (d) =>
+        (fs
+          .readFileSync(path.join(WS, OUTPUT.raw_events(d)), 'utf8')
+          .trimEnd()
+          .split('\n').length /
+          1000) *
+        0.05,
+    );
+
+    await wb.palette('Backfill: Run Backfill…');
+    await wb.pick('Backfill: which asset?', 'raw_events');
+    await wb.pick('Backfill raw_events: which partitions?', 'All partitions', 'all');
+    await wb.pick('Backfill raw_events: downstream?', 'Only this asset', 'only');
+    let { message, detail } = await wb.dialogText();
+    console.log(`# plan: ${message}\n# ${detail.split('\n').join('\n# ')}`);
+    assert.equal(message, 'Backfill raw_events: 21 partitions of 1 asset');
+    assert.match(detail, /^21 tasks, 21 partitions — time ~\S+( \(\S+–\S+\))? from history at concurrency \d+$/m);
+    // From history: 21 × the median day, within 21 × the cheapest and 21 × the dearest day.
+    const costLine = /^Cost: ~(\d+\.\d+) USD \((\d+\.\d+)–(\d+\.\d+)\)$/m.exec(detail);
+    assert.ok(costLine, `no cost estimate from history in:\n${detail}`);
+    const [expected, low, high] = costLine.slice(1).map(Number);
+    const slack = 0.005; // three significant digits
+    assert.ok(low <= expected && expected <= high, costLine[0]);
+    assert.ok(
+      low >= 21 * Math.min(...perDay) - slack && high <= 21 * Math.max(...perDay) + slack,
+      `${costLine[0]} for days costing ${perDay}`,
+    );
+    await wb.shot('bf-17-cost-estimate');
+
+    // Set Budget…: a third of the estimate. The plan is over budget now.
+    await wb.dialogButton('Set Budget…');
+    const budget = Number((expected / 3).toFixed(2));
+    await wb.type('Budget for this backfill (USD)', String(budget));
+    ({ message, detail } = await wb.dialogText());
+    assert.equal(message, 'Backfill raw_events: 21 partitions of 1 asset — over budget');
+    // The same estimate, and the budget (two decimals: it has no more).
+    assert.ok(detail.split('\n').includes(`${costLine[0]} — budget ${budget.toFixed(2)} USD`), detail);
+    assert.match(detail, /^⚠ The estimate is more than the budget/m);
+    await wb.shot('bf-18-over-budget');
+
+    // Run Within Budget: tasks start while what was spent plus what runs stays within it.
+    await wb.dialogButton('Run Within Budget');
+    const id = await runStarted();
+    const { line } = await waitForSummary(/^paused: \d+ succeeded, 0 failed, 0 skipped, 0 canceled, \d+ pending /);
+    const ran = Number(/^paused: (\d+) succeeded/.exec(line)[1]);
+    assert.ok(ran > 0 && ran < 21, line);
+    await wb.waitForTerminalLine(/^Paused at the budget: what is left is estimated at ~\d+\.\d+ USD\.$/);
+    const toastText = /^Backfill paused: (\d+) succeeded, (\d+) left\. Paused at the budget: (\d+\.\d+) USD spent of (\d+\.\d+) USD\.$/;
+    const toast = wb.toast(toastText);
+    await toast.waitFor();
+    const [, done, left, spent, max] = toastText
+      .exec((await toast.locator('.notification-list-item-message').innerText()).trim())
+      .map(Number);
+    assert.deepEqual([done, left, max], [ran, 21 - ran, budget]);
+    assert.ok(spent > 0 && spent <= budget, `spent ${spent} of ${budget}`);
+    // The Backfills view: paused, and what it spent of its budget.
+    await wb.showBackfillsPane();
+    await wb.waitForLabel('raw_events', exactly(`paused · ${ran}/21`));
+    assert.match(await wb.description(`paused · ${ran}/21`, wb.backfills), /^raw_events · \d+\.\d+ USD of \d+\.\d+$/);
+    await wb.shot('bf-19-paused-at-budget');
+
+    // Raise Budget…: the rest runs, and only the rest.
+    await wb.notificationButton(toastText, 'Raise Budget…');
+    await wb.type('Budget for this backfill (USD)', String(Math.ceil(high * 2)));
+    assert.equal(await runStarted({ resume: true }), id);
+    await waitForSummary(/^succeeded: 21 succeeded, 0 failed, 0 skipped, 0 canceled, 0 pending /);
+    await wb.waitForLabel('raw_events', exactly('succeeded · 21/21'));
+    const attempts = JSON.parse(await cli(WS, 'history', 'raw_events', '--json', '--limit', '1000')).attempts.filter(
+      (a) => a.run_id === id,
+    );
+    assert.equal(attempts.length, 21, 'every day ran once in this backfill');
+    assert.deepEqual(attempts.map((a) => a.partition).sort(), DAYS);
+    assert.ok(
+      attempts.every((a) => a.cost > 0 && a.cost_source === 'reported'),
+      JSON.stringify(attempts.map((a) => [a.partition, a.cost, a.cost_source])),
+    );
+    await wb.shot('bf-20-budget-raised');
+    await wb.showBackfillView();
   });
 
   it('Cancel Backfill… stops a long run: the terminal and the Backfills view say canceled, no command is left', async () => {

@@ -195,10 +195,12 @@ export class Workbench {
 
   /**
    * Waits until the row whose description is `description` (a backfill in the Backfills view:
-   * its label is its status and progress) has a label matching `re`; returns the label.
+   * its label is its status and progress; what it spent may follow, ` · 1.20 USD`) has a label
+   * matching `re`; returns the label.
    */
   async waitForLabel(description, re, timeout = LIVE_UPDATE_MS, tree = this.backfills) {
-    const rows = tree.locator('.monaco-list-row', { has: this.page.locator('.label-description', { hasText: exactly(description) }) });
+    const described = new RegExp(`^${escape(description)}( · .*)?$`);
+    const rows = tree.locator('.monaco-list-row', { has: this.page.locator('.label-description', { hasText: described }) });
     let last = '';
     await until(
       async () => {

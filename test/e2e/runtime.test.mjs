@@ -165,7 +165,7 @@ describe(`The extension host's runtime (expecting ${DRIVER} on Node ${NODE})`, {
     await wb.type('Backfill raw_events: range', '2024-01-05..2024-01-07');
     await wb.pick('Backfill raw_events: downstream?', 'Only this asset', 'only');
     const { message } = await wb.dialogText();
-    assert.equal(message, 'Backfill raw_events: 3 partitions of 1 asset');
+    assert.equal(message, 'Backfill raw_events 2024-01-05…2024-01-07: 3 partitions of 1 asset');
     await wb.dialogButton('Run');
     const summary = await wb.waitForTerminalLine(/^(succeeded|failed|canceled|paused): \d+ succeeded/, 120000);
     assert.match(summary, /^succeeded: 3 succeeded, 0 failed, 0 skipped, 0 canceled, 0 pending /);

@@ -5,11 +5,8 @@ import { didYouMean } from '../suggest.ts';
 import { describeValue, short, type Reporter } from './report.ts';
 import type { YamlFile, YNode } from './yaml.ts';
 
-export const ASSET_KEYS = [
-  'description',
-  'group',
-  'partitions',
-  'deps',
+/** The settings the loader copies onto the definition as read, in this order (stable JSON output). */
+export const OPTIONAL_ASSET_FIELDS = [
   'run',
   'code_version',
   'source',
@@ -25,7 +22,8 @@ export const ASSET_KEYS = [
   'checks',
   'cost',
   'resources',
-] as const;
+] as const satisfies ReadonlyArray<keyof AssetDefinition>;
+export const ASSET_KEYS = ['description', 'group', 'partitions', 'deps', ...OPTIONAL_ASSET_FIELDS] as const;
 const DEP_KEYS = ['asset', 'mapping'];
 const BACKFILL_KEYS = ['strategy', 'max_partitions_per_run'];
 const STRATEGIES = ['per_partition', 'single_run'];

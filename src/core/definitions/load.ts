@@ -8,7 +8,7 @@ import { buildPartitionsDefinition } from '../partitions/build.ts';
 import { UnpartitionedDefinition, type PartitionsDefinition } from '../partitions/definition.ts';
 import { isInside, outputPath } from '../state/observed.ts';
 import { didYouMean } from '../suggest.ts';
-import { isNull, kindOf, NAME_PATTERN, readAsset, type RawDependency } from './asset.ts';
+import { isNull, kindOf, NAME_PATTERN, OPTIONAL_ASSET_FIELDS, readAsset, type RawDependency } from './asset.ts';
 import { MAX_DEFINITION_FILE_BYTES, tooLargeMessage } from './files.ts';
 import { Reporter, short } from './report.ts';
 import { PlainValueError, YamlFile, type YNode } from './yaml.ts';
@@ -74,23 +74,6 @@ export class ParseCache {
   }
 }
 
-const OPTIONAL_FIELDS = [
-  'run',
-  'code_version',
-  'source',
-  'source_outside_workspace',
-  'output',
-  'output_outside_workspace',
-  'cwd',
-  'env',
-  'pool',
-  'retries',
-  'timeout',
-  'backfill',
-  'checks',
-  'cost',
-  'resources',
-] as const satisfies ReadonlyArray<keyof AssetDefinition>;
 const TOP_KEYS = ['assets', 'partitions', 'pools', 'cost_unit', 'budget'];
 const PARTITION_KINDS = ['hourly', 'daily', 'weekly', 'monthly', 'cron', 'static', 'multi'];
 const EXAMPLE_PARTITIONS = '{daily: {start: 2024-01-01}}';
@@ -541,7 +524,7 @@ class Loader {
       deps: [],
     };
     // The optional settings in a fixed order (not the order written), for stable JSON output.
-    for (const key of OPTIONAL_FIELDS) {
+    for (const key of OPTIONAL_ASSET_FIELDS) {
       if (f[key] !== undefined) Object.assign(def, { [key]: f[key] });
     }
     if (def.output !== undefined) this.checkOutput(file, spec.outputNode ?? site.keyNode, def);
