@@ -6,6 +6,8 @@ import { formatCost } from '../core/cost/units.ts';
 import type { BackfillPlan } from '../core/plan/planner.ts';
 import { formatSeconds } from '../core/run/duration.ts';
 import { describeResources, describeTime } from '../core/plan/describe.ts';
+import { describeSubmission } from '../core/run/slurm.ts';
+import type { ExecutorName } from '../core/model.ts';
 import { BackfillRunner, type BackfillReport, type Capacity, type RunnerEvent } from '../core/run/runner.ts';
 import { BackfillStore, type StoredTask, type TaskStatus } from '../core/state/backfills.ts';
 import type { StateStore } from '../core/state/store.ts';
@@ -97,6 +99,7 @@ export interface RunCliOptions {
   sample?: number;
   maxCost?: number;
   capacity?: Capacity;
+  executor?: ExecutorName;
   /** `--workspace`/`--state` as given, repeated in the `resume with:` hint. */
   hintOptions: string[];
 }
@@ -115,6 +118,8 @@ export async function runStored(ctx: CliContext, ws: Workspace, store: StateStor
     ...(options.sample !== undefined ? { sample: options.sample } : {}),
     ...(options.maxCost !== undefined ? { maxCost: options.maxCost } : {}),
     ...(options.capacity ? { capacity: options.capacity } : {}),
+    ...(options.executor ? { executor: options.executor } : {}),
+    ...(process.env['BACKFILL_SLURM_POLL_MS'] ? { slurmPollMs: Number(process.env['BACKFILL_SLURM_POLL_MS']) } : {}),
     onEvent: (e) => printer.event(e),
     signal: controller.signal,
   });
@@ -227,6 +232,8 @@ class RunPrinter {
   private readonly status = new Map<string, TaskStatus>();
   private readonly counts: Record<TaskStatus, number> = { pending: 0, running: 0, succeeded: 0, failed: 0, skipped: 0, canceled: 0 };
   private readonly labels = new Map<string, string>();
+  /** Tasks whose Slurm job is PENDING in the queue. */
+  private readonly queued = new Set<string>();
   private readonly progress: boolean;
   private readonly style: Style;
   private shown = false;
@@ -273,8 +280,20 @@ class RunPrinter {
       case 'warning':
         if (this.lines) this.write(process.stdout, `${this.style.yellow('!')} ${this.labelOf(e.task)}: ${e.message}`);
         return;
+      case 'notice':
+        if (this.lines) this.write(process.stderr, `${this.style.yellow('!')} ${e.message}`);
+        return;
+      case 'submitted':
+        if (this.lines) this.write(process.stdout, this.style.dim(`⇢ ${describeSubmission(e.tasks, e.job, e.throttle)}`));
+        return;
+      case 'slurm':
+        if (e.state === 'PENDING') this.queued.add(e.task.id);
+        else this.queued.delete(e.task.id);
+        this.scheduleDraw();
+        return;
       case 'task': {
         const retrying = e.retryInMs !== undefined;
+        if (e.status !== 'running') this.queued.delete(e.task.id);
         this.set(e.task.id, retrying ? 'pending' : e.status);
         if (this.lines) {
           const line = this.stateLine(e.task, e.status, e.message, e.retryInMs);
@@ -342,7 +361,9 @@ class RunPrinter {
     const c = this.counts;
     const total = this.status.size;
     const done = c.succeeded + c.failed + c.skipped + c.canceled;
-    const parts = [`${c.running} running`];
+    // Slurm jobs waiting in the cluster's queue are counted apart from those running.
+    const parts =
+      this.queued.size > 0 ? [`${c.running - this.queued.size} running`, `${this.queued.size} queued in Slurm`] : [`${c.running} running`];
     if (c.failed > 0) parts.push(`${c.failed} failed`);
     if (c.skipped > 0) parts.push(`${c.skipped} skipped`);
     if (this.finishedHere > 0 && done < total) {

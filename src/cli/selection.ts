@@ -9,6 +9,7 @@ import { RANGE_SEPARATOR } from '../core/select/resolve.ts';
 import { buildSelection, ONLY_STATUSES, type SelectionOptions } from '../core/select/selection.ts';
 import type { BackfillRecord, BackfillStore } from '../core/state/backfills.ts';
 import type { Workspace } from '../core/workspace.ts';
+import { EXECUTORS, type ExecutorName } from '../core/model.ts';
 import type { CliContext } from './context.ts';
 
 export { buildSelection, ONLY_STATUSES, parseOnly, rangeOf, resolveWords, type SelectionOptions } from '../core/select/selection.ts';
@@ -28,6 +29,14 @@ export function addSelectionOptions(command: Command): Command {
       '--with-missing-upstream',
       'also the missing or failed upstream partitions that the planned tasks read (and theirs), so those tasks do not fail',
     );
+}
+
+/** `--executor local|slurm`: where every task of the backfill runs (default: each asset's `executor:`). */
+export function parseExecutor(text: string | undefined): ExecutorName | undefined {
+  if (text === undefined) return undefined;
+  if (!(EXECUTORS as readonly string[]).includes(text))
+    throw new UserError(`invalid --executor "${text}": expected ${EXECUTORS.join(' or ')}`);
+  return text as ExecutorName;
 }
 
 /** The most tasks at once `--concurrency` accepts (far beyond what one machine runs well). */

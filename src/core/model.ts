@@ -35,6 +35,30 @@ export interface Resources {
   memory?: number;
 }
 
+/**
+ * How a task is submitted to Slurm (`slurm:` in an asset, or a named profile of `slurm_profiles:`).
+ * Unset fields are left to the cluster's defaults; `resources:` gives cpus and memory when these do not.
+ */
+export interface SlurmOptions {
+  partition?: string;
+  account?: string;
+  qos?: string;
+  /** --cpus-per-task. */
+  cpus?: number;
+  /** --mem, in bytes. */
+  mem?: number;
+  /** --time, in minutes. */
+  time?: number;
+  /** --gres, e.g. `gpu:1`. */
+  gres?: string;
+  /** More sbatch options, each one argument (`--constraint=avx2`). */
+  extra_args?: string[];
+}
+
+/** Where a task's command runs: a child process of the runner (`local`), or a Slurm job (`slurm`). */
+export type ExecutorName = 'local' | 'slurm';
+export const EXECUTORS: readonly ExecutorName[] = ['local', 'slurm'];
+
 /** What the running tasks' declared resources may add up to: the machine's cores and memory, or less. */
 export interface Capacity {
   cpus: number;
@@ -80,4 +104,8 @@ export interface AssetDefinition {
   checks?: CheckSpec[];
   cost?: CostRate;
   resources?: Resources;
+  /** Where its tasks run by default (local when unset); a backfill's --executor overrides it. */
+  executor?: ExecutorName;
+  /** How its tasks are submitted when they run on Slurm (a profile's settings merged in). */
+  slurm?: SlurmOptions;
 }

@@ -213,8 +213,10 @@ export async function cancelBackfill(s: BackfillSession, id?: unknown): Promise<
   const chosen =
     typeof id === 'string' ? id : await pickBackfill(s, 'Cancel', (st) => st === 'running' || st === 'paused' || st === 'interrupted');
   if (!chosen || !s.model.store) return;
-  requestCancel(s.model.store, chosen);
-  void vscode.window.showInformationMessage(`Backfill: cancel requested for ${chosen}.`);
+  const { jobs } = await requestCancel(s.model.store, chosen);
+  void vscode.window.showInformationMessage(
+    `Backfill: cancel requested for ${chosen}.${jobs.length ? ` Its Slurm jobs were canceled (${jobs.join(' ')}).` : ''}`,
+  );
 }
 
 /** Opens the logs of a backfill's tasks (the first failed one, else its log folder). */

@@ -8,6 +8,8 @@ import { newBackfillId, prepareResume, saveBackfill } from '../core/run/backfill
 import { formatCost, parseMemory } from '../core/cost/units.ts';
 import { describePlanCost } from '../core/cost/describe.ts';
 import { formatSeconds } from '../core/run/duration.ts';
+import { checkSlurm, describeSubmission, slurmAssets } from '../core/run/slurm.ts';
+import type { ExecutorName } from '../core/model.ts';
 import { BackfillRunner, machineCapacity, type BackfillReport, type Capacity, type RunnerEvent } from '../core/run/runner.ts';
 import { StatusEngine } from '../core/state/staleness.ts';
 import { BackfillStore } from '../core/state/backfills.ts';
@@ -33,6 +35,8 @@ export interface BackfillTaskDefinition extends vscode.TaskDefinition {
   resume?: string;
   /** The most the backfill may cost (the workspace's cost unit); default: the backfill.maxCost setting, else the workspace's budget:. */
   maxCost?: number;
+  /** Where every task runs (default: the backfill.executor setting, else each asset's `executor:`). */
+  executor?: ExecutorName;
   /** Internal: a selection built by a command (tree node, editor, graph). */
   label?: string;
 }
@@ -264,6 +268,12 @@ export class BackfillTasks implements vscode.TaskProvider, vscode.Disposable {
     return capacity;
   }
 
+  /** The backfill.executor setting: where every task runs, or undefined for each asset's `executor:`. */
+  executor(): ExecutorName | undefined {
+    const setting = vscode.workspace.getConfiguration('backfill').get<string>('executor') ?? '';
+    return setting === 'local' || setting === 'slurm' ? setting : undefined;
+  }
+
   concurrency(): number {
     const setting = vscode.workspace.getConfiguration('backfill').get<number>('concurrency') ?? 0;
     return setting > 0 ? setting : availableParallelism();
@@ -312,6 +322,7 @@ export class BackfillTasks implements vscode.TaskProvider, vscode.Disposable {
       let maxCost = def.maxCost ?? this.maxCost();
       let id: string;
       let capacity: Capacity;
+      let executor = def.executor ?? this.executor();
       try {
         capacity = this.capacity();
         if (def.resume) {
@@ -320,7 +331,11 @@ export class BackfillTasks implements vscode.TaskProvider, vscode.Disposable {
           if (def.maxCost !== undefined) backfills.setOption(id, 'maxCost', def.maxCost);
           const stored = backfills.get(id)?.options['maxCost'];
           maxCost = def.maxCost ?? (typeof stored === 'number' ? stored : this.maxCost());
-          line(paint('bold', `Resuming ${id}`));
+          // The backfill keeps where it ran, unless this task says otherwise.
+          const storedExecutor = backfills.get(id)?.options['executor'];
+          executor = def.executor ?? (storedExecutor === 'local' || storedExecutor === 'slurm' ? storedExecutor : undefined);
+          const running = backfills.get(id)?.counts.running ?? 0;
+          line(paint('bold', `Resuming ${id}${running ? ` (re-attaching to ${running} Slurm job${running === 1 ? '' : 's'})` : ''}`));
         } else {
           const selection =
             def.label && this.pending.has(def.label)
@@ -340,10 +355,22 @@ export class BackfillTasks implements vscode.TaskProvider, vscode.Disposable {
                 );
           this.pending.delete(def.label ?? '');
           const plan = this.plan(selection, concurrency);
+          // Slurm answers and accepts each asset's settings, or nothing is stored or submitted.
+          const onSlurm = slurmAssets(
+            ws.assets,
+            plan.assets.map((a) => a.asset),
+            executor,
+          );
+          if (onSlurm.length > 0) await checkSlurm(onSlurm, ws.root);
           id = saveBackfill(store, plan, {
             description: def.label ?? describe(def),
             workspace: ws.root,
-            options: { concurrency, sample: def.sample ?? null, ...(maxCost !== undefined ? { maxCost } : {}) },
+            options: {
+              concurrency,
+              sample: def.sample ?? null,
+              ...(maxCost !== undefined ? { maxCost } : {}),
+              ...(executor !== undefined ? { executor } : {}),
+            },
           });
           line(
             paint(
@@ -363,7 +390,24 @@ export class BackfillTasks implements vscode.TaskProvider, vscode.Disposable {
         { location: vscode.ProgressLocation.Notification, title: `Backfill ${def.label ?? id}`, cancellable: true },
         async (progress, token) => {
           token.onCancellationRequested(() => abort.abort());
+          /** Tasks waiting in the Slurm queue (PENDING), counted apart from those running. */
+          const queued = new Set<string>();
+          const showProgress = (): void => {
+            const spent = runner.spentSoFar;
+            const money =
+              spent === null
+                ? ''
+                : ` · ${formatCost(spent, ws.costUnit)}${maxCost !== undefined ? ` of ${formatCost(maxCost, undefined)}` : ''}`;
+            progress.report({ message: `${done}/${total}${queued.size ? ` · ${queued.size} queued in Slurm` : ''}${money}` });
+          };
           const onEvent = (e: RunnerEvent): void => {
+            if (e.type === 'submitted') return line(paint('dim', describeSubmission(e.tasks, e.job, e.throttle)));
+            if (e.type === 'notice') return line(paint('yellow', `⚠ ${e.message}`));
+            if (e.type === 'slurm') {
+              if (e.state === 'PENDING') queued.add(e.task.id);
+              else queued.delete(e.task.id);
+              return showProgress();
+            }
             const who = `${e.task.asset}${e.task.partitions.length ? ' ' + (e.task.partitions.length === 1 ? e.task.partitions[0] : `${e.task.partitions[0]}…${e.task.partitions.at(-1)}`) : ''}`;
             if (e.type === 'output') line(`${paint('dim', `${who} │`)} ${e.line}`);
             else if (e.type === 'warning') line(paint('yellow', `⚠ ${who}: ${e.message}`));
@@ -375,17 +419,15 @@ export class BackfillTasks implements vscode.TaskProvider, vscode.Disposable {
             if (e.type === 'task') this.model.refreshStatusesSoon();
             if (e.type === 'task' && e.status !== 'running' && e.retryInMs === undefined) {
               done++;
-              const spent = runner.spentSoFar;
-              const money =
-                spent === null
-                  ? ''
-                  : ` · ${formatCost(spent, ws.costUnit)}${maxCost !== undefined ? ` of ${formatCost(maxCost, undefined)}` : ''}`;
-              progress.report({ message: `${done}/${total}${money}`, increment: 100 / Math.max(1, total) });
+              queued.delete(e.task.id);
+              progress.report({ increment: 100 / Math.max(1, total) });
+              showProgress();
             }
           };
           const runner = new BackfillRunner(ws, store, id, {
             concurrency,
             capacity,
+            ...(executor !== undefined ? { executor } : {}),
             ...(def.sample ? { sample: def.sample } : {}),
             ...(maxCost !== undefined ? { maxCost } : {}),
             onEvent,

@@ -68,8 +68,11 @@ export class BackfillsTreeProvider extends ModelTreeProvider<BackfillsNode> {
           failed ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None,
         );
         item.id = `backfill:${node.backfillId}:${node.asset}`;
-        item.description = `${failed ? `${failed} failed · ` : ''}${done}/${node.tasks.length}`;
-        item.tooltip = `${node.asset}: ${done} of ${node.tasks.length} tasks succeeded${failed ? `, ${failed} failed` : ''}`;
+        // Its tasks running as Slurm jobs: the array job ids (their elements in the tooltip).
+        const elements = node.tasks.filter((t) => t.status === 'running' && t.job !== null).map((t) => t.job!);
+        const arrays = [...new Set(elements.map((j) => j.split('_')[0]))];
+        item.description = `${failed ? `${failed} failed · ` : ''}${done}/${node.tasks.length}${arrays.length ? ` · Slurm ${arrays.join(', ')}` : ''}`;
+        item.tooltip = `${node.asset}: ${done} of ${node.tasks.length} tasks succeeded${failed ? `, ${failed} failed` : ''}${elements.length ? `\nSlurm jobs running: ${elements.join(' ')}` : ''}`;
         return item;
       }
       case 'task': {

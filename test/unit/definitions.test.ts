@@ -253,7 +253,7 @@ describe('YAML problems', () => {
     assert.deepEqual(at(only(ws, 'invalid-file')).slice(0, 3), ['a.assets.yaml', 1, 1]);
     assert.match(
       only(ws, 'invalid-file').message,
-      /a definition file is a mapping with the keys assets, partitions, pools, cost_unit, budget; got a list/,
+      /a definition file is a mapping with the keys assets, partitions, pools, cost_unit, budget, slurm_profiles; got a list/,
     );
   });
 });

@@ -335,7 +335,7 @@ assets:
     const running = new BackfillRunner(f.ws, f.store, id, { concurrency: 1, killGraceMs: 200 }).run();
     await new Promise((r) => setTimeout(r, 300));
     const other = StateStore.open(statePath(f.root));
-    requestCancel(other, id.slice(0, 12));
+    await requestCancel(other, id.slice(0, 12));
     other.close();
     const report = await running;
     assert.equal(report.status, 'canceled');

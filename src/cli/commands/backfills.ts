@@ -20,7 +20,9 @@ A backfill whose process died (killed, crashed, machine restarted) is shown as i
 backfill resume runs what is left. Progress is succeeded tasks of all tasks.
 In JSON: {"backfills": [{"id", "status", "created", "description", "counts": {"succeeded",
 "failed", "skipped", "canceled", "running", "pending"}, "partitions": {same keys}, "spent_cost",
-"max_cost"}]}; spent_cost is what its attempts cost so far (null when none has a cost); status is
+"max_cost", "executor", "slurm_jobs"}]}; spent_cost is what its attempts cost so far (null when none
+has a cost); executor is its --executor (null: each asset's); slurm_jobs the Slurm jobs of its
+running tasks (array elements, 1234_5), which outlive its process; status is
 running, paused, interrupted, succeeded, failed or canceled; counts are tasks, partitions the
 partitions of those tasks.
 
@@ -54,6 +56,8 @@ async function backfills(ctx: CliContext, options: BackfillsOptions): Promise<vo
         counts: counts(b.counts),
         partitions: counts(b.partitionCounts),
         ...spending(b),
+        executor: b.options['executor'] ?? null,
+        slurm_jobs: stored.runningJobs(b.id),
       })),
     });
     return;

@@ -30,7 +30,7 @@ async function cancel(ctx: CliContext, prefix: string): Promise<void> {
   const ws = await ctx.workspace({ announceErrors: false });
   const store = ctx.store();
   indexStoreFor(ws, store);
-  const id = requestCancel(store, resolveStoredBackfill(new BackfillStore(store), prefix, 'cancel').id);
-  if (ctx.json) printJson({ cancel_requested: { id } });
-  else ctx.print(`cancel requested for ${id}`);
+  const { id, jobs } = await requestCancel(store, resolveStoredBackfill(new BackfillStore(store), prefix, 'cancel').id);
+  if (ctx.json) printJson({ cancel_requested: { id, slurm_jobs: jobs } });
+  else ctx.print(`cancel requested for ${id}${jobs.length ? `; canceled its Slurm jobs ${jobs.join(' ')}` : ''}`);
 }

@@ -5,7 +5,7 @@ import { indexStoreFor } from '../../core/state/record.ts';
 import { runStored } from '../backfill-run.ts';
 import { action, type CliContext } from '../context.ts';
 import { plural } from '../output.ts';
-import { parseCapacity, parseConcurrency, parseMaxCost, resolveStoredBackfill } from '../selection.ts';
+import { parseCapacity, parseConcurrency, parseExecutor, parseMaxCost, resolveStoredBackfill } from '../selection.ts';
 import { hintOptions } from './run.ts';
 
 export function register(program: Command): void {
@@ -14,6 +14,10 @@ export function register(program: Command): void {
     .description('run again what a stored backfill has not done: failed, skipped, canceled and pending tasks')
     .argument('<id>', 'backfill id, or a unique prefix of one (backfill backfills lists them)')
     .option('--concurrency <n>', "tasks at once (default: the backfill's, else the number of CPU cores)")
+    .option(
+      '--executor <name>',
+      "where the tasks run from now on: local or slurm (default: the backfill's, else each asset's executor:); Slurm jobs still running are re-attached to, not run again",
+    )
     .option(
       '--max-cost <n>',
       "the most the backfill may cost in all, what earlier runs spent included (default: the backfill's, else the workspace's budget:)",
@@ -32,6 +36,7 @@ Examples:
 }
 
 interface ResumeOptions {
+  executor?: string;
   concurrency?: string;
   maxCost?: string;
   maxCpus?: string;
@@ -41,6 +46,7 @@ interface ResumeOptions {
 async function resume(ctx: CliContext, prefix: string, options: ResumeOptions): Promise<number> {
   const givenMax = parseMaxCost(options.maxCost);
   const capacity = parseCapacity(options);
+  const givenExecutor = parseExecutor(options.executor);
   const ws = await ctx.workspace();
   const store = ctx.store();
   indexStoreFor(ws, store);
@@ -53,18 +59,22 @@ async function resume(ctx: CliContext, prefix: string, options: ResumeOptions): 
   const storedMax = record.options['maxCost'];
   const maxCost = givenMax ?? (typeof storedMax === 'number' && storedMax > 0 ? storedMax : ws.budget);
   if (givenMax !== undefined) backfills.setOption(id, 'maxCost', givenMax);
+  const storedExecutor = record.options['executor'];
+  const executor = givenExecutor ?? (storedExecutor === 'local' || storedExecutor === 'slurm' ? storedExecutor : undefined);
+  if (givenExecutor !== undefined) backfills.setOption(id, 'executor', givenExecutor);
   if (record.workspace !== ws.root) ctx.warn(`backfill ${id} was started in workspace ${record.workspace}, not ${ws.root}`);
   if (!ctx.json) {
     const c = record.counts;
     const total = Object.values(c).reduce((a, b) => a + b, 0);
     ctx.print(
-      `resuming ${id} (${record.description}): ${plural(c.pending, 'task')} to run, ${c.succeeded} of ${total} already succeeded, concurrency ${concurrency}`,
+      `resuming ${id} (${record.description}): ${plural(c.pending, 'task')} to run, ${c.running ? `${c.running} still running on Slurm (re-attached), ` : ''}${c.succeeded} of ${total} already succeeded, concurrency ${concurrency}`,
     );
   }
   return runStored(ctx, ws, store, id, {
     concurrency,
     ...(maxCost !== undefined ? { maxCost } : {}),
     capacity,
+    ...(executor !== undefined ? { executor } : {}),
     hintOptions: hintOptions(ctx),
   });
 }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { UserError } from '../../core/diagnostics.ts';
 import { tooBig } from '../../core/run/runner.ts';
+import { checkSlurm, slurmAssets } from '../../core/run/slurm.ts';
 import { shellQuote } from '../../core/plan/command.ts';
 import { saveBackfill } from '../../core/run/backfill.ts';
 import { indexStoreFor } from '../../core/state/record.ts';
@@ -13,6 +14,7 @@ import {
   overBudget,
   parseCapacity,
   parseConcurrency,
+  parseExecutor,
   parseMaxCost,
   parsePositive,
   planSelection,
@@ -33,6 +35,10 @@ export function register(program: Command): void {
     )
     .option('--max-cpus <n>', "cores the running tasks' declared resources may add up to (default: this machine's)")
     .option('--max-memory <size>', "memory the running tasks' declared resources may add up to, e.g. 12GiB (default: this machine's)")
+    .option(
+      '--executor <name>',
+      "where every task runs: local (child processes here) or slurm (jobs of the Slurm cluster); default: each asset's executor:",
+    )
     .option('--sample <n>', 'run only N partitions per asset (first, last, spread between) with what they need, then pause')
     .option('--dry-run', 'print the plan (as backfill plan does) and run nothing')
     .addHelpText(
@@ -60,6 +66,7 @@ interface RunOptions extends SelectionOptions {
   maxMemory?: string;
   sample?: string;
   dryRun?: boolean;
+  executor?: string;
 }
 
 async function run(ctx: CliContext, words: string[], options: RunOptions): Promise<number> {
@@ -67,6 +74,7 @@ async function run(ctx: CliContext, words: string[], options: RunOptions): Promi
   const sample = options.sample === undefined ? undefined : parsePositive('--sample', options.sample);
   const givenMax = parseMaxCost(options.maxCost);
   const capacity = parseCapacity(options);
+  const executor = parseExecutor(options.executor);
   const ws = await ctx.workspace();
   const maxCost = givenMax ?? ws.budget;
   const planned = await planSelection(ctx, ws, words, options, concurrency, capacity);
@@ -84,6 +92,13 @@ async function run(ctx: CliContext, words: string[], options: RunOptions): Promi
   }
   const big = tooBig(new Set(planned.assets.map((a) => ws.assets.get(a.asset)!)), capacity, ws.root);
   if (big.length > 0) throw new UserError(`${big.join('; ')}: nothing was started`);
+  // Slurm answers and accepts each asset's settings, or nothing is stored or submitted.
+  const onSlurm = slurmAssets(
+    ws.assets,
+    planned.assets.map((a) => a.asset),
+    executor,
+  );
+  if (onSlurm.length > 0) await checkSlurm(onSlurm, ws.root);
   const store = ctx.store();
   // Snapshots written keep the partition indexes of these definitions: readers skip parsing keys.
   indexStoreFor(ws, store);
@@ -95,6 +110,7 @@ async function run(ctx: CliContext, words: string[], options: RunOptions): Promi
       concurrency,
       ...(sample !== undefined ? { sample } : {}),
       ...(maxCost !== undefined ? { maxCost } : {}),
+      ...(executor !== undefined ? { executor } : {}),
       now: ctx.now.toISOString(),
     },
   });
@@ -110,6 +126,7 @@ async function run(ctx: CliContext, words: string[], options: RunOptions): Promi
     ...(sample !== undefined ? { sample } : {}),
     ...(maxCost !== undefined ? { maxCost } : {}),
     capacity,
+    ...(executor !== undefined ? { executor } : {}),
     hintOptions: hintOptions(ctx),
   });
 }

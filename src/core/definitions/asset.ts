@@ -1,6 +1,15 @@
 import { isMap, isScalar, isSeq } from 'yaml';
 import { parseMemory } from '../cost/units.ts';
-import type { AssetDefinition, BackfillStrategy, CheckSpec, CostRate, Resources } from '../model.ts';
+import {
+  EXECUTORS,
+  type AssetDefinition,
+  type BackfillStrategy,
+  type CheckSpec,
+  type CostRate,
+  type ExecutorName,
+  type Resources,
+  type SlurmOptions,
+} from '../model.ts';
 import { didYouMean } from '../suggest.ts';
 import { describeValue, short, type Reporter } from './report.ts';
 import type { YamlFile, YNode } from './yaml.ts';
@@ -22,6 +31,8 @@ export const OPTIONAL_ASSET_FIELDS = [
   'checks',
   'cost',
   'resources',
+  'executor',
+  'slurm',
 ] as const satisfies ReadonlyArray<keyof AssetDefinition>;
 export const ASSET_KEYS = ['description', 'group', 'partitions', 'deps', ...OPTIONAL_ASSET_FIELDS] as const;
 const DEP_KEYS = ['asset', 'mapping'];
@@ -50,6 +61,12 @@ export interface RawDependency {
 /** The fields of an asset that need nothing but its own text. */
 export type AssetFields = Omit<AssetDefinition, 'name' | 'location' | 'partitions' | 'partitionsRef' | 'deps'>;
 
+/** `slurm:` as written in an asset: its own settings and maybe the profile they extend. */
+export interface RawSlurm {
+  options: SlurmOptions;
+  profile?: { name: string; node: YNode };
+}
+
 export interface AssetSpec {
   fields: AssetFields;
   /** The `partitions:` value, when given (and not empty). */
@@ -61,6 +78,8 @@ export interface AssetSpec {
   outputNode: YNode | undefined;
   /** The `source:` value node, when sources are given. */
   sourceNode: YNode | undefined;
+  /** `slurm:` with the profile it names, resolved by the loader. */
+  slurm: RawSlurm | undefined;
 }
 
 /**
@@ -75,6 +94,7 @@ export function readAsset(file: YamlFile, name: string, keyNode: YNode, valueNod
     poolNode: undefined,
     outputNode: undefined,
     sourceNode: undefined,
+    slurm: undefined,
   };
   const map = file.resolve(valueNode);
   if (isNull(file, map)) return spec;
@@ -153,6 +173,21 @@ export function readAsset(file: YamlFile, name: string, keyNode: YNode, valueNod
         break;
       case 'resources':
         set(f, 'resources', r.resources(key, v));
+        break;
+      case 'executor': {
+        const value = r.string(key, v, true);
+        if (value !== undefined && !(EXECUTORS as readonly string[]).includes(value))
+          report.error(
+            file,
+            v,
+            'invalid-value',
+            `"executor" in asset "${name}" must be one of ${EXECUTORS.join(', ')}, got "${short(value)}"${didYouMean(value, EXECUTORS)}`,
+          );
+        else if (value !== undefined) f.executor = value as ExecutorName;
+        break;
+      }
+      case 'slurm':
+        spec.slurm = readSlurm(file, report, `in asset "${name}"`, v, true);
         break;
       case 'partitions':
         spec.partitionsNode = v ?? undefined;
@@ -490,4 +525,90 @@ class FieldReader {
     }
     return out;
   }
+}
+
+const SLURM_KEYS = ['profile', 'partition', 'account', 'qos', 'cpus', 'mem', 'time', 'gres', 'extra_args'];
+/** A Slurm name (partition, account, QOS): what sbatch accepts, and nothing a shell would read. */
+const SLURM_NAME = /^[A-Za-z0-9_.:+-]+$/;
+
+/**
+ * `slurm: {partition, account, qos, cpus, mem, time, gres, extra_args}` (and in an asset,
+ * `profile:`, a name from `slurm_profiles:`). Invalid settings are reported and left out.
+ */
+export function readSlurm(file: YamlFile, report: Reporter, where: string, node: YNode | null, withProfile: boolean): RawSlurm | undefined {
+  const map = file.resolve(node);
+  if (!isMap(map)) {
+    report.error(
+      file,
+      node,
+      'invalid-value',
+      `"slurm" ${where} must be a mapping such as {partition: batch, time: 60}, got ${kindOf(file, node)}`,
+    );
+    return undefined;
+  }
+  const keys = withProfile ? SLURM_KEYS : SLURM_KEYS.filter((k) => k !== 'profile');
+  const out: RawSlurm = { options: {} };
+  const o = out.options;
+  const bad = (n: YNode | null, key: string, expected: string): void =>
+    report.error(file, n, 'invalid-value', `"slurm.${key}" ${where} must be ${expected}, got ${kindOf(file, n)}`);
+  for (const e of file.entries(map)) {
+    if (!keys.includes(e.key)) {
+      report.warning(file, e.keyNode, 'unknown-key', `unknown key "${short(e.key)}" in slurm${didYouMean(e.key, keys)}`);
+      continue;
+    }
+    if (isNull(file, e.valueNode)) continue;
+    const s = file.scalar(e.valueNode);
+    const text = s && (typeof s.value === 'string' || typeof s.value === 'number') ? String(s.value) : undefined;
+    switch (e.key) {
+      case 'profile':
+      case 'partition':
+      case 'account':
+      case 'qos':
+      case 'gres':
+        if (text === undefined || !SLURM_NAME.test(text)) bad(e.valueNode, e.key, 'a name (letters, digits, _ . : + -)');
+        else if (e.key === 'profile') out.profile = { name: text, node: e.valueNode! };
+        else o[e.key] = text;
+        break;
+      case 'cpus':
+        if (!s || typeof s.value !== 'number' || !Number.isSafeInteger(s.value) || s.value < 1)
+          bad(e.valueNode, e.key, 'a whole number of cores ≥ 1');
+        else o.cpus = s.value;
+        break;
+      case 'mem': {
+        const bytes = text === undefined ? null : parseMemory(text);
+        if (bytes === null) bad(e.valueNode, e.key, 'a size such as 6GiB or 4000M');
+        else o.mem = bytes;
+        break;
+      }
+      case 'time': {
+        const minutes = text === undefined ? null : slurmMinutes(text);
+        if (minutes === null) bad(e.valueNode, e.key, 'minutes (90) or a Slurm time (1:30:00, 2-00:00:00)');
+        else o.time = minutes;
+        break;
+      }
+      case 'extra_args': {
+        const seq = file.resolve(e.valueNode);
+        const args = isSeq(seq) ? (seq.items as YNode[]).map((i) => file.scalar(i)?.value) : null;
+        if (!args || !args.every((a): a is string => typeof a === 'string' && /^--?[A-Za-z]/.test(a)))
+          bad(e.valueNode, e.key, 'a list of sbatch options, each one argument such as --constraint=avx2');
+        else o.extra_args = args;
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+/** Minutes from `90`, `1:30:00` (h:m:s), `30:00` (m:s), `2-00:00:00` (days-h:m:s), `2-12` (days-h); null if not a time. */
+export function slurmMinutes(text: string): number | null {
+  const t = text.trim();
+  let m: RegExpExecArray | null;
+  let seconds: number;
+  if ((m = /^(\d+)$/.exec(t))) seconds = Number(m[1]) * 60;
+  else if ((m = /^(\d+):(\d{1,2})$/.exec(t))) seconds = Number(m[1]) * 60 + Number(m[2]);
+  else if ((m = /^(\d+):(\d{1,2}):(\d{1,2})$/.exec(t))) seconds = Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3]);
+  else if ((m = /^(\d+)-(\d{1,2})(?::(\d{1,2}))?(?::(\d{1,2}))?$/.exec(t)))
+    seconds = Number(m[1]) * 86400 + Number(m[2]) * 3600 + Number(m[3] ?? 0) * 60 + Number(m[4] ?? 0);
+  else return null;
+  return seconds > 0 ? Math.ceil(seconds / 60) : null;
 }

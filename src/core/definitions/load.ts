@@ -3,14 +3,14 @@ import { isMap, isScalar, isSeq } from 'yaml';
 import { SpecError, type Diagnostic } from '../diagnostics.ts';
 import { AssetGraph } from '../graph.ts';
 import { buildMapping } from '../mappings/build.ts';
-import type { AssetDefinition, AssetDependency } from '../model.ts';
+import type { AssetDefinition, AssetDependency, SlurmOptions } from '../model.ts';
 import { buildPartitionsDefinition } from '../partitions/build.ts';
 import { UnpartitionedDefinition, type PartitionsDefinition } from '../partitions/definition.ts';
 import { isInside, outputPath } from '../state/observed.ts';
 import { didYouMean } from '../suggest.ts';
-import { isNull, kindOf, NAME_PATTERN, OPTIONAL_ASSET_FIELDS, readAsset, type RawDependency } from './asset.ts';
+import { isNull, kindOf, NAME_PATTERN, OPTIONAL_ASSET_FIELDS, readAsset, readSlurm, type RawDependency } from './asset.ts';
 import { MAX_DEFINITION_FILE_BYTES, tooLargeMessage } from './files.ts';
-import { Reporter, short } from './report.ts';
+import { Reporter, short, type DiagnosticCode } from './report.ts';
 import { PlainValueError, YamlFile, type YNode } from './yaml.ts';
 
 /** A definition file's text (from disk, or an editor's unsaved buffer). */
@@ -74,7 +74,7 @@ export class ParseCache {
   }
 }
 
-const TOP_KEYS = ['assets', 'partitions', 'pools', 'cost_unit', 'budget'];
+const TOP_KEYS = ['assets', 'partitions', 'pools', 'cost_unit', 'budget', 'slurm_profiles'];
 const PARTITION_KINDS = ['hourly', 'daily', 'weekly', 'monthly', 'cron', 'static', 'multi'];
 const EXAMPLE_PARTITIONS = '{daily: {start: 2024-01-01}}';
 
@@ -141,6 +141,8 @@ function withPlainEnv(fn: () => void): void {
 
 class Loader {
   readonly pools = new Map<string, number>();
+  /** `slurm_profiles:` by name: Slurm settings that assets share (`slurm: {profile: NAME}`). */
+  private readonly slurmProfiles = new Map<string, { options: SlurmOptions; file: YamlFile; keyNode: YNode }>();
   costUnit: string | undefined;
   budget: number | undefined;
   /** Where `cost_unit` and `budget` were given (they are workspace-wide: one file gives each). */
@@ -244,6 +246,8 @@ class Loader {
     if (partitions) this.readSets(file, partitions.valueNode);
     const pools = top.get('pools');
     if (pools) this.readPools(file, pools.valueNode);
+    const profiles = top.get('slurm_profiles');
+    if (profiles) this.readSlurmProfiles(file, profiles.valueNode);
     for (const key of ['cost_unit', 'budget'] as const) {
       const e = top.get(key);
       if (e) this.readSetting(file, key, e.keyNode, e.valueNode);
@@ -310,33 +314,36 @@ class Loader {
     for (const e of this.section(file, node, 'partitions', `{daily_2024: ${EXAMPLE_PARTITIONS}}`)) {
       this.knownSets.add(e.key);
       if (!this.checkName(file, e.keyNode, e.key, 'partition set')) continue;
-      const first = this.setSites.get(e.key);
-      if (first) {
-        this.report.error(
-          file,
-          e.keyNode,
-          'duplicate-partition-set',
-          `partition set "${e.key}" is already defined at ${this.report.where(first.file, first.keyNode)}`,
-        );
-        continue;
-      }
+      if (this.duplicate(file, e.keyNode, this.setSites.get(e.key), 'duplicate-partition-set', `partition set "${e.key}"`)) continue;
       this.setSites.set(e.key, { name: e.key, file, keyNode: e.keyNode, valueNode: e.valueNode });
+    }
+  }
+
+  /** A name defined a second time: reported at the second, naming the first (true); false when it is the first. */
+  private duplicate(
+    file: YamlFile,
+    keyNode: YNode,
+    first: { file: YamlFile; keyNode: YNode } | undefined,
+    code: DiagnosticCode,
+    what: string,
+  ): boolean {
+    if (!first) return false;
+    this.report.error(file, keyNode, code, `${what} is already defined at ${this.report.where(first.file, first.keyNode)}`);
+    return true;
+  }
+
+  private readSlurmProfiles(file: YamlFile, node: YNode | null): void {
+    for (const e of this.section(file, node, 'slurm_profiles', '{gpu: {partition: gpu, gres: gpu:1}}')) {
+      if (this.duplicate(file, e.keyNode, this.slurmProfiles.get(e.key), 'duplicate-profile', `Slurm profile "${short(e.key)}"`)) continue;
+      const read = readSlurm(file, this.report, `in Slurm profile "${short(e.key)}"`, e.valueNode, false);
+      this.slurmProfiles.set(e.key, { options: read?.options ?? {}, file, keyNode: e.keyNode });
     }
   }
 
   private readPools(file: YamlFile, node: YNode | null): void {
     for (const e of this.section(file, node, 'pools', '{api: 2}')) {
       this.knownPools.add(e.key);
-      const first = this.poolSites.get(e.key);
-      if (first) {
-        this.report.error(
-          file,
-          e.keyNode,
-          'duplicate-pool',
-          `pool "${short(e.key)}" is already defined at ${this.report.where(first.file, first.keyNode)}`,
-        );
-        continue;
-      }
+      if (this.duplicate(file, e.keyNode, this.poolSites.get(e.key), 'duplicate-pool', `pool "${short(e.key)}"`)) continue;
       this.poolSites.set(e.key, { name: e.key, file, keyNode: e.keyNode, valueNode: e.valueNode });
       const s = file.scalar(e.valueNode);
       if (!s || typeof s.value !== 'number' || !Number.isSafeInteger(s.value) || s.value < 1) {
@@ -356,16 +363,7 @@ class Loader {
     for (const e of this.section(file, node, 'assets', '{my_asset: {run: ...}}')) {
       this.knownAssets.add(e.key);
       if (!this.checkName(file, e.keyNode, e.key, 'asset')) continue;
-      const first = this.assetSites.get(e.key);
-      if (first) {
-        this.report.error(
-          file,
-          e.keyNode,
-          'duplicate-asset',
-          `asset "${e.key}" is already defined at ${this.report.where(first.file, first.keyNode)}`,
-        );
-        continue;
-      }
+      if (this.duplicate(file, e.keyNode, this.assetSites.get(e.key), 'duplicate-asset', `asset "${e.key}"`)) continue;
       this.assetSites.set(e.key, { name: e.key, file, keyNode: e.keyNode, valueNode: e.valueNode });
     }
   }
@@ -526,6 +524,19 @@ class Loader {
     // The optional settings in a fixed order (not the order written), for stable JSON output.
     for (const key of OPTIONAL_ASSET_FIELDS) {
       if (f[key] !== undefined) Object.assign(def, { [key]: f[key] });
+    }
+    if (spec.slurm) {
+      const { options, profile } = spec.slurm;
+      const shared = profile ? this.slurmProfiles.get(profile.name) : undefined;
+      if (profile && !shared) {
+        this.report.error(
+          file,
+          profile.node,
+          'unknown-profile',
+          `unknown Slurm profile "${short(profile.name)}"${didYouMean(profile.name, this.slurmProfiles.keys()) || ' (define it under slurm_profiles:)'}`,
+        );
+      }
+      def.slurm = { ...shared?.options, ...options };
     }
     if (def.output !== undefined) this.checkOutput(file, spec.outputNode ?? site.keyNode, def);
     if (def.source !== undefined) this.checkSource(file, spec.sourceNode ?? site.keyNode, def);

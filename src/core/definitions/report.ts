@@ -16,6 +16,7 @@ export type DiagnosticCode =
   | 'duplicate-asset'
   | 'duplicate-partition-set'
   | 'duplicate-pool'
+  | 'duplicate-profile'
   | 'unknown-partition-set'
   | 'invalid-partitions'
   | 'partitions-warning'
@@ -25,6 +26,7 @@ export type DiagnosticCode =
   | 'self-dependency'
   | 'cycle'
   | 'unknown-pool'
+  | 'unknown-profile'
   | 'internal-error';
 
 /** Collects diagnostics; every one points at a node of a definition file. */

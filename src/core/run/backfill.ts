@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { scancel } from './slurm.ts';
 import { UserError } from '../diagnostics.ts';
 import type { BackfillPlan } from '../plan/planner.ts';
 import { BackfillStore, processIsAlive } from '../state/backfills.ts';
@@ -57,18 +58,23 @@ export function prepareResume(store: StateStore, idOrPrefix: string, options: { 
 }
 
 /**
- * Asks a backfill to stop. A live runner notices within a second, kills its commands and
- * marks the tasks canceled; a backfill whose process is gone is marked canceled here.
+ * Asks a backfill to stop. A live runner notices within a second, kills its commands (cancels
+ * its Slurm jobs) and marks the tasks canceled; for a backfill whose process is gone, its Slurm
+ * jobs (which outlive it) are canceled here and it is marked canceled.
  */
-export function requestCancel(store: StateStore, idOrPrefix: string): string {
+export async function requestCancel(store: StateStore, idOrPrefix: string): Promise<{ id: string; jobs: string[] }> {
   const backfills = new BackfillStore(store);
   const id = backfills.resolve(idOrPrefix);
   if (!id) throw new UserError(`no backfill "${idOrPrefix}" (backfill backfills lists them)`);
   const b = backfills.get(id)!;
   if (b.status === 'succeeded') throw new UserError(`backfill ${id} already succeeded`);
+  const gone = b.status !== 'running' || b.pid === null || !processIsAlive(b.pid);
+  const jobs = gone ? backfills.runningJobs(id) : [];
+  if (jobs.length > 0) await scancel(jobs);
   store.transaction(() => {
-    if (b.status === 'running' && (b.pid === null || !processIsAlive(b.pid))) backfills.interrupt(id);
+    if (b.status === 'running' && gone) backfills.interrupt(id);
+    if (jobs.length > 0) backfills.cancelJobTasks(id);
     backfills.setStatus(id, 'canceled');
   });
-  return id;
+  return { id, jobs };
 }

@@ -1,9 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { availableParallelism, totalmem } from 'node:os';
-import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, type WriteStream } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, type WriteStream } from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../diagnostics.ts';
-import type { AssetDefinition, Capacity } from '../model.ts';
+import type { AssetDefinition, Capacity, ExecutorName } from '../model.ts';
 export type { Capacity } from '../model.ts';
 import { costSampleUnit, estimateCost, taskCost } from '../cost/cost.ts';
 import { formatMemory } from '../cost/units.ts';
@@ -14,16 +13,29 @@ import { inputVersions } from '../state/record.ts';
 import type { InputVersions, StateStore } from '../state/store.ts';
 import { codeVersions, defaultDataVersion, dependencySet } from '../state/versions.ts';
 import type { Workspace } from '../workspace.ts';
-import { forEachLine, parseReportLine, type Reported } from './output.ts';
+import type { Execution, OutputLine } from './execution.ts';
+import { LocalExecution } from './local.ts';
+import { checkSlurm, SlurmCluster } from './slurm.ts';
+import { parseReportLine, type Reported } from './output.ts';
 
 export type RunnerEvent =
   | { type: 'output'; task: StoredTask; stream: 'stdout' | 'stderr'; line: string }
   | { type: 'task'; task: StoredTask; status: TaskStatus; message?: string; retryInMs?: number }
-  | { type: 'warning'; task: StoredTask; message: string };
+  | { type: 'warning'; task: StoredTask; message: string }
+  /** Tasks of one asset submitted to Slurm as one job array, at most `throttle` running at once. */
+  | { type: 'submitted'; tasks: StoredTask[]; job: string; throttle: number }
+  /** What Slurm says of a task's job: PENDING (and why), RUNNING (and where), … */
+  | { type: 'slurm'; task: StoredTask; job: string; state: string; reason: string; node: string }
+  /** A problem of the run as a whole (squeue not answering, …). */
+  | { type: 'notice'; message: string };
 
 export interface RunOptions {
-  /** Tasks running at once (default: the number of CPU cores). */
+  /** Tasks running at once (default: the number of CPU cores); on Slurm, the job arrays' throttles add up to at most this. */
   concurrency: number;
+  /** Where every task runs, whatever its asset says (default: each asset's `executor:`, else local). */
+  executor?: ExecutorName;
+  /** How often Slurm jobs are looked at (ms, default 1000). */
+  slurmPollMs?: number;
   /** Run only a sample of this many partitions per asset (with what they need), then pause. */
   sample?: number;
   onEvent?: (event: RunnerEvent) => void;
@@ -89,12 +101,15 @@ export interface BackfillReport {
 
 interface Running {
   task: StoredTask;
-  child: ChildProcess;
+  exec: Execution;
   killed?: 'cancel' | 'timeout';
-  /** The group still had processes after SIGTERM and the grace period: they got SIGKILL. */
-  forced?: boolean;
-  /** Processes the command left running in its group when it exited (killed then). */
-  leftovers?: number;
+}
+
+/** The slots of one Slurm job array: it holds min(unfinished elements, throttle) of the concurrency and of its pool. */
+interface ArraySlots {
+  remaining: number;
+  throttle: number;
+  pool: string;
 }
 
 /** How often a task whose partitions another backfill is running looks again (ms). */
@@ -129,6 +144,10 @@ export class BackfillRunner {
   private readonly killedNotes = new Map<string, string>();
   /** Tasks told once that they wait for another backfill. */
   private readonly toldBusy = new Set<string>();
+  /** The Slurm side, made when a task first runs there. */
+  private cluster: SlurmCluster | null = null;
+  /** The job array each running Slurm task belongs to. */
+  private readonly arrays = new Map<string, ArraySlots>();
 
   constructor(
     private readonly ws: Workspace,
@@ -164,12 +183,23 @@ export class BackfillRunner {
       this.ws.root,
     );
     if (big.length > 0) throw new UserError(`${big.join('; ')}: nothing was started`);
+    // Slurm must answer and accept each asset's settings before anything is submitted.
+    const onSlurm = [
+      ...new Set(
+        this.tasks
+          .filter((t) => t.status === 'pending' && this.executorOf(t) === 'slurm')
+          .map((t) => this.ws.assets.get(t.asset)!)
+          .filter(Boolean),
+      ),
+    ];
+    if (onSlurm.length > 0) await checkSlurm(onSlurm, this.ws.root);
     this.backfills.setStatus(this.backfillId, 'running', { pid: process.pid, endedAt: null });
     if (this.options.sample !== undefined) this.selected = this.sampleTasks(this.options.sample);
     const spent = this.store.spentCost(this.backfillId);
     this.spent = spent.spent;
     this.anyCost = this.store.hasCost(this.backfillId);
     this.queueAll();
+    this.reattach();
     // Tasks whose upstream already failed in an earlier run are skipped again (until retried).
     for (const t of this.tasks)
       if (t.status === 'pending' && this.blockedBy(t))
@@ -267,10 +297,11 @@ export class BackfillRunner {
   /** Whether `t`'s declared resources fit beside the running and already chosen tasks'. */
   private fits(t: StoredTask, chosen: StoredTask[]): boolean {
     const need = this.ws.assets.get(t.asset)?.resources;
-    if (!need) return true;
+    if (!need || this.executorOf(t) === 'slurm') return true; // the cluster's resources, Slurm's business
     let cpus = need.cpus ?? 0;
     let memory = need.memory ?? 0;
-    for (const other of [...[...this.running.values()].map((r) => r.task), ...chosen]) {
+    const local = [...this.running].filter(([k]) => !this.arrays.has(k)).map(([, r]) => r.task);
+    for (const other of [...local, ...chosen.filter((c) => this.executorOf(c) !== 'slurm')]) {
       const r = this.ws.assets.get(other.asset)?.resources;
       cpus += r?.cpus ?? 0;
       memory += r?.memory ?? 0;
@@ -284,7 +315,7 @@ export class BackfillRunner {
     const max = this.options.maxCost;
     if (max === undefined) return true;
     let committed = this.spent + this.estimate(t);
-    for (const r of this.running.values()) committed += this.estimate(r.task);
+    for (const [k, r] of this.running) if (!k.includes('#')) committed += this.estimate(r.task);
     for (const c of chosen) committed += this.estimate(c);
     if (committed <= max + 1e-9) return true;
     this.budgetHeld = true;
@@ -300,13 +331,80 @@ export class BackfillRunner {
     this.cancel();
   }
 
+  /** Where a task runs: the backfill's --executor, else its asset's `executor:`, else here. */
+  private executorOf(t: StoredTask): ExecutorName {
+    return this.options.executor ?? this.ws.assets.get(t.asset)?.executor ?? 'local';
+  }
+
+  /** Concurrency in use: one per local command, and per Slurm array its throttle (or fewer once fewer are left). */
+  private slotsUsed(): number {
+    let n = 0;
+    const counted = new Set<ArraySlots>();
+    for (const k of this.running.keys()) {
+      const a = this.arrays.get(k);
+      if (!a) n++;
+      else if (!counted.has(a)) {
+        counted.add(a);
+        n += Math.min(a.remaining, a.throttle);
+      }
+    }
+    return n;
+  }
+
+  /** A task ended: its slot (and its pool's) is free again; a Slurm array frees one once fewer elements than its throttle are left. */
+  private releaseSlot(t: StoredTask, pool: string): void {
+    const a = this.arrays.get(t.id);
+    this.arrays.delete(t.id);
+    if (a) {
+      a.remaining--;
+      if (a.remaining >= a.throttle) return;
+    }
+    this.poolUse.set(pool, this.poolUse.get(pool)! - 1);
+  }
+
+  private slurm(): SlurmCluster {
+    this.cluster ??= new SlurmCluster(
+      path.join(path.dirname(this.store.path), 'slurm', this.backfillId),
+      {
+        onState: (taskId, job, st) => {
+          const t = this.byId.get(taskId);
+          if (t) this.emit({ type: 'slurm', task: t, job, state: st.state, reason: st.reason, node: st.node });
+        },
+        onWarning: (message) => this.emit({ type: 'notice', message }),
+      },
+      this.options.slurmPollMs,
+    );
+    return this.cluster;
+  }
+
+  /** Tasks an earlier run left running as Slurm jobs: followed again, not run again. */
+  private reattach(): void {
+    for (const t of this.tasks) {
+      if (t.status !== 'running' || t.job === null) continue;
+      const asset = this.ws.assets.get(t.asset);
+      const inputs = t.attemptIds.map((id) => this.store.attempt(id)?.inputs ?? {});
+      const pool = asset?.pool ?? '';
+      this.poolUse.set(pool, (this.poolUse.get(pool) ?? 0) + 1);
+      const job = t.job;
+      this.emit({
+        type: 'notice',
+        message: `re-attached to Slurm job ${job} (${t.asset}${t.partitions.length ? ` ${t.partitions.join(' ')}` : ''})`,
+      });
+      this.start(t, asset, inputs, (onLine) => this.slurm().reattach(t.id, job, onLine));
+    }
+  }
+
   private interrupted = false;
 
   /** Cancels: kills running commands (their process groups) and starts nothing new. */
   cancel(): void {
     if (this.canceled) return;
     this.canceled = true;
-    for (const r of this.running.values()) this.kill(r, 'cancel');
+    for (const r of this.running.values()) {
+      // The runner going away leaves Slurm jobs running (a resume re-attaches); a cancel cancels them.
+      if (this.interrupted) r.exec.detach();
+      else this.kill(r, 'cancel');
+    }
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     for (const id of this.waiting) {
@@ -327,7 +425,9 @@ export class BackfillRunner {
   private beat(): void {
     try {
       // Process groups of running commands, so that a resume after a crash can stop leftovers.
-      const pids = [...this.running.entries()].filter(([k]) => !k.includes('#')).map(([, r]) => [r.task.id, r.child.pid ?? null] as const);
+      const pids = [...this.running.entries()]
+        .filter(([k]) => !k.includes('#'))
+        .map(([, r]) => [r.task.id, r.exec.ref.pid ?? null] as const);
       this.store.transaction(() => {
         this.backfills.heartbeat(this.backfillId);
         for (const [task, pid] of pids) this.backfills.setTaskPid(this.backfillId, task, pid);
@@ -371,16 +471,41 @@ export class BackfillRunner {
     }
   }
 
-  /** Starts ready tasks while the concurrency limit and the pools allow. */
+  /**
+   * Starts ready tasks while the concurrency limit and the pools allow. Ready Slurm tasks of one
+   * asset go as one job array whose throttle is the slots it gets (at least one).
+   */
   private schedule(): void {
     if (this.canceled) return;
     const batch: StoredTask[] = [];
+    const groups: Array<{ tasks: StoredTask[]; slots: ArraySlots }> = [];
+    let free = this.options.concurrency - this.slotsUsed();
     pools: for (const [pool, queue] of this.ready) {
       const limit = pool ? (this.ws.pools.get(pool) ?? Infinity) : Infinity;
-      while (queue.length > 0 && this.running.size + batch.length < this.options.concurrency && (this.poolUse.get(pool) ?? 0) < limit) {
+      while (queue.length > 0 && free > 0 && (this.poolUse.get(pool) ?? 0) < limit) {
         const t = queue[0]!;
         if (t.status !== 'pending') {
           queue.shift();
+          continue;
+        }
+        if (this.executorOf(t) === 'slurm') {
+          // The ready tasks of this asset at the head of the queue, within the budget: one array.
+          const group: StoredTask[] = [];
+          while (queue.length > 0) {
+            const u = queue[0]!;
+            if (u.status !== 'pending') {
+              queue.shift();
+              continue;
+            }
+            if (u.asset !== t.asset || this.executorOf(u) !== 'slurm' || !this.withinBudget(u, [...batch, ...group])) break;
+            group.push(queue.shift()!);
+          }
+          if (group.length === 0) break pools;
+          const throttle = Math.min(group.length, free, limit - (this.poolUse.get(pool) ?? 0));
+          groups.push({ tasks: group, slots: { remaining: group.length, throttle, pool } });
+          batch.push(...group);
+          free -= throttle;
+          this.poolUse.set(pool, (this.poolUse.get(pool) ?? 0) + throttle);
           continue;
         }
         // Over budget, or more than the free cores or memory: it stays queued (pending), and
@@ -388,6 +513,7 @@ export class BackfillRunner {
         if (!this.withinBudget(t, batch) || !this.fits(t, batch)) break pools;
         queue.shift();
         batch.push(t);
+        free--;
         this.poolUse.set(pool, (this.poolUse.get(pool) ?? 0) + 1);
       }
     }
@@ -410,11 +536,57 @@ export class BackfillRunner {
       this.storeFailed(e);
       return;
     }
+    const inGroup = new Set(groups.flatMap((g) => g.tasks.map((t) => t.id)));
     for (const t of batch) {
+      if (inGroup.has(t.id)) continue;
       const taken = busy.get(t.id);
       if (taken) this.waitForOtherBackfill(t, taken);
       else this.start(t, this.ws.assets.get(t.asset), inputs.get(t.id)!);
     }
+    for (const g of groups) this.submit(g.tasks, g.slots, busy, inputs);
+  }
+
+  /** Submits a group of Slurm tasks of one asset as one job array (those another backfill runs wait). */
+  private submit(
+    group: StoredTask[],
+    slots: ArraySlots,
+    busy: Map<string, Map<string, { backfill: string; pid: number }>>,
+    inputs: Map<string, InputVersions[]>,
+  ): void {
+    const tasks = group.filter((t) => !busy.has(t.id));
+    // The slots of the tasks that wait for another backfill go back (waitForOtherBackfill gives one back each).
+    const keep = Math.min(slots.throttle, Math.max(1, tasks.length));
+    const waiting = group.filter((t) => busy.has(t.id));
+    this.poolUse.set(slots.pool, this.poolUse.get(slots.pool)! - (slots.throttle - keep) + waiting.length);
+    for (const t of waiting) this.waitForOtherBackfill(t, busy.get(t.id)!);
+    if (tasks.length === 0) {
+      this.poolUse.set(slots.pool, this.poolUse.get(slots.pool)! - keep);
+      return;
+    }
+    Object.assign(slots, { remaining: tasks.length, throttle: keep });
+    const asset = this.ws.assets.get(tasks[0]!.asset)!;
+    const lines: OutputLine[] = [];
+    const made = new Map<string, Execution>();
+    for (const t of tasks) this.arrays.set(t.id, slots);
+    const executions = this.slurm().submit(
+      asset,
+      tasks.map((t) => ({ taskId: t.id, command: t.command, cwd: t.cwd, env: t.env })),
+      keep,
+      // Each task's line handler is made by start() below; the array's elements call through this.
+      tasks.map((_, i) => (stream, line) => lines[i]?.(stream, line)),
+      (jobs) => {
+        this.backfills.setTaskJobs(this.backfillId, jobs);
+        for (const t of tasks) t.job = jobs.get(t.id) ?? null;
+        this.emit({ type: 'submitted', tasks, job: jobs.get(tasks[0]!.id)!.split('_')[0]!, throttle: keep });
+      },
+    );
+    tasks.forEach((t, i) => made.set(t.id, executions[i]!));
+    tasks.forEach((t, i) =>
+      this.start(t, asset, inputs.get(t.id)!, (onLine) => {
+        lines[i] = onLine;
+        return made.get(t.id)!;
+      }),
+    );
   }
 
   /**
@@ -465,7 +637,12 @@ export class BackfillRunner {
     return inputs;
   }
 
-  private start(t: StoredTask, asset: AssetDefinition | undefined, inputs: InputVersions[]): void {
+  private start(
+    t: StoredTask,
+    asset: AssetDefinition | undefined,
+    inputs: InputVersions[],
+    make: (onLine: OutputLine) => Execution = (onLine) => this.launch(t, onLine),
+  ): void {
     this.emit({ type: 'task', task: t, status: 'running' });
     const code = asset ? (this.codes.get(asset.name) ?? null) : null;
     const pool = asset?.pool ?? '';
@@ -475,32 +652,34 @@ export class BackfillRunner {
     if (t.tries > 1) log.write(`\n--- try ${t.tries} ---\n`);
     const reported: Reported = { metadata: {} };
     const tail: string[] = [];
-    const child = this.spawn(t.command, t.cwd, t.env);
-    const r: Running = { task: t, child };
-    this.running.set(t.id, r);
-    const timeoutS = asset?.timeout;
-    let timer: NodeJS.Timeout | undefined;
-    if (timeoutS) timer = setTimeout(() => this.kill(r, 'timeout'), timeoutS * 1000);
-
-    const onLine = (stream: 'stdout' | 'stderr') => (line: string) => {
+    const onLine = (stream: 'stdout' | 'stderr', line: string): void => {
       if (stream === 'stdout' && parseReportLine(line, reported)) return;
       log.write(line + '\n');
       tail.push(line);
       if (tail.length > 5) tail.shift();
       this.emit({ type: 'output', task: t, stream, line });
     };
-    const outputs = Promise.all([forEachLine(child.stdout!, onLine('stdout')), forEachLine(child.stderr!, onLine('stderr'))]);
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>((resolve) => {
-      child.on('error', (error) => resolve({ code: null, signal: null, error }));
-      child.on('exit', (code, signal) => {
-        // Whatever it left in its process group (a background `&`, a daemon) would outlive the
-        // task and may hold its output open: stop it now.
-        this.reapGroup(r);
-        resolve({ code, signal });
+    const r: Running = { task: t, exec: make(onLine) };
+    this.running.set(t.id, r);
+    const timeoutS = asset?.timeout;
+    let timer: NodeJS.Timeout | undefined;
+    let ended = false;
+    // The timeout counts from when the command runs (a Slurm job's time in the queue does not count).
+    if (timeoutS)
+      void r.exec.started.then(() => {
+        if (!ended) timer = setTimeout(() => this.kill(r, 'timeout'), timeoutS * 1000);
       });
-    });
-    void Promise.all([exited, outputs]).then(async ([exit]) => {
+    void r.exec.done.then(async (exit) => {
+      ended = true;
       if (timer) clearTimeout(timer);
+      if (exit.detached) {
+        // Left running (a Slurm job) by a runner that is going away: the resume re-attaches to it.
+        await new Promise<void>((resolve) => (log.destroyed ? resolve() : log.end(() => resolve())));
+        this.running.delete(t.id);
+        this.releaseSlot(t, pool);
+        this.poke();
+        return;
+      }
       let status: TaskStatus = exit.code === 0 && r.killed !== 'timeout' ? 'succeeded' : 'failed';
       let message: string | null = null;
       if (r.killed === 'timeout') message = `timed out after ${timeoutS} s`;
@@ -511,6 +690,7 @@ export class BackfillRunner {
         message = existsSync(t.cwd)
           ? `could not start: ${exit.error.message}`
           : `could not start: its working folder ${t.cwd} does not exist (check cwd: in the asset's definition)`;
+      else if (exit.reason) message = exit.reason;
       else if (exit.code !== 0) message = `exit code ${exit.code ?? exit.signal}${tail.length ? `: ${tail[tail.length - 1]}` : ''}`;
       if (status === 'succeeded' && asset?.checks?.length && !this.canceled) {
         const checkResult = await this.runChecks(t, asset, log);
@@ -520,7 +700,7 @@ export class BackfillRunner {
         }
         if (checkResult.warnings.length) reported.metadata['check_warnings'] = checkResult.warnings;
       }
-      const killedNote = this.killedNote(r);
+      const killedNote = r.exec.note();
       if (killedNote) {
         this.killedNotes.set(t.id, killedNote);
         if (status === 'succeeded') this.emit({ type: 'warning', task: t, message: killedNote });
@@ -529,7 +709,7 @@ export class BackfillRunner {
       }
       await new Promise<void>((resolve) => (log.destroyed ? resolve() : log.end(() => resolve())));
       this.running.delete(t.id);
-      this.poolUse.set(pool, this.poolUse.get(pool)! - 1);
+      this.releaseSlot(t, pool);
       try {
         this.completed(t, asset, status, message, exit.code, code, reported, inputs);
       } catch (e) {
@@ -658,24 +838,16 @@ export class BackfillRunner {
       const indexes =
         t.partitions.length === 0 ? PartitionSubset.of([0]) : PartitionSubset.of(t.partitions.map((k) => asset.partitions.indexOf(k)));
       const rendered = renderCommand(asset, indexes, this.backfillId, check.run);
-      const child = this.spawn(rendered.command, rendered.cwd, rendered.env);
-      const r: Running = { task: t, child };
-      this.running.set(`${t.id}#check`, r);
       const lines: string[] = [];
-      const onLine = (line: string): void => {
+      const onLine = (_stream: 'stdout' | 'stderr', line: string): void => {
         log.write(`[check ${check.name}] ${line}\n`);
         lines.push(line);
         if (lines.length > 3) lines.shift();
         this.emit({ type: 'output', task: t, stream: 'stdout', line: `[check ${check.name}] ${line}` });
       };
-      const [code] = await Promise.all([
-        new Promise<number | null>((resolve) => {
-          child.on('error', () => resolve(null));
-          child.on('exit', (c) => resolve(c));
-        }),
-        forEachLine(child.stdout!, onLine),
-        forEachLine(child.stderr!, onLine),
-      ]);
+      const exec = new LocalExecution(rendered.command, rendered.cwd, rendered.env, onLine, this.options.killGraceMs ?? 2000);
+      this.running.set(`${t.id}#check`, { task: t, exec });
+      const { code } = await exec.done;
       this.running.delete(`${t.id}#check`);
       if (code === 0) continue;
       const what = `check ${check.name} failed${lines.length ? `: ${lines[lines.length - 1]}` : ''}`;
@@ -686,51 +858,15 @@ export class BackfillRunner {
     return { failed: null, warnings };
   }
 
-  /** A shell command in its own process group, so that cancel and timeout kill everything it started. */
-  private spawn(command: string, cwd: string, env: Record<string, string>): ChildProcess {
-    return spawn('/bin/sh', ['-c', command], { cwd, env: { ...process.env, ...env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  /** Runs a task's command where its executor says (a child process here, or a Slurm job). */
+  private launch(t: StoredTask, onLine: OutputLine): Execution {
+    return new LocalExecution(t.command, t.cwd, t.env, onLine, this.options.killGraceMs ?? 2000);
   }
 
   private kill(r: Running, why: 'cancel' | 'timeout'): void {
     if (r.killed) return;
     r.killed = why;
-    this.stopGroup(r);
-  }
-
-  /**
-   * SIGTERM to the command's whole process group, then SIGKILL to whatever of the group is still
-   * there after the grace period (a command that traps TERM, a grandchild that ignores it). The
-   * group's id is the command's pid, which the system does not reuse while the group has members.
-   */
-  private stopGroup(r: Running): void {
-    const pid = r.child.pid;
-    if (pid === undefined) return;
-    signalGroup(pid, 'SIGTERM');
-    const timer = setTimeout(() => {
-      if (groupAlive(pid)) {
-        r.forced = true;
-        signalGroup(pid, 'SIGKILL');
-      }
-    }, this.options.killGraceMs ?? 2000);
-    timer.unref();
-  }
-
-  /** After the command exited: its group's leftovers, if any, are counted and stopped. */
-  private reapGroup(r: Running): void {
-    const pid = r.child.pid;
-    // Canceled or timed out: stopGroup is already at work on the whole group.
-    if (pid === undefined || r.killed || !groupAlive(pid)) return;
-    r.leftovers = groupSize(pid);
-    this.stopGroup(r);
-  }
-
-  private killedNote(r: Running): string | null {
-    const parts: string[] = [];
-    if (r.leftovers)
-      parts.push(`killed ${r.leftovers === 1 ? 'a background process' : `${r.leftovers} background processes`} it left running`);
-    if (r.forced)
-      parts.push(`its processes ignored SIGTERM and were killed with SIGKILL after ${formatGrace(this.options.killGraceMs ?? 2000)}`);
-    return parts.length ? parts.join('; ') : null;
+    r.exec.stop(why);
   }
 
   /** Sample: N tasks per asset (first, last, evenly between), plus the upstream tasks they need. */
@@ -757,49 +893,6 @@ export class BackfillRunner {
   private emit(e: RunnerEvent): void {
     this.options.onEvent?.(e);
   }
-}
-
-function signalGroup(pgid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pgid, signal);
-  } catch {
-    // the group is gone
-  }
-}
-
-/** Whether any process of the group is left. */
-function groupAlive(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** How many processes the group has (from /proc on Linux; at least 1 where it cannot be read). */
-function groupSize(pgid: number): number {
-  let n = 0;
-  try {
-    for (const entry of readdirSync('/proc')) {
-      if (!/^\d+$/.test(entry)) continue;
-      try {
-        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-        // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses, so read after the last ')'.
-        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        if (Number(fields[2]) === pgid) n++;
-      } catch {
-        // exited meanwhile
-      }
-    }
-  } catch {
-    return 1;
-  }
-  return Math.max(1, n);
-}
-
-function formatGrace(ms: number): string {
-  return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
 }
 
 export function countTasks(tasks: readonly StoredTask[]): Record<TaskStatus, number> {

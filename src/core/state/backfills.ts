@@ -23,6 +23,8 @@ export interface StoredTask {
   message: string | null;
   /** The materialization attempts of the task's latest try. */
   attemptIds: number[];
+  /** The Slurm job running its latest try (`123_4`), while it runs on Slurm. */
+  job: string | null;
 }
 
 export interface BackfillRecord {
@@ -75,6 +77,7 @@ interface TaskRow {
   exit_code: number | null;
   message: string | null;
   attempt_ids: string | null;
+  job: string | null;
 }
 
 function zeroCounts(): Record<TaskStatus, number> {
@@ -160,6 +163,7 @@ export class BackfillStore {
       exitCode: r.exit_code,
       message: r.message,
       attemptIds: r.attempt_ids ? (JSON.parse(r.attempt_ids) as number[]) : [],
+      job: r.job ?? null,
     }));
   }
 
@@ -194,7 +198,7 @@ export class BackfillStore {
     return this.store.transaction(() => {
       const ids = startAttempts();
       this.sql(
-        `UPDATE backfill_tasks SET status = 'running', tries = tries + 1, started_at = ?, ended_at = NULL, exit_code = NULL, message = NULL, attempt_ids = ? WHERE backfill_id = ? AND task_id = ?`,
+        `UPDATE backfill_tasks SET status = 'running', tries = tries + 1, started_at = ?, ended_at = NULL, exit_code = NULL, message = NULL, attempt_ids = ?, job = NULL WHERE backfill_id = ? AND task_id = ?`,
       ).run(at, JSON.stringify(ids), backfillId, taskId);
       return ids;
     });
@@ -233,6 +237,33 @@ export class BackfillStore {
   }
 
   /** The process group of a task's command, so that a later resume can stop it if the runner died. */
+  /** Records the Slurm jobs of submitted tasks (before they are released to run). */
+  setTaskJobs(backfillId: string, jobs: ReadonlyMap<string, string>): void {
+    this.store.transaction(() => {
+      const update = this.sql(`UPDATE backfill_tasks SET job = ? WHERE backfill_id = ? AND task_id = ?`);
+      for (const [task, job] of jobs) update.run(job, backfillId, task);
+    });
+  }
+
+  /** The running tasks of a backfill whose process is gone that ran as Slurm jobs (canceled with scancel): canceled here too. */
+  cancelJobTasks(id: string, now = Date.now()): void {
+    this.store.transaction(() => {
+      for (const t of this.tasks(id).filter((t) => t.status === 'running' && t.job !== null)) {
+        for (const a of t.attemptIds) this.store.finishAttempt(a, { status: 'canceled', endedAt: now });
+      }
+      this.sql(
+        `UPDATE backfill_tasks SET status = 'canceled', ended_at = ?, message = 'canceled (scancel)', job = NULL WHERE backfill_id = ? AND status = 'running' AND job IS NOT NULL`,
+      ).run(now, id);
+    });
+  }
+
+  /** The Slurm jobs of a backfill's running tasks. */
+  runningJobs(backfillId: string): string[] {
+    return this.sql(`SELECT job FROM backfill_tasks WHERE backfill_id = ? AND status = 'running' AND job IS NOT NULL`)
+      .all(backfillId)
+      .map((r) => r['job'] as string);
+  }
+
   setTaskPid(backfillId: string, taskId: string, pid: number | null): void {
     this.store.transaction(() =>
       this.sql(`UPDATE backfill_tasks SET pid = ? WHERE backfill_id = ? AND task_id = ?`).run(pid, backfillId, taskId),
@@ -265,7 +296,10 @@ export class BackfillStore {
       let n = 0;
       for (const s of statuses) {
         if (s === 'succeeded') continue;
-        n += this.sql(`UPDATE backfill_tasks SET status = 'pending' WHERE backfill_id = ? AND status = ?`).run(backfillId, s).changes;
+        // A running task with a Slurm job is still running on the cluster: the resume re-attaches to it.
+        n += this.sql(
+          `UPDATE backfill_tasks SET status = 'pending' WHERE backfill_id = ? AND status = ? AND NOT (status = 'running' AND job IS NOT NULL)`,
+        ).run(backfillId, s).changes;
       }
       return n;
     });
@@ -308,10 +342,11 @@ export class BackfillStore {
         // already gone
       }
     }
-    for (const t of this.tasks(id).filter((t) => t.status === 'running')) {
+    // Slurm jobs outlive the runner: their tasks stay running, for a resume to re-attach to.
+    for (const t of this.tasks(id).filter((t) => t.status === 'running' && t.job === null)) {
       for (const a of t.attemptIds) this.store.finishAttempt(a, { status: 'canceled', endedAt: now });
     }
-    this.sql(`UPDATE backfill_tasks SET status = 'pending' WHERE backfill_id = ? AND status = 'running'`).run(id);
+    this.sql(`UPDATE backfill_tasks SET status = 'pending' WHERE backfill_id = ? AND status = 'running' AND job IS NULL`).run(id);
     this.sql(`UPDATE backfills SET status = 'interrupted', pid = NULL WHERE id = ?`).run(id);
   }
 

@@ -8,7 +8,7 @@ import { dirname } from 'node:path';
 import { UserError } from '../diagnostics.ts';
 import { connect, sqliteErrorCode, type SqliteConnection, type SqliteDriverName, type SqlStatement } from './sqlite.ts';
 
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 /** Each entry brings the schema from version i to i+1. */
 const MIGRATIONS: string[] = [
@@ -98,6 +98,11 @@ const MIGRATIONS: string[] = [
   `
   ALTER TABLE attempts ADD COLUMN cost REAL;
   ALTER TABLE attempts ADD COLUMN cost_source TEXT CHECK (cost_source IN ('reported', 'rate'));
+  `,
+  // 5: the Slurm job (array element, `123_4`) running a task: jobs outlive the runner, so a resume
+  // re-attaches to them instead of running the task again.
+  `
+  ALTER TABLE backfill_tasks ADD COLUMN job TEXT;
   `,
 ];
 

@@ -1,0 +1,92 @@
+// Benchmark of the Slurm executor (numbers go in docs/benchmarks.md): N no-op tasks (`true`) of one
+// asset through `backfill run --executor slurm`, against a hand-written `sbatch --array` of the
+// same commands with the same throttle (`--wait`: until the array is done), side by side on the
+// same cluster, alternately. Uses the cluster SLURM_CONF points at, else starts the local one
+// (test/slurm/local-slurm.sh). Run: npm run build && node bench/slurm.mjs
+// (BENCH_TASKS, default 2000; BENCH_THROTTLE, default 64; BENCH_ROUNDS, default 1).
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const TASKS = Number(process.env.BENCH_TASKS ?? 2000);
+const THROTTLE = Number(process.env.BENCH_THROTTLE ?? 64);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
+
+let started = null;
+if (!process.env.SLURM_CONF) {
+  started = mkdtempSync(path.join(tmpdir(), 'backfill-bench-slurm-'));
+  const out = execFileSync('bash', [path.join(ROOT, 'test', 'slurm', 'local-slurm.sh'), 'start', started], { encoding: 'utf8' });
+  process.env.SLURM_CONF = /export SLURM_CONF=(\S+)/.exec(out)[1];
+}
+
+const work = mkdtempSync(path.join(tmpdir(), 'backfill-bench-slurm-ws-'));
+const keys = Array.from({ length: TASKS }, (_, i) => `p${i}`);
+writeFileSync(
+  path.join(work, 'bench.assets.yaml'),
+  `assets:\n  noop:\n    partitions: { static: [${keys.join(', ')}] }\n    run: 'true'\n    executor: slurm\n`,
+);
+
+function backfillRun() {
+  rmSync(path.join(work, '.backfill'), { recursive: true, force: true });
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'dist', 'cli.js'), 'run', 'noop', '--concurrency', String(THROTTLE), '--json'], {
+    cwd: work,
+    env: { ...process.env, NO_COLOR: '1' },
+    encoding: 'utf8',
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  const s = (performance.now() - t0) / 1000;
+  if (r.status !== 0) throw new Error(`backfill run failed (${r.status}): ${r.stderr.slice(-2000)}`);
+  const report = JSON.parse(r.stdout).backfill;
+  if (report.counts.succeeded !== TASKS) throw new Error(`only ${report.counts.succeeded} of ${TASKS} succeeded`);
+  return s;
+}
+
+function handWritten() {
+  // What a person would write: the commands in a file, one array whose element i runs line i+1.
+  const dir = path.join(work, 'hand');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, 'commands.txt'), keys.map(() => 'true').join('\n') + '\n');
+  writeFileSync(
+    path.join(dir, 'array.sh'),
+    `#!/bin/sh\ncmd=$(sed -n "$((SLURM_ARRAY_TASK_ID + 1))p" ${dir}/commands.txt)\nexec /bin/sh -c "$cmd" > ${dir}/out.$SLURM_ARRAY_TASK_ID 2>&1\n`,
+  );
+  const t0 = performance.now();
+  execFileSync('sbatch', ['--wait', '--quiet', `--array=0-${TASKS - 1}%${THROTTLE}`, `--output=/dev/null`, path.join(dir, 'array.sh')]);
+  return (performance.now() - t0) / 1000;
+}
+
+const results = { backfill: [], sbatch: [] };
+try {
+  for (let r = 0; r < ROUNDS; r++) {
+    results.sbatch.push(handWritten());
+    console.log(`round ${r + 1}: sbatch --array ${results.sbatch.at(-1).toFixed(1)} s`);
+    results.backfill.push(backfillRun());
+    console.log(`round ${r + 1}: backfill run --executor slurm ${results.backfill.at(-1).toFixed(1)} s`);
+  }
+} finally {
+  rmSync(work, { recursive: true, force: true });
+  if (started) {
+    execFileSync('bash', [path.join(ROOT, 'test', 'slurm', 'local-slurm.sh'), 'stop', started]);
+    rmSync(started, { recursive: true, force: true });
+  }
+}
+const median = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
+const b = median(results.backfill);
+const h = median(results.sbatch);
+const summary = {
+  tasks: TASKS,
+  throttle: THROTTLE,
+  rounds: ROUNDS,
+  machine: `${cpus().length} cores`,
+  backfill_s: Number(b.toFixed(1)),
+  sbatch_array_s: Number(h.toFixed(1)),
+  ratio: Number((b / h).toFixed(2)),
+};
+console.log(JSON.stringify(summary));
+mkdirSync(path.join(ROOT, 'bench', 'results'), { recursive: true });
+writeFileSync(path.join(ROOT, 'bench', 'results', 'slurm.json'), JSON.stringify(summary, null, 2) + '\n');
