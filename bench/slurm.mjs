@@ -72,7 +72,8 @@ try {
   rmSync(work, { recursive: true, force: true });
   if (started) {
     execFileSync('bash', [path.join(ROOT, 'test', 'slurm', 'local-slurm.sh'), 'stop', started]);
-    rmSync(started, { recursive: true, force: true });
+    // The daemons may still be writing their state as they stop.
+    rmSync(started, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
   }
 }
 const median = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
