@@ -185,6 +185,11 @@ export class BackfillTasks implements vscode.TaskProvider, vscode.Disposable {
     });
     const s = plan.summary;
     const estimate = `time ${describeTime(s.time, concurrency)}`;
+    const onSlurm = slurmAssets(
+      ws.assets,
+      plan.assets.map((a) => a.asset),
+      this.executor(),
+    );
     // Cost: said once costs are in use (a rate declared, a cost recorded, a unit or a budget).
     const cost = s.cost;
     const budget = maxCost ?? this.maxCost();
@@ -202,6 +207,11 @@ export class BackfillTasks implements vscode.TaskProvider, vscode.Disposable {
       `${s.tasks} tasks, ${s.partitions} partitions — ${estimate}`,
       ...costLines,
       ...(s.resources ? [`Resources: ${describeResources(s.resources)}`] : []),
+      ...(onSlurm.length > 0
+        ? [
+            `On Slurm: ${onSlurm.length === plan.assets.length ? 'every task' : onSlurm.map((a) => a.name).join(', ')} (job arrays; they keep running if this window closes)`,
+          ]
+        : []),
       ...plan.warnings.map((w) => `⚠ ${w}`),
     ].join('\n');
     const large = s.partitions >= 50;

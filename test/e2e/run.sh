@@ -145,7 +145,7 @@ install_code_server() { # $1 = version
 # ---------------------------------------------------------------- per-run state and cleanup
 free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
 
-CS_PID=""; CS_DESC=""; RUN=""; PACK=""
+CS_PID=""; CS_DESC=""; RUN=""; PACK=""; SLURM_DIR=""
 END_WHAT=""; END_COUNTS=""   # what the last run_end ran on, and its test counts
 # Descendants of a PID from /proc (no procps needed): parent links of every process, then a walk.
 descendants() {
@@ -176,10 +176,20 @@ stop_server() {
   wait "$CS_PID" 2>/dev/null || true
   CS_PID=""
 }
+# Stops the Slurm cluster run_end started, if any (its jobs canceled first).
+stop_slurm() {
+  [ -n "${SLURM_DIR:-}" ] || return 0
+  scancel --me 2>/dev/null || true
+  bash "$ROOT/test/slurm/local-slurm.sh" stop "$SLURM_DIR" || true
+  unset SLURM_CONF
+  SLURM_DIR=""
+}
+
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
   stop_server
+  stop_slurm
   if [ -n "$RUN" ] && [ -d "$RUN" ]; then log "kept run folder $RUN (server log: $RUN/server.log, workspace: $RUN/demo)"; fi
   [ -n "$PACK" ] && rm -rf "$PACK"
   exit "$rc"
@@ -228,6 +238,17 @@ run_end() {
     rm -rf $removed
   fi
 
+  # slurm.test.mjs runs backfills on a real Slurm cluster: the local one-node cluster starts before
+  # code-server, so that the extension host has SLURM_CONF as a user's editor would.
+  if printf '%s\n' "$@" | grep -q 'slurm\.test\.mjs$'; then
+    SLURM_DIR="$RUN/slurm"
+    local out
+    out=$(bash "$ROOT/test/slurm/local-slurm.sh" start "$SLURM_DIR" 2>&1) ||
+      { echo "$out" >&2; die "the local Slurm cluster did not start (slurm.test.mjs needs it; see $SLURM_DIR/log)"; }
+    export SLURM_CONF="$SLURM_DIR/slurm.conf"
+    log "Slurm cluster up for slurm.test.mjs (SLURM_CONF=$SLURM_CONF)"
+  fi
+
   # Fresh user settings and a fresh copy of the demo workspace (nothing materialized yet).
   cp "$HERE/settings.json" "$RUN/ud/User/settings.json"
   mkdir "$RUN/demo"
@@ -269,6 +290,7 @@ run_end() {
   log "$END_WHAT: tests finished: $END_COUNTS (rc=$rc)"
   if [ "$rc" != 0 ]; then log "last lines of the server log:"; tail -30 "$RUN/server.log" >&2 || true; fi
   stop_server
+  stop_slurm
   if [ "$rc" != 0 ] || [ "${E2E_KEEP:-0}" = 1 ]; then log "kept run folder $RUN (server log: $RUN/server.log, workspace: $RUN/demo)"; else rm -rf "$RUN"; fi
   RUN=""
   return "$rc"

@@ -204,14 +204,15 @@ describe('the Slurm executor, on a real Slurm cluster', { timeout: 600_000 }, ()
       'the week started before its days ended',
     );
     // What the jobs reported is recorded with each attempt.
-    const attempts = json<{ attempts: Array<{ partition: string; data_version: string; metadata: { node?: string } | null }> }>(
-      ['history', 'days', ...NOW],
-      { cwd: dir },
-    ).attempts;
+    const attempts = json<{
+      attempts: Array<{ partition: string; data_version: string; metadata: { node?: string } | null; duration_ms: number }>;
+    }>(['history', 'days', ...NOW], { cwd: dir }).attempts;
     assert.equal(attempts.length, 7);
     for (const a of attempts) {
       assert.equal(a.data_version, `v-${a.partition}`);
       assert.ok(a.metadata?.node, JSON.stringify(a));
+      // Its run time (a 1 s sleep), not its time in the queue behind the others (up to ~20 s here).
+      assert.ok(a.duration_ms >= 1000 && a.duration_ms < 4000, JSON.stringify(a));
     }
     assert.deepEqual(queued(), []);
   });

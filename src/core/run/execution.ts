@@ -16,6 +16,8 @@ export interface ExecutionResult {
   reason?: string;
   /** The runner is going away and left it running (a Slurm job): nothing is to be recorded now. */
   detached?: boolean;
+  /** How long the command itself ran, when that is not the time since it was launched (a Slurm job waits in the queue first). */
+  ranMs?: number;
 }
 
 export interface Execution {

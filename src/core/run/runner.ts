@@ -401,8 +401,9 @@ export class BackfillRunner {
     if (this.canceled) return;
     this.canceled = true;
     for (const r of this.running.values()) {
-      // The runner going away leaves Slurm jobs running (a resume re-attaches); a cancel cancels them.
-      if (this.interrupted) r.exec.detach();
+      // The runner going away leaves submitted Slurm jobs running (a resume re-attaches to them);
+      // a cancel cancels them, and local commands are stopped either way.
+      if (this.interrupted && r.exec.ref.job !== undefined) r.exec.detach();
       else this.kill(r, 'cancel');
     }
     for (const t of this.timers) clearTimeout(t);
@@ -711,7 +712,7 @@ export class BackfillRunner {
       this.running.delete(t.id);
       this.releaseSlot(t, pool);
       try {
-        this.completed(t, asset, status, message, exit.code, code, reported, inputs);
+        this.completed(t, asset, status, message, exit.code, code, reported, inputs, exit.ranMs);
       } catch (e) {
         this.storeFailed(e);
       }
@@ -769,6 +770,8 @@ export class BackfillRunner {
     code: string | null,
     reported: Reported,
     inputs: InputVersions[],
+    /** How long the command itself ran, when the executor knows better than submission-to-end (a Slurm job's queue time excluded). */
+    ranMs?: number,
   ): void {
     const retries = asset?.retries ?? 0;
     const willRetry = status === 'failed' && !this.canceled && t.tries <= retries;
@@ -776,7 +779,7 @@ export class BackfillRunner {
     const metadata = Object.keys(reported.metadata).length ? reported.metadata : null;
     // What this run of the command cost, shared equally by the partitions it materialized.
     // A failed or canceled run costs too (the warehouse bills the query, the cloud the hours).
-    const cost = taskCost(asset, t.partitions.length, at - (t.startedAt ?? at), reported.cost);
+    const cost = taskCost(asset, t.partitions.length, ranMs ?? at - (t.startedAt ?? at), reported.cost);
     const share = cost ? cost.cost / Math.max(1, t.attemptIds.length) : null;
     if (cost) {
       this.spent += cost.cost;
@@ -795,6 +798,7 @@ export class BackfillRunner {
         this.store.finishAttempt(id, {
           status: attemptStatus,
           endedAt: at,
+          ...(ranMs !== undefined ? { durationMs: ranMs } : {}),
           exitCode,
           dataVersion,
           metadata,

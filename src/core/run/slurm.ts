@@ -155,8 +155,9 @@ function lastLine(text: string): string {
 }
 
 /** The files of one task's Slurm run, beside the state database. */
-export function taskFiles(dir: string, taskId: string): { script: string; out: string; err: string; exit: string } {
+export function taskFiles(dir: string, taskId: string): { script: string; out: string; err: string; exit: string; start: string } {
   return {
+    start: path.join(dir, `${taskId}.start`),
     script: path.join(dir, `${taskId}.sh`),
     out: path.join(dir, `${taskId}.out`),
     err: path.join(dir, `${taskId}.err`),
@@ -204,9 +205,10 @@ export class SlurmCluster {
       for (const t of tasks) {
         const f = taskFiles(this.dir, t.taskId);
         rmSync(f.exit, { force: true }); // a retry's earlier status
+        rmSync(f.start, { force: true });
         writeFileSync(f.out, '');
         writeFileSync(f.err, '');
-        writeFileSync(f.script, taskScript(t, f.exit));
+        writeFileSync(f.script, taskScript(t, f.exit, f.start));
       }
       writeFileSync(list, tasks.map((t) => t.taskId).join('\n') + '\n');
       writeFileSync(path.join(this.dir, `${tag}.sbatch`), arrayScript(this.dir, list));
@@ -241,6 +243,7 @@ export class SlurmCluster {
         return;
       }
       executions.forEach((x, i) => x.attach(`${job}_${i}`, path.join(this.dir, `${tag}_${i}.slurm`)));
+      if (executions.every((x) => x.stopping)) return; // canceled while being submitted: attach canceled it
       try {
         await slurm('scontrol', ['release', job]);
       } catch (e) {
@@ -398,6 +401,11 @@ export class SlurmExecution implements Execution {
     this.started = new Promise((resolve) => (this.markStarted = resolve));
   }
 
+  /** Asked to stop (cancel or timeout). */
+  get stopping(): boolean {
+    return this.stopWhy !== undefined;
+  }
+
   get ref(): { job?: string } {
     return this.job === undefined ? {} : { job: this.job };
   }
@@ -450,7 +458,9 @@ export class SlurmExecution implements Execution {
     if (!finished) return false;
     const text = readFileSync(f.exit, 'utf8').trim();
     const code = Number(text);
-    this.end(Number.isInteger(code) ? { code } : { code: null, reason: `its exit status file says "${text}"` });
+    const ranMs = this.ranMs(f.start, f.exit);
+    const run = ranMs === undefined ? {} : { ranMs };
+    this.end(Number.isInteger(code) ? { code, ...run } : { code: null, reason: `its exit status file says "${text}"`, ...run });
     return true;
   }
 
@@ -486,6 +496,17 @@ export class SlurmExecution implements Execution {
       ? `Slurm ended job ${this.job} ${info.state}${info.reason && info.reason !== 'None' ? ` (${info.reason})` : ''}${info.exitCode && info.exitCode !== '0:0' ? `, exit ${info.exitCode}` : ''} without an exit status from the command`
       : `Slurm job ${this.job} is gone from the queue without an exit status from the command`;
     this.end({ code: null, reason: slurmSays.length ? `${reason}: ${slurmSays[slurmSays.length - 1]}` : reason });
+  }
+
+  /** From the job's start (the time it wrote when it began) to its exit status file: its run time, without the queue. */
+  private ranMs(startFile: string, exitFile: string): number | undefined {
+    try {
+      const started = Number(readFileSync(startFile, 'utf8').trim());
+      const ended = statSync(exitFile).mtimeMs;
+      return Number.isFinite(started) && started > 0 && ended >= started ? Math.round(ended - started) : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   /** Slurm's own messages about the job (`slurmstepd: error: *** JOB … CANCELLED … DUE TO TIME LIMIT ***`). */
@@ -546,13 +567,15 @@ export class SlurmExecution implements Execution {
 }
 
 /** One task: into its folder, its environment, its command; then its exit status, atomically. */
-function taskScript(t: SlurmTaskSpec, exitFile: string): string {
+function taskScript(t: SlurmTaskSpec, exitFile: string, startFile: string): string {
   const q = shellQuote;
   const tmp = `${exitFile}.tmp`;
   const exports = Object.entries(t.env).map(([k, v]) => `export ${k}=${q(v)}`);
   return [
     '#!/bin/sh',
     `# Backfill task ${t.taskId}, run by Slurm (written by the Backfill runner).`,
+    // When it started running (epoch ms): its run time is recorded without its time in the queue.
+    `date +%s%3N > ${q(startFile)}`,
     `cd ${q(t.cwd)} || { echo "backfill: cannot enter its working folder ${t.cwd.replace(/["`$\\]/g, '')}" >&2; echo 127 > ${q(tmp)}; mv ${q(tmp)} ${q(exitFile)}; exit 127; }`,
     ...exports,
     `/bin/sh -c ${q(t.command)}`,

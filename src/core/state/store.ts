@@ -153,6 +153,8 @@ export class StateStore {
     result: {
       status: Exclude<AttemptStatus, 'running'>;
       endedAt: number;
+      /** How long it ran, when not from its start to its end (a Slurm job's time in the queue is not run time). */
+      durationMs?: number;
       exitCode?: number | null;
       dataVersion?: string | null;
       inputs?: InputVersions | null;
@@ -170,7 +172,7 @@ export class StateStore {
         status: result.status,
         endedAt: result.endedAt,
         exitCode: result.exitCode ?? null,
-        durationMs: Math.max(0, result.endedAt - before.started_at),
+        durationMs: Math.max(0, result.durationMs ?? result.endedAt - before.started_at),
         dataVersion: result.dataVersion ?? null,
         inputs: result.inputs ? JSON.stringify(result.inputs) : null,
         metadata: result.metadata ? JSON.stringify(result.metadata) : null,

@@ -1,0 +1,64 @@
+// The Slurm executor in VS Code: a backfill of the demo's raw_events run as jobs of a real Slurm
+// cluster. run.sh starts the local one-node cluster (test/slurm/local-slurm.sh) before
+// code-server when this file is among the tests, so the extension host has SLURM_CONF, as a
+// user's editor started from a shell with it would. The demo copy here says `executor: slurm`
+// for raw_events; everything else is the user's flow: palette, plan dialog, terminal, tree.
+import { execFileSync } from 'node:child_process';
+import { describe, it, before, after, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyDemo, editFile, exactly, openWorkbench, shortenDemo } from './helpers.mjs';
+
+if (!process.env.SLURM_CONF)
+  throw new Error('SLURM_CONF is not set: run the e2e tests with "npm run test:e2e" (test/e2e/run.sh starts the Slurm cluster)');
+const WS = copyDemo('demo-slurm');
+
+describe('Backfills on Slurm from VS Code (code-server)', { timeout: 300000 }, () => {
+  let browser;
+  let page;
+  /** @type {import('./helpers.mjs').Workbench} */
+  let wb;
+
+  before(async () => {
+    shortenDemo(WS);
+    editFile(WS, 'pipeline.assets.yaml', [
+      ['    output: data/raw_events/{partition}.jsonl\n', '    output: data/raw_events/{partition}.jsonl\n    executor: slurm\n'],
+    ]);
+    ({ browser, page, wb } = await openWorkbench(WS));
+  });
+
+  afterEach(async (t) => {
+    if (page) await wb.shot(`slurm-after-${t.name.replace(/\W+/g, '_')}`).catch(() => {});
+  });
+
+  after(async () => {
+    await browser?.close();
+  });
+
+  it('runs the tasks as a Slurm job array: the job id and the jobs’ output in the terminal, the partitions fresh in the tree', async () => {
+    await wb.showBackfillView();
+    await wb.waitForDescription('raw_events', exactly('21 missing'), 60000);
+    await wb.palette('Backfill: Run Backfill…');
+    await wb.pick('Backfill: which asset?', 'raw_events');
+    await wb.pick('Backfill raw_events: which partitions?', 'A range…', 'range');
+    await wb.type('Backfill raw_events: range', '2024-01-02..2024-01-04');
+    await wb.pick('Backfill raw_events: downstream?', 'Only this asset', 'only');
+    const { message, detail } = await wb.dialogText();
+    assert.equal(message, 'Backfill raw_events 2024-01-02…2024-01-04: 3 partitions of 1 asset');
+    assert.match(detail, /^On Slurm: every task \(job arrays; they keep running if this window closes\)$/m);
+    await wb.dialogButton('Run');
+    const submitted = await wb.waitForTerminalLine(/^submitted 3 tasks of raw_events as Slurm job \d+ \(at most \d+ at once\)$/, 60000);
+    const job = /Slurm job (\d+)/.exec(submitted)[1];
+    console.log(`# ${submitted}`);
+    // The jobs' own output, streamed with the task's prefix while they run.
+    await wb.waitForTerminalLine(/^raw_events 2024-01-0[234] │ pull_events 2024-01-0[234]: \d+ events/, 120000);
+    const summary = await wb.waitForTerminalLine(/^(succeeded|failed|canceled|paused): \d+ succeeded/, 180000);
+    assert.match(summary, /^succeeded: 3 succeeded, 0 failed, 0 skipped, 0 canceled, 0 pending /);
+    await wb.shot('slurm-01-terminal');
+    await wb.waitForDescription('raw_events', exactly('18 missing · 3 fresh'));
+    // Slurm ran them: the array's elements are in its records (scontrol keeps finished jobs for a while).
+    const shown = execFileSync('scontrol', ['show', 'job', '-o', job], { encoding: 'utf8' });
+    assert.match(shown, /JobName=backfill:raw_events/);
+    assert.equal((shown.match(/JobState=COMPLETED/g) ?? []).length, 3, shown);
+    await wb.shot('slurm-02-fresh');
+  });
+});
