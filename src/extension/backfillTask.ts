@@ -168,7 +168,7 @@ export class BackfillTasks implements vscode.TaskProvider, vscode.Disposable {
    * Shows the plan (partitions per asset, what "downstream" added, the estimate, warnings) and
    * runs it as a task when confirmed. Large plans offer to start with a sample.
    */
-  async confirmAndRun(selection: Selection, label: string, maxCost?: number): Promise<void> {
+  async confirmAndRun(selection: Selection, label: string, maxCost?: number, executor?: ExecutorName): Promise<void> {
     if (!vscode.workspace.isTrusted) throw new UserError('Backfill runs commands from this workspace only when it is trusted');
     const concurrency = this.concurrency();
     const plan = this.plan(selection, concurrency);
@@ -185,11 +185,19 @@ export class BackfillTasks implements vscode.TaskProvider, vscode.Disposable {
     });
     const s = plan.summary;
     const estimate = `time ${describeTime(s.time, concurrency)}`;
+    const where = executor ?? this.executor();
     const onSlurm = slurmAssets(
       ws.assets,
       plan.assets.map((a) => a.asset),
-      this.executor(),
+      where,
     );
+    // Where it runs can be switched for this backfill: back here when some of it would go to
+    // Slurm, to Slurm when an asset of the plan has Slurm settings but would run here.
+    const slurmReady = plan.assets.some((a) => {
+      const def = ws.assets.get(a.asset);
+      return def?.slurm !== undefined || def?.executor === 'slurm';
+    });
+    const SWITCH = onSlurm.length > 0 ? 'Run Here Instead' : slurmReady ? 'Run on Slurm' : undefined;
     // Cost: said once costs are in use (a rate declared, a cost recorded, a unit or a budget).
     const cost = s.cost;
     const budget = maxCost ?? this.maxCost();
@@ -224,22 +232,30 @@ export class BackfillTasks implements vscode.TaskProvider, vscode.Disposable {
       ...(over ? [SMALL, WITHIN] : large ? ['Run All', SMALL] : ['Run']),
       ...(costsInUse ? [BUDGET] : []),
       ...(plan.missingUpstream.length > 0 && !selection.withMissingUpstream ? [INCLUDE] : []),
+      ...(SWITCH ? [SWITCH] : []),
     ];
     const title = `Backfill ${label}: ${s.partitions} partitions of ${s.assets} asset${s.assets === 1 ? '' : 's'}${over ? ' — over budget' : ''}`;
     // A plan with warnings asks with the warning icon, not the info one.
     const ask = plan.warnings.length > 0 || over ? vscode.window.showWarningMessage : vscode.window.showInformationMessage;
     const choice = await ask(title, { modal: true, detail }, ...choices);
     if (!choice) return;
-    if (choice === INCLUDE) return this.confirmAndRun({ ...selection, withMissingUpstream: true }, label, maxCost);
+    if (choice === INCLUDE) return this.confirmAndRun({ ...selection, withMissingUpstream: true }, label, maxCost, executor);
     if (choice === BUDGET) {
       const asked = await askBudget(budget, cost.unit ?? undefined, cost.expected);
-      return this.confirmAndRun(selection, label, asked ?? maxCost);
+      return this.confirmAndRun(selection, label, asked ?? maxCost, executor);
     }
+    if (choice === SWITCH) return this.confirmAndRun(selection, label, maxCost, onSlurm.length > 0 ? 'local' : 'slurm');
     this.pending.set(label, selection);
     const sample = choice === SMALL ? 3 : undefined;
     await vscode.tasks.executeTask(
       this.task(
-        { type: 'backfill', label, ...(sample ? { sample } : {}), ...(budget !== undefined ? { maxCost: budget } : {}) },
+        {
+          type: 'backfill',
+          label,
+          ...(sample ? { sample } : {}),
+          ...(budget !== undefined ? { maxCost: budget } : {}),
+          ...(executor !== undefined ? { executor } : {}),
+        },
         `Backfill ${label}`,
       ),
     );

@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { describe, it, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyDemo, editFile, exactly, openWorkbench, shortenDemo } from './helpers.mjs';
+import { copyDemo, editFile, exactly, openWorkbench, shortenDemo, until } from './helpers.mjs';
 
 if (!process.env.SLURM_CONF)
   throw new Error('SLURM_CONF is not set: run the e2e tests with "npm run test:e2e" (test/e2e/run.sh starts the Slurm cluster)');
@@ -42,9 +42,22 @@ describe('Backfills on Slurm from VS Code (code-server)', { timeout: 300000 }, (
     await wb.pick('Backfill raw_events: which partitions?', 'A range…', 'range');
     await wb.type('Backfill raw_events: range', '2024-01-02..2024-01-04');
     await wb.pick('Backfill raw_events: downstream?', 'Only this asset', 'only');
-    const { message, detail } = await wb.dialogText();
+    const ON_SLURM = /^On Slurm: every task \(job arrays; they keep running if this window closes\)$/m;
+    const { message } = await wb.dialogText();
+    let { detail } = await wb.dialogText();
     assert.equal(message, 'Backfill raw_events 2024-01-02…2024-01-04: 3 partitions of 1 asset');
-    assert.match(detail, /^On Slurm: every task \(job arrays; they keep running if this window closes\)$/m);
+    assert.match(detail, ON_SLURM);
+    // Where it runs can be switched for this backfill, both ways: the dialog comes back at once,
+    // with the plan as it would run now.
+    const switchTo = async (button, onSlurm) => {
+      await wb.dialog.getByRole('button', { name: button, exact: true }).click();
+      await until(
+        async () => ON_SLURM.test((detail = (await wb.dialogText().catch(() => ({ detail: '' }))).detail)) === onSlurm,
+        () => `after ${button} the dialog says:\n${detail}`,
+      );
+    };
+    await switchTo('Run Here Instead', false);
+    await switchTo('Run on Slurm', true);
     await wb.dialogButton('Run');
     const submitted = await wb.waitForTerminalLine(/^submitted 3 tasks of raw_events as Slurm job \d+ \(at most \d+ at once\)$/, 60000);
     const job = /Slurm job (\d+)/.exec(submitted)[1];

@@ -20,7 +20,10 @@ start)
   if ! command -v slurmctld >/dev/null || ! command -v munged >/dev/null; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurm-wlm munge >/dev/null
   fi
-  host=$(hostname -s); cpus=$(nproc)
+  # LOCAL_SLURM_CPUS declares more CPUs than the machine has (benchmarks of no-op jobs: Slurm starts
+  # that many at once); default: the real count. LOCAL_SLURM_MAX_ARRAY_SIZE: a smaller
+  # MaxArraySize than Slurm's 1001 (tests of arrays split at the limit).
+  host=$(hostname -s); cpus=${LOCAL_SLURM_CPUS:-$(nproc)}
   mkdir -p "$dir/state" "$dir/spool" "$dir/log"
   cat > "$dir/slurm.conf" <<CONF
 ClusterName=local
@@ -46,6 +49,8 @@ AccountingStorageType=accounting_storage/none
 ReturnToService=2
 SchedulerType=sched/backfill
 MpiDefault=none
+$([ -n "${LOCAL_SLURM_CPUS:-}" ] && echo 'SlurmdParameters=config_overrides' || true)
+$([ -n "${LOCAL_SLURM_MAX_ARRAY_SIZE:-}" ] && echo "MaxArraySize=$LOCAL_SLURM_MAX_ARRAY_SIZE" || true)
 NodeName=$host NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=8000 State=UNKNOWN
 PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP
 CONF

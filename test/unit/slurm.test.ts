@@ -136,6 +136,8 @@ describe('the Slurm executor, on a real Slurm cluster', { timeout: 600_000 }, ()
       out = execFileSync('bash', [path.join(REPO, 'test', 'slurm', 'local-slurm.sh'), 'start', clusterDir], {
         encoding: 'utf8',
         stdio: ['ignore', 'pipe', 'pipe'],
+        // A cluster whose arrays hold at most 8 elements, as clusters limit them (Slurm's default is 1001).
+        env: { ...process.env, LOCAL_SLURM_MAX_ARRAY_SIZE: '8' },
       });
     } catch (e) {
       const err = e as { stderr?: string; message: string };
@@ -156,8 +158,22 @@ describe('the Slurm executor, on a real Slurm cluster', { timeout: 600_000 }, ()
       } catch {
         // nothing to cancel
       }
+      const pids = ['slurmctld.pid', 'slurmd.pid']
+        .map((f) => path.join(clusterDir, f))
+        .filter((f) => existsSync(f))
+        .map((f) => Number(readFileSync(f, 'utf8').trim()));
       execFileSync('bash', [path.join(REPO, 'test', 'slurm', 'local-slurm.sh'), 'stop', clusterDir]);
-      rmSync(clusterDir, { recursive: true, force: true });
+      // The daemons write their state as they stop: wait for them to be gone before removing it.
+      const alive = (pid: number): boolean => {
+        try {
+          process.kill(pid, 0);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      for (let i = 0; i < 100 && pids.some(alive); i++) execFileSync('sleep', ['0.1']);
+      rmSync(clusterDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
     }
     removeTempDirs();
   });
@@ -214,6 +230,33 @@ describe('the Slurm executor, on a real Slurm cluster', { timeout: 600_000 }, ()
       // Its run time (a 1 s sleep), not its time in the queue behind the others (up to ~20 s here).
       assert.ok(a.duration_ms >= 1000 && a.duration_ms < 4000, JSON.stringify(a));
     }
+    assert.deepEqual(queued(), []);
+  });
+
+  it('more tasks than the cluster’s MaxArraySize go as several arrays, whose throttles are raised as slots free up: all run once, never more than --concurrency at once', () => {
+    const keys = Array.from({ length: 20 }, (_, i) => `k${String(i).padStart(2, '0')}`);
+    const dir = tempWorkspace(
+      {
+        'a.assets.yaml': [
+          'assets:',
+          '  many:',
+          `    partitions: { static: [${keys.join(', ')}] }`,
+          `    run: ${JSON.stringify(timed('{partition}', 'sleep 0.5'))}`,
+          '    executor: slurm',
+          '',
+        ].join('\n'),
+      },
+      'backfill-slurm-',
+    );
+    const log = path.join(dir, 'runs.log');
+    const out = ok(['run', 'many', '--concurrency', '2', ...NOW], { cwd: dir, env: { ...env, LOG: log } });
+    const submitted = out.split('\n').filter((l) => l.startsWith('⇢ submitted'));
+    // 20 tasks with at most 8 per array: at least three arrays (more when slots free up one by one).
+    assert.ok(submitted.length >= 3 && submitted.every((l) => /⇢ submitted [1-8] tasks? of many/.test(l)), submitted.join('\n'));
+    assert.match(out, /succeeded in .*: 20 succeeded/);
+    const spans = intervals(log);
+    assert.deepEqual(spans.map((s) => s.key).sort(), keys, 'a task ran twice, or not at all');
+    assert.ok(maxOverlap(spans) <= 2, JSON.stringify(spans));
     assert.deepEqual(queued(), []);
   });
 

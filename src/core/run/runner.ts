@@ -15,7 +15,7 @@ import { codeVersions, defaultDataVersion, dependencySet } from '../state/versio
 import type { Workspace } from '../workspace.ts';
 import type { Execution, OutputLine } from './execution.ts';
 import { LocalExecution } from './local.ts';
-import { checkSlurm, SlurmCluster } from './slurm.ts';
+import { checkSlurm, maxArraySize, SlurmCluster } from './slurm.ts';
 import { parseReportLine, type Reported } from './output.ts';
 
 export type RunnerEvent =
@@ -110,6 +110,8 @@ interface ArraySlots {
   remaining: number;
   throttle: number;
   pool: string;
+  /** The array's Slurm job id, once submitted: its throttle can then be raised as slots free up. */
+  job?: string;
 }
 
 /** How often a task whose partitions another backfill is running looks again (ms). */
@@ -148,6 +150,8 @@ export class BackfillRunner {
   private cluster: SlurmCluster | null = null;
   /** The job array each running Slurm task belongs to. */
   private readonly arrays = new Map<string, ArraySlots>();
+  /** The most elements one job array may have on this cluster (its MaxArraySize). */
+  private maxArray = 1001;
 
   constructor(
     private readonly ws: Workspace,
@@ -192,7 +196,10 @@ export class BackfillRunner {
           .filter(Boolean),
       ),
     ];
-    if (onSlurm.length > 0) await checkSlurm(onSlurm, this.ws.root);
+    if (onSlurm.length > 0) {
+      await checkSlurm(onSlurm, this.ws.root);
+      this.maxArray = await maxArraySize();
+    }
     this.backfills.setStatus(this.backfillId, 'running', { pid: process.pid, endedAt: null });
     if (this.options.sample !== undefined) this.selected = this.sampleTasks(this.options.sample);
     const spent = this.store.spentCost(this.backfillId);
@@ -481,6 +488,18 @@ export class BackfillRunner {
     const batch: StoredTask[] = [];
     const groups: Array<{ tasks: StoredTask[]; slots: ArraySlots }> = [];
     let free = this.options.concurrency - this.slotsUsed();
+    // Slots freed since an array was submitted go first to arrays with elements still held back by
+    // their throttle (raised with scontrol), in the order they were submitted.
+    for (const a of new Set(this.arrays.values())) {
+      if (free <= 0) break;
+      const limit = a.pool ? (this.ws.pools.get(a.pool) ?? Infinity) : Infinity;
+      const give = Math.min(free, a.remaining - a.throttle, limit - (this.poolUse.get(a.pool) ?? 0));
+      if (give <= 0 || a.job === undefined) continue;
+      a.throttle += give;
+      free -= give;
+      this.poolUse.set(a.pool, (this.poolUse.get(a.pool) ?? 0) + give);
+      this.slurm().setThrottle(a.job, a.throttle);
+    }
     pools: for (const [pool, queue] of this.ready) {
       const limit = pool ? (this.ws.pools.get(pool) ?? Infinity) : Infinity;
       while (queue.length > 0 && free > 0 && (this.poolUse.get(pool) ?? 0) < limit) {
@@ -498,7 +517,13 @@ export class BackfillRunner {
               queue.shift();
               continue;
             }
-            if (u.asset !== t.asset || this.executorOf(u) !== 'slurm' || !this.withinBudget(u, [...batch, ...group])) break;
+            if (
+              u.asset !== t.asset ||
+              this.executorOf(u) !== 'slurm' ||
+              group.length >= this.maxArray ||
+              !this.withinBudget(u, [...batch, ...group])
+            )
+              break;
             group.push(queue.shift()!);
           }
           if (group.length === 0) break pools;
@@ -578,7 +603,8 @@ export class BackfillRunner {
       (jobs) => {
         this.backfills.setTaskJobs(this.backfillId, jobs);
         for (const t of tasks) t.job = jobs.get(t.id) ?? null;
-        this.emit({ type: 'submitted', tasks, job: jobs.get(tasks[0]!.id)!.split('_')[0]!, throttle: keep });
+        slots.job = jobs.get(tasks[0]!.id)!.split('_')[0]!;
+        this.emit({ type: 'submitted', tasks, job: slots.job, throttle: keep });
       },
     );
     tasks.forEach((t, i) => made.set(t.id, executions[i]!));

@@ -59,6 +59,16 @@ function slurm(command: string, args: string[], env: NodeJS.ProcessEnv = process
   });
 }
 
+/** The most elements a job array may have on this cluster (MaxArraySize; Slurm's default, 1001, when it cannot be read). */
+export async function maxArraySize(): Promise<number> {
+  try {
+    const m = /^MaxArraySize\s*=\s*(\d+)/m.exec(await slurm('scontrol', ['show', 'config']));
+    return m ? Math.max(1, Number(m[1])) : 1001;
+  } catch {
+    return 1001;
+  }
+}
+
 /** Cancels Slurm jobs (a backfill whose runner is gone); a UserError when scancel fails. */
 export async function scancel(jobs: readonly string[]): Promise<void> {
   try {
@@ -275,6 +285,13 @@ export class SlurmCluster {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
+  }
+
+  /** Lets more elements of an array run at once (`scontrol update ArrayTaskThrottle`), as slots free up. */
+  setThrottle(job: string, throttle: number): void {
+    slurm('scontrol', ['update', `JobId=${job}`, `ArrayTaskThrottle=${throttle}`]).catch((e: Error) =>
+      this.events.onWarning?.(`could not raise the throttle of Slurm job ${job} to ${throttle}: ${firstLine(e.message)}`),
+    );
   }
 
   /** Cancels jobs (element ids), in one scancel. */
