@@ -41,6 +41,8 @@ export interface BackfillTaskDefinition extends vscode.TaskDefinition {
   label?: string;
 }
 
+/** How long a closed terminal waits for the window's closing before it cancels its backfill's Slurm jobs. */
+const CLOSE_GRACE_MS = 1500;
 const ESC = '\x1b[';
 const colors = { dim: '2', red: '31', green: '32', yellow: '33', blue: '34', cyan: '36', bold: '1' } as const;
 const paint = (c: keyof typeof colors, s: string): string => `${ESC}${colors[c]}m${s}${ESC}0m`;
@@ -49,6 +51,7 @@ const paint = (c: keyof typeof colors, s: string): string => `${ESC}${colors[c]}
 export class BackfillTasks implements vscode.TaskProvider, vscode.Disposable {
   static readonly type = 'backfill';
   private readonly disposables: vscode.Disposable[] = [];
+  private disposed = false;
   private readonly finished = new vscode.EventEmitter<BackfillReport>();
   /** Fires after every backfill run from this window. */
   readonly onDidFinish = this.finished.event;
@@ -69,19 +72,34 @@ export class BackfillTasks implements vscode.TaskProvider, vscode.Disposable {
     return this.active.size;
   }
 
-  /** The window is closing: stop the commands now and leave the backfills resumable. */
+  /** The window is closing: stop the commands now and leave the backfills resumable (Slurm jobs keep running). */
   dispose(): void {
+    this.disposed = true;
     for (const runner of this.active) runner.interrupt();
     for (const d of this.disposables) d.dispose();
   }
 
-  /** Offers to resume backfills of this workspace that a closed window or a crash left unfinished. */
+  /**
+   * Backfills of this workspace that a closed window or a crash left unfinished: those with Slurm
+   * jobs still queued or running are re-attached to at once (resumed: the jobs are followed, not
+   * run again); for the others, offers to resume.
+   */
   async offerResume(): Promise<void> {
     const store = this.model.store;
     if (!store || !vscode.workspace.isTrusted) return;
     const backfills = new BackfillStore(store);
     backfills.recoverInterrupted();
-    const left = backfills.list(20).filter((b) => b.status === 'interrupted' && b.workspace === this.model.root);
+    let left = backfills.list(20).filter((b) => b.status === 'interrupted' && b.workspace === this.model.root);
+    const onSlurm = left.filter((b) => backfills.runningJobs(b.id).length > 0);
+    for (const b of onSlurm) {
+      const jobs = backfills.runningJobs(b.id).length;
+      this.log.info(`backfill ${b.id} left ${jobs} Slurm job(s) queued or running: re-attaching`);
+      await this.resume(b.id);
+      void vscode.window.showInformationMessage(
+        `Backfill "${b.description}" had ${jobs === 1 ? '1 Slurm job' : `${jobs} Slurm jobs`} still queued or running: re-attached to follow ${jobs === 1 ? 'it' : 'them'} (cancel it in the Backfills view).`,
+      );
+    }
+    left = left.filter((b) => !onSlurm.includes(b));
     const latest = left[0];
     if (!latest) return;
     const total = Object.values(latest.counts).reduce((a, n) => a + n, 0);
@@ -310,6 +328,7 @@ export class BackfillTasks implements vscode.TaskProvider, vscode.Disposable {
     const write = new vscode.EventEmitter<string>();
     const close = new vscode.EventEmitter<number>();
     const abort = new AbortController();
+    let running: BackfillRunner | undefined;
     // Lines go to the terminal in batches (one message per FLUSH_MS, not one per line): a backfill
     // whose jobs print thousands of lines would otherwise spend its time in the editor's rendering.
     let buffered: string[] = [];
@@ -460,6 +479,7 @@ export class BackfillTasks implements vscode.TaskProvider, vscode.Disposable {
             signal: abort.signal,
           });
           this.active.add(runner);
+          running = runner;
           try {
             return await runner.run();
           } finally {
@@ -485,7 +505,16 @@ export class BackfillTasks implements vscode.TaskProvider, vscode.Disposable {
         });
       },
       setDimensions: (dimensions) => (columns = dimensions.columns),
-      close: () => abort.abort(),
+      close: () => {
+        // A closing window closes its terminals before it disposes the extension: with Slurm jobs
+        // in flight, wait for that a moment, so that closing the window leaves them running (to be
+        // re-attached to) while closing this terminal cancels them.
+        if (running && running.slurmJobsInFlight > 0)
+          setTimeout(() => {
+            if (!this.disposed) abort.abort();
+          }, CLOSE_GRACE_MS);
+        else abort.abort();
+      },
     };
   }
 

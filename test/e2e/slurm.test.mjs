@@ -74,4 +74,54 @@ describe('Backfills on Slurm from VS Code (code-server)', { timeout: 300000 }, (
     assert.equal((shown.match(/JobState=COMPLETED/g) ?? []).length, 3, shown);
     await wb.shot('slurm-02-fresh');
   });
+
+  it('reopening the window re-attaches to the jobs still queued: they are followed to the end, not submitted again', async () => {
+    // Jobs that wait in the queue (a real Slurm option: not before 40 s from now), so that the
+    // window is closed while they are queued.
+    editFile(WS, 'pipeline.assets.yaml', [
+      ['    executor: slurm\n', '    executor: slurm\n    slurm: { extra_args: ["--begin=now+40"] }\n'],
+    ]);
+    await wb.palette('Backfill: Run Backfill…');
+    await wb.pick('Backfill: which asset?', 'raw_events');
+    await wb.pick('Backfill raw_events: which partitions?', 'A range…', 'range');
+    await wb.type('Backfill raw_events: range', '2024-01-05..2024-01-07');
+    await wb.pick('Backfill raw_events: downstream?', 'Only this asset', 'only');
+    await wb.dialogButton('Run');
+    const submitted = await wb.waitForTerminalLine(/^submitted 3 tasks of raw_events as Slurm job \d+/, 60000);
+    const job = /Slurm job (\d+)/.exec(submitted)[1];
+    const queued = () => execFileSync('squeue', ['-h', '-r', '-j', job, '-o', '%i %T %r'], { encoding: 'utf8' }).trim();
+    await until(
+      () => /^(\S+ PENDING BeginTime\n?){3}$/.test(queued()),
+      () => `squeue says:\n${queued()}`,
+    );
+
+    // The window closes (a reload: the extension host goes away with its runner) …
+    await wb.palette('Developer: Reload Window');
+    await page.locator('.activitybar .action-label[aria-label="Backfill"]').waitFor({ timeout: 90000 });
+    // … the jobs stay queued in Slurm …
+    assert.match(queued(), /^(\S+ PENDING BeginTime\n?){3}$/);
+    // … and the reopened window follows them again, by itself.
+    const note = page.locator('.notifications-toasts .notification-toast', { hasText: 'still queued or running: re-attached' });
+    await note.waitFor({ timeout: 60000 });
+    assert.match(await note.innerText(), /Backfill "raw_events 2024-01-05…2024-01-07" had 3 Slurm jobs still queued or running/);
+    for (let i = 0; i < 3; i++)
+      await wb.waitForTerminalLine(new RegExp(`^⚠ re-attached to Slurm job ${job}_${i} \\(raw_events 2024-01-0[567]\\)$`), 30000);
+    await wb.shot('slurm-03-reattached');
+    const summary = await wb.waitForTerminalLine(/^(succeeded|failed|canceled|paused): \d+ succeeded/, 180000);
+    assert.match(summary, /^succeeded: 3 succeeded, 0 failed, 0 skipped, 0 canceled, 0 pending /);
+    // Nothing was submitted again: no other array of raw_events since, and the three elements of
+    // the first one ran, once.
+    const arrays = new Set(
+      execFileSync('scontrol', ['show', 'job', '-o'], { encoding: 'utf8' })
+        .split('\n')
+        .filter((l) => /JobName=backfill:raw_events\b/.test(l))
+        .map((l) => Number((/ArrayJobId=(\d+)/.exec(l) ?? /JobId=(\d+)/.exec(l))[1]))
+        .filter((id) => id >= Number(job)),
+    );
+    assert.deepEqual([...arrays], [Number(job)]);
+    const shown = execFileSync('scontrol', ['show', 'job', '-o', job], { encoding: 'utf8' });
+    assert.equal((shown.match(/JobState=COMPLETED/g) ?? []).length, 3, shown);
+    await wb.showBackfillView();
+    await wb.waitForDescription('raw_events', exactly('15 missing · 6 fresh'), 30000);
+  });
 });

@@ -273,6 +273,13 @@ export class BackfillRunner {
   }
 
   /** What the backfill's attempts cost so far (all runs), or null while none has a known cost. */
+  /** Tasks running (or queued) as Slurm jobs: they outlive this process unless canceled. */
+  get slurmJobsInFlight(): number {
+    let n = 0;
+    for (const r of this.running.values()) if (r.exec.ref.job !== undefined) n++;
+    return n;
+  }
+
   get spentSoFar(): number | null {
     return this.anyCost ? this.spent : null;
   }

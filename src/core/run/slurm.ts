@@ -186,6 +186,8 @@ export class SlurmCluster {
   private submissions = 0;
   /** squeue failed this many rounds in a row (the poll interval backs off meanwhile). */
   private failures = 0;
+  /** sacct refused once: the cluster keeps no accounting. */
+  private noAccounting = false;
 
   constructor(
     /** Where the scripts, outputs and exit statuses go: storage the submitter and the nodes share. */
@@ -322,9 +324,10 @@ export class SlurmCluster {
     this.polling = true;
     try {
       const attached = [...this.tracked.values()].filter((x) => x.job !== undefined);
-      // The files first: output as it is written, and the exit statuses of what finished.
+      // The files first: output as it is written, and the exit statuses of what finished. An
+      // element squeue last listed as pending has written nothing: its files wait for squeue.
       const open: SlurmExecution[] = [];
-      for (const x of attached) if (!x.readFiles()) open.push(x);
+      for (const x of attached) if (x.pending || !x.readFiles()) open.push(x);
       if (open.length > 0) {
         let queue: Map<string, SlurmJobState> | null = null;
         try {
@@ -339,8 +342,11 @@ export class SlurmCluster {
         if (queue) {
           for (const x of open) {
             const state = queue.get(x.job!);
-            if (state) x.seen(state);
-            else await x.missing();
+            const wasPending = x.pending;
+            if (state) {
+              x.seen(state);
+              if (wasPending && !x.pending) x.readFiles();
+            } else if (!(wasPending && x.readFiles())) await x.missing();
           }
         }
       }
@@ -351,17 +357,38 @@ export class SlurmCluster {
     }
   }
 
-  /** What `scontrol show job` says of a job that is no longer in the queue; null when Slurm forgot it. */
+  /**
+   * What Slurm says of a job that is no longer in the queue: `scontrol show job` while the
+   * controller remembers it (MinJobAge, 5 minutes by default), else `sacct` where the cluster
+   * keeps accounting; null when neither knows it.
+   */
   async jobInfo(job: string): Promise<{ state: string; reason: string; exitCode: string } | null> {
     let text: string;
     try {
       text = await slurm('scontrol', ['show', 'job', '-o', job]);
     } catch (e) {
-      if (/invalid job id/i.test((e as Error).message)) return null;
+      if (/invalid job id/i.test((e as Error).message)) return this.accounting(job);
       throw e;
     }
     const field = (name: string): string => new RegExp(`(?:^|\\s)${name}=(\\S*)`).exec(text)?.[1] ?? '';
     return { state: field('JobState'), reason: field('Reason'), exitCode: field('ExitCode') };
+  }
+
+  /** sacct's record of a job (null without accounting: sacct then refuses, or knows nothing). */
+  private async accounting(job: string): Promise<{ state: string; reason: string; exitCode: string } | null> {
+    if (this.noAccounting) return null;
+    try {
+      const line = (await slurm('sacct', ['-n', '-P', '-X', '-j', job, '-o', 'JobID,State,Reason,ExitCode']))
+        .split('\n')
+        .map((l) => l.trim().split('|'))
+        .find((f) => f[0] === job);
+      if (!line) return null;
+      // `CANCELLED by 0` → CANCELLED, as scontrol says it.
+      return { state: (line[1] ?? '').split(' ')[0]!, reason: line[2] ?? '', exitCode: line[3] ?? '' };
+    } catch {
+      this.noAccounting = true; // "Slurm accounting storage is disabled", or no sacct at all
+      return null;
+    }
   }
 }
 
@@ -397,8 +424,8 @@ export class SlurmExecution implements Execution {
   job: string | undefined;
   private resolve!: (r: ExecutionResult) => void;
   private markStarted!: () => void;
-  /** scontrol failed this many times in a row about this job. */
-  private unknown = 0;
+  /** Since when scontrol has been failing about this job (0: it answers). */
+  private unknownSince = 0;
   private ended = false;
   private readonly offsets = { out: 0, err: 0 };
   private readonly partial = { out: '', err: '' };
@@ -416,6 +443,11 @@ export class SlurmExecution implements Execution {
   ) {
     this.done = new Promise((resolve) => (this.resolve = resolve));
     this.started = new Promise((resolve) => (this.markStarted = resolve));
+  }
+
+  /** squeue last listed it as waiting in the queue (it has not started, so it has written nothing). */
+  get pending(): boolean {
+    return this.state === 'PENDING';
   }
 
   /** Asked to stop (cancel or timeout). */
@@ -497,10 +529,11 @@ export class SlurmExecution implements Execution {
     let info: { state: string; reason: string; exitCode: string } | null;
     try {
       info = await this.cluster.jobInfo(this.job!);
-      this.unknown = 0;
+      this.unknownSince = 0;
     } catch (e) {
       // scontrol does not answer: ask again next round; a job it keeps failing on for a minute is taken as gone.
-      if (++this.unknown * 1000 < 60_000) return;
+      this.unknownSince ||= Date.now();
+      if (Date.now() - this.unknownSince < 60_000) return;
       info = null;
       this.onLine('stderr', `scontrol show job ${this.job}: ${firstLine((e as Error).message)}`);
     }
