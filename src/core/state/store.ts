@@ -50,6 +50,37 @@ export interface Attempt {
 
 export type CostSource = 'reported' | 'rate';
 
+/** Which attempts `history` lists (newest first, at most `limit`, default 100). */
+export interface HistoryFilter {
+  asset?: string;
+  partition?: string;
+  runId?: string;
+  limit?: number;
+}
+
+/** The column = value conditions of a history filter. */
+export function historyFilters(filter: HistoryFilter): Array<[column: string, value: string]> {
+  const out: Array<[string, string]> = [];
+  if (filter.asset !== undefined) out.push(['asset', filter.asset]);
+  if (filter.partition !== undefined) out.push(['partition', filter.partition]);
+  if (filter.runId !== undefined) out.push(['run_id', filter.runId]);
+  return out;
+}
+
+/** How an attempt ended (finishAttempt). */
+export interface AttemptResult {
+  status: Exclude<AttemptStatus, 'running'>;
+  endedAt: number;
+  /** How long it ran, when not from its start to its end (a Slurm job's time in the queue is not run time). */
+  durationMs?: number;
+  exitCode?: number | null;
+  dataVersion?: string | null;
+  inputs?: InputVersions | null;
+  metadata?: Record<string, unknown> | null;
+  cost?: number | null;
+  costSource?: CostSource | null;
+}
+
 /** The cheap-to-read summary of one partition: its latest attempt and latest success. */
 export interface PartitionState {
   partition: string;
@@ -148,21 +179,7 @@ export class StateStore {
   }
 
   /** Completes a running attempt. Returns the finished attempt, or null if it was not running. */
-  finishAttempt(
-    id: number,
-    result: {
-      status: Exclude<AttemptStatus, 'running'>;
-      endedAt: number;
-      /** How long it ran, when not from its start to its end (a Slurm job's time in the queue is not run time). */
-      durationMs?: number;
-      exitCode?: number | null;
-      dataVersion?: string | null;
-      inputs?: InputVersions | null;
-      metadata?: Record<string, unknown> | null;
-      cost?: number | null;
-      costSource?: CostSource | null;
-    },
-  ): Attempt | null {
+  finishAttempt(id: number, result: AttemptResult): Attempt | null {
     return this.write(() => {
       const before = this.stmts.byId.get(id) as unknown as Row | undefined;
       if (!before) return null;
@@ -330,7 +347,7 @@ export class StateStore {
         startSeq: r.start_seq,
         endSeq: r.end_seq,
         codeVersion: r.code_version,
-        deps: r.deps ? (JSON.parse(r.deps) as string[]) : null,
+        deps: json<string[]>(r.deps),
         dataVersion: r.data_version,
       });
     }
@@ -382,15 +399,10 @@ export class StateStore {
   }
 
   /** Past attempts, newest first. */
-  history(filter: { asset?: string; partition?: string; runId?: string; limit?: number } = {}): Attempt[] {
+  history(filter: HistoryFilter = {}): Attempt[] {
     const where: string[] = [];
     const params: SqlValue[] = [];
-    for (const [column, value] of [
-      ['asset', filter.asset],
-      ['partition', filter.partition],
-      ['run_id', filter.runId],
-    ] as const) {
-      if (value === undefined) continue;
+    for (const [column, value] of historyFilters(filter)) {
       where.push(`${column} = ?`);
       params.push(value);
     }
@@ -455,7 +467,8 @@ export class StateStore {
   }
 }
 
-interface Row {
+/** An attempts row as a driver gives it: JSON columns as text (SQLite) or already parsed (PostgreSQL's JSONB). */
+export interface AttemptRow {
   id: number;
   asset: string;
   partition: string;
@@ -467,9 +480,9 @@ interface Row {
   duration_ms: number | null;
   code_version: string | null;
   data_version: string | null;
-  inputs: string | null;
-  deps: string | null;
-  metadata: string | null;
+  inputs: string | InputVersions | null;
+  deps: string | string[] | null;
+  metadata: string | Record<string, unknown> | null;
   start_seq: number;
   end_seq: number | null;
   cost: number | null;
@@ -504,7 +517,13 @@ function applyAttempt(snap: AssetSnapshot, a: StateChange): void {
   }
 }
 
-function fromRow(r: Row): Attempt {
+type Row = AttemptRow;
+
+function json<T>(v: string | T | null): T | null {
+  return v === null || v === undefined ? null : typeof v === 'string' ? (JSON.parse(v) as T) : v;
+}
+
+export function fromRow(r: AttemptRow): Attempt {
   return {
     id: r.id,
     asset: r.asset,
@@ -517,9 +536,9 @@ function fromRow(r: Row): Attempt {
     durationMs: r.duration_ms,
     codeVersion: r.code_version,
     dataVersion: r.data_version,
-    inputs: r.inputs ? (JSON.parse(r.inputs) as InputVersions) : null,
-    deps: r.deps ? (JSON.parse(r.deps) as string[]) : null,
-    metadata: r.metadata ? (JSON.parse(r.metadata) as Record<string, unknown>) : null,
+    inputs: json<InputVersions>(r.inputs),
+    deps: json<string[]>(r.deps),
+    metadata: json<Record<string, unknown>>(r.metadata),
     startSeq: r.start_seq,
     endSeq: r.end_seq,
     cost: r.cost ?? null,
