@@ -9,6 +9,9 @@ import { StatusEngine, type AssetStatus } from '../core/state/staleness.ts';
 import { explainStoreError } from '../core/state/database.ts';
 import { sqliteErrorCode } from '../core/state/sqlite.ts';
 import { StateStore } from '../core/state/store.ts';
+import { snapshotsOf, type AnyStore } from '../core/state/copy.ts';
+import { isPostgresUrl, PostgresStore, redactUrl } from '../core/state/postgres.ts';
+import { projectKey } from '../core/state/project.ts';
 import { codeVersions } from '../core/state/versions.ts';
 import { loadWorkspace, type Workspace } from '../core/workspace.ts';
 import { plural, relativePath, styleFor, type Style } from './output.ts';
@@ -19,6 +22,7 @@ export interface GlobalOptions {
   now?: string;
   json?: boolean;
   state?: string;
+  project?: string;
 }
 
 /** The status of every partition of a workspace, and what explaining one needs. */
@@ -39,9 +43,12 @@ export class CliContext {
   readonly style: Style;
   /** Colours for stderr. */
   readonly errStyle: Style;
-  /** The state database file: `--state` (relative to the workspace), else `<workspace>/.backfill/state.db`. */
+  /** The state database file: `--state` (relative to the workspace), else `<workspace>/.backfill/state.db`; a team database's URL without its password. */
   readonly statePath: string;
+  /** `--state postgres://…`: a team's PostgreSQL state database. */
+  readonly teamUrl: string | null;
   private openStore: StateStore | null = null;
+  private openTeam: PostgresStore | null = null;
 
   constructor(
     /** The global options as given. */
@@ -49,7 +56,8 @@ export class CliContext {
     cwd = process.cwd(),
   ) {
     this.root = path.resolve(cwd, options.workspace ?? '.');
-    this.statePath = statePath(this.root, options.state);
+    this.teamUrl = options.state !== undefined && isPostgresUrl(options.state) ? options.state : null;
+    this.statePath = this.teamUrl ? redactUrl(this.teamUrl) : statePath(this.root, options.state);
     this.now = options.now === undefined ? new Date() : parseNow(options.now);
     this.json = options.json === true;
     this.style = styleFor(process.stdout);
@@ -98,13 +106,29 @@ export class CliContext {
    * that name the file and the fix.
    */
   store(): StateStore {
+    if (this.teamUrl)
+      throw new UserError(
+        `this command needs a local state database for now: with --state ${this.statePath} Backfill reads a team's state (status, history) and copies to and from it (state copy), but does not plan, run or record against it yet`,
+      );
     this.openStore ??= StateStore.open(this.statePath);
     return this.openStore;
   }
 
+  /** The team's PostgreSQL state database (`--state postgres://…`), connected on first use; rows of this workspace's project (`--project`, else from its repository). */
+  async team(): Promise<PostgresStore> {
+    if (!this.teamUrl) throw new Error('internal: no team state database');
+    this.openTeam ??= await PostgresStore.open(this.teamUrl, { project: projectKey(this.root, this.options.project).key });
+    return this.openTeam;
+  }
+
+  /** The state database to read: the local file, or the team's. */
+  async reader(): Promise<AnyStore> {
+    return this.teamUrl ? this.team() : this.store();
+  }
+
   /** The status of every partition of the workspace's assets, from the state database. */
   async status(ws: Workspace): Promise<WorkspaceStatus> {
-    const store = this.store();
+    const store = this.teamUrl ? await snapshotsOf(await this.team(), [...ws.assets.keys()]) : this.store();
     const versions = await codeVersions(ws.assets.values());
     const observed = new ObservedOutputs();
     const engine = new StatusEngine({ graph: ws.graph, store, codeVersions: versions, observed });
@@ -118,9 +142,12 @@ export class CliContext {
   }
 
   /** Closes the state database if the command opened it. */
-  close(): void {
+  async close(): Promise<void> {
     this.openStore?.close();
     this.openStore = null;
+    const team = this.openTeam;
+    this.openTeam = null;
+    await team?.close();
   }
 
   /**
@@ -171,7 +198,7 @@ export function action<A extends unknown[]>(
     } catch (e) {
       throw ctx.storeError(e);
     } finally {
-      ctx.close();
+      await ctx.close();
     }
     if (typeof code === 'number' && code !== 0) process.exitCode = code;
   };

@@ -18,7 +18,11 @@ export function createProgram(): Command {
     .option('-w, --workspace <dir>', 'workspace folder (default: the current folder)')
     .option('--now <iso>', 'fix the clock: ISO-8601 date or date-time, UTC unless an offset is given (default: now)')
     .option('--json', 'print one JSON document on stdout')
-    .option('--state <path>', 'state database file, relative to the workspace (default: <workspace>/.backfill/state.db)')
+    .option(
+      '--state <path|url>',
+      'state database: a file, relative to the workspace (default: <workspace>/.backfill/state.db), or a team database postgres://user@host/db',
+    )
+    .option('--project <key>', "the project's key in a team state database (default: from the repository's origin remote and folder)")
     .configureHelp({ showGlobalOptions: true, sortSubcommands: false })
     .showSuggestionAfterError(true)
     .exitOverride()

@@ -496,8 +496,10 @@ describe('state database errors', () => {
 describe('help', () => {
   it('lists the state commands and --state', () => {
     const help = ok(['--help']);
-    for (const command of ['status', 'why', 'record', 'history']) assert.match(help, new RegExp(`^ {2}${command}\\b`, 'm'));
-    assert.match(help, /--state <path>/);
+    for (const command of ['status', 'why', 'record', 'history', 'state']) assert.match(help, new RegExp(`^ {2}${command}\\b`, 'm'));
+    assert.match(help, /--state <path\|url> +state database: a file, .* or a team database postgres:\/\/user@host\/db/);
+    assert.match(help, /--project <key>/);
+    assert.match(ok(['state', 'copy', '--help']), /--from <path\|url>[\s\S]*--to <path\|url>/);
     assert.match(ok(['record', '--help']), /--metadata <key=value>/);
   });
 });

@@ -11,7 +11,8 @@ import { normalizeRemote, projectKey } from '../../src/core/state/project.ts';
 import { F, STATUS_CODES, type AssetSnapshot } from '../../src/core/state/snapshot.ts';
 import { StateStore, type AttemptInput } from '../../src/core/state/store.ts';
 import { startPostgres, type TestPostgres } from '../pg/harness.ts';
-import { removeTempDirs, tempDir } from './fixtures.ts';
+import { backfill, buildCli, expectExit, json, ok, type CliOptions } from './cli-harness.ts';
+import { removeTempDirs, tempDir, tempWorkspace } from './fixtures.ts';
 
 let server: TestPostgres;
 const opened: PostgresStore[] = [];
@@ -303,5 +304,91 @@ describe('project keys', () => {
     assert.equal(projectKey(repo, ' team-x ').key, 'team-x');
     const plain = tempDir('backfill-noproject-');
     assert.equal(projectKey(plain).key, path.basename(plain));
+  });
+});
+
+describe('backfill --state postgres://… and state copy (the CLI)', { timeout: 180_000 }, () => {
+  before(buildCli);
+  const NOW = ['--now', '2024-01-10T12:00:00Z'];
+  const YAML = `partitions:
+  days: { daily: { start: 2024-01-01, end: 2024-01-09 } }
+assets:
+  raw:
+    partitions: days
+    run: sh job.sh raw {partition}
+  clean:
+    partitions: days
+    deps: [raw]
+    run: sh job.sh clean {partition}
+`;
+  let dir: string;
+  let team: string;
+  let env: NodeJS.ProcessEnv;
+  const at = (extra: Partial<CliOptions> = {}): CliOptions => ({ cwd: dir, append: NOW, env, ...extra });
+  const statusOf = (...state: string[]) =>
+    json<{ assets: Array<{ asset: string; counts: Record<string, number> }> }>(['status', '--partitions', ...state], at());
+
+  before(async () => {
+    team = await server.database('cli');
+    env = { PGPASSWORD: server.password };
+    dir = tempWorkspace(
+      {
+        'pipeline.assets.yaml': YAML,
+        'job.sh': 'if [ -f "fail-$1-$2" ]; then echo "boom" >&2; exit 1; fi\necho "ran $1 $2"\n',
+      },
+      'backfill-pg-cli-',
+    );
+    // A real history: days 1–5 of both, then raw again for days 4–5 (clean is stale there), and a failure on day 6.
+    writeFileSync(path.join(dir, 'fail-clean-2024-01-06'), '');
+    ok(['run', 'raw', '--downstream', '--from', '2024-01-01', '--to', '2024-01-05', '--concurrency', '2'], at());
+    ok(['run', 'raw', '--from', '2024-01-04', '--to', '2024-01-05'], at());
+    expectExit(1, ['run', 'clean', '--partition', '2024-01-06', '--with-missing-upstream'], at());
+  });
+
+  it('copies the history to PostgreSQL and back with every status the same, and reads status and history from it', () => {
+    const local = statusOf();
+    const copied = json<{ copied: { attempts: number }; verified: { partitions: number; same: boolean; counts: Record<string, number> } }>(
+      ['state', 'copy', '--from', '.backfill/state.db', '--to', team],
+      at(),
+    );
+    assert.equal(copied.verified.same, true);
+    const partitions = local.assets.reduce((n, a) => n + Object.values(a.counts).reduce((x, y) => x + y, 0), 0);
+    assert.equal(copied.verified.partitions, partitions);
+    assert.ok(copied.verified.counts['stale']! >= 2 && copied.verified.counts['failed']! >= 1, JSON.stringify(copied.verified.counts));
+    const localHistory = json<{ attempts: object[] }>(['history', '--limit', '1000'], at()).attempts;
+    assert.equal(copied.copied.attempts, localHistory.length);
+    // The same statuses and the same history, read from the team database.
+    assert.deepEqual(statusOf('--state', team), local);
+    const strip = (list: object[]) => list.map((a) => ({ ...a, id: 0 }));
+    assert.deepEqual(
+      strip(json<{ attempts: object[] }>(['history', '--limit', '1000', '--state', team], at()).attempts),
+      strip(localHistory),
+    );
+    // Nothing is recorded twice: a second copy into it is refused, and changes nothing.
+    const again = backfill(['state', 'copy', '--from', '.backfill/state.db', '--to', team], at());
+    assert.equal(again.code, 2, again.stderr);
+    assert.match(again.stderr, /already has a history for this project \(2 assets, e\.g\. clean\): copy into an empty state database/);
+    assert.deepEqual(statusOf('--state', team), local);
+    // And back into a new file.
+    const back = ok(['state', 'copy', '--from', team, '--to', 'copy.db'], at());
+    assert.match(
+      back,
+      /^copied \d+ attempts of 2 assets from postgres:\/\/backfill@127\.0\.0\.1:\d+\/cli to .*copy\.db in [\d.]+ s\nstatuses checked: the same for all 16 partitions/,
+    );
+    assert.deepEqual(statusOf('--state', 'copy.db'), local);
+    // Another project in the same database sees nothing of it.
+    assert.ok(statusOf('--state', team, '--project', 'another').assets.every((a) => a.counts['missing'] === 8));
+  });
+
+  it('says plainly what does not work against a team database yet, and where the password goes', () => {
+    const run = backfill(['run', 'raw', '--partition', '2024-01-07', '--state', team], at());
+    assert.equal(run.code, 2, run.stdout + run.stderr);
+    assert.match(
+      run.stderr,
+      /needs a local state database for now: with --state postgres:\/\/backfill@127\.0\.0\.1:\d+\/cli Backfill reads a team's state/,
+    );
+    const noPassword = backfill(['status', '--state', team], at({ env: { PGPASSWORD: '', PGPASSFILE: '/nonexistent' } }));
+    assert.equal(noPassword.code, 2);
+    assert.match(noPassword.stderr, /asks for a password: set PGPASSWORD, or add a line for it to ~\/\.pgpass/);
   });
 });

@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { UserError } from '../../core/diagnostics.ts';
 import { formatCost } from '../../core/cost/units.ts';
 import { summarizeAttempt } from '../../core/state/explain.ts';
-import type { Attempt, StateStore } from '../../core/state/store.ts';
+import type { AnyStore } from '../../core/state/copy.ts';
+import type { Attempt } from '../../core/state/store.ts';
 import type { Workspace } from '../../core/workspace.ts';
 import { action, type CliContext } from '../context.ts';
 import { colourStatus, columns, formatDuration, formatInstant, printJson } from '../output.ts';
@@ -40,9 +41,9 @@ interface HistoryOptions {
 async function history(ctx: CliContext, name: string | undefined, partition: string | undefined, options: HistoryOptions): Promise<void> {
   const limit = parseLimit(options.limit);
   const ws = await ctx.workspace();
-  const store = ctx.store();
-  const filter = name === undefined ? {} : resolveFilter(ws, store, name, partition, ctx.now);
-  const attempts = store.history({ ...filter, limit });
+  const store = await ctx.reader();
+  const filter = name === undefined ? {} : await resolveFilter(ws, store, name, partition, ctx.now);
+  const attempts = await store.history({ ...filter, limit });
   if (ctx.json) {
     printJson({ attempts: attempts.map(attemptJson) });
     return;
@@ -78,22 +79,22 @@ function parseLimit(text: string | undefined): number {
  * that no longer exists, is accepted when the database has attempts for it: history outlives
  * definitions. Otherwise the usual errors, with a did-you-mean or the nearest keys.
  */
-function resolveFilter(
+async function resolveFilter(
   ws: Workspace,
-  store: StateStore,
+  store: AnyStore,
   name: string,
   partition: string | undefined,
   now: Date,
-): { asset: string; partition?: string } {
+): Promise<{ asset: string; partition?: string }> {
   if (partition?.includes(RANGE_SEPARATOR)) throw new UserError(`history takes one partition key, not a range: ${partition}`);
   const asset = ws.assets.get(name);
   if (!asset) {
-    if (!store.recordedAssets().includes(name)) resolveAsset(ws, name); // throws, with a did-you-mean
+    if (!(await store.recordedAssets()).includes(name)) resolveAsset(ws, name); // throws, with a did-you-mean
     return partition === undefined ? { asset: name } : { asset: name, partition };
   }
   if (partition === undefined) return { asset: name };
   if (asset.partitions.kind === 'unpartitioned') resolvePartitions(asset, [partition], now); // throws: not partitioned
-  if (asset.partitions.indexOf(partition) < 0 && store.history({ asset: name, partition, limit: 1 }).length === 0)
+  if (asset.partitions.indexOf(partition) < 0 && (await store.history({ asset: name, partition, limit: 1 })).length === 0)
     resolveKey(asset, partition, now);
   return { asset: name, partition };
 }

@@ -10,6 +10,7 @@ import * as plan from './plan.ts';
 import * as record from './record.ts';
 import * as resume from './resume.ts';
 import * as run from './run.ts';
+import * as state from './state.ts';
 import * as status from './status.ts';
 import * as validate from './validate.ts';
 import * as why from './why.ts';
@@ -35,4 +36,5 @@ export const COMMANDS: readonly CommandModule[] = [
   resume,
   cancel,
   backfills,
+  state,
 ];

@@ -22,6 +22,8 @@ import {
   type AttemptResult,
   type AttemptStatus,
   historyFilters,
+  IMPORT_COLUMNS,
+  importValues,
   type HistoryFilter,
 } from './store.ts';
 
@@ -156,7 +158,7 @@ export interface PostgresOptions {
 async function password(url: string): Promise<string> {
   const u = new URL(url);
   if (u.password) return decodeURIComponent(u.password);
-  if (process.env['PGPASSWORD'] !== undefined) return process.env['PGPASSWORD'];
+  if (process.env['PGPASSWORD']) return process.env['PGPASSWORD'];
   const found = await new Promise<string | undefined>((resolve) =>
     pgpass(
       {
@@ -168,8 +170,9 @@ async function password(url: string): Promise<string> {
       resolve,
     ),
   );
-  if (found === undefined) throw new UserError(NO_PASSWORD(redactUrl(url)));
-  return found;
+  // None: the server then says it wants one (pgUserError words that). Throwing here instead would
+  // leave node-postgres' socket open and the process hanging.
+  return found as string;
 }
 
 const NO_PASSWORD = (where: string): string =>
@@ -194,6 +197,30 @@ export interface LeaseHolder {
   expiresAt: number;
 }
 
+/** Creates or upgrades the schema, one process at a time (an advisory lock), refusing a newer one. */
+async function migrate(client: pg.Client, url: string): Promise<void> {
+  try {
+    await client.query('BEGIN');
+    await client.query(`SELECT pg_advisory_xact_lock(hashtext('backfill schema'))`);
+    await client.query(`CREATE TABLE IF NOT EXISTS backfill_schema (version INTEGER NOT NULL)`);
+    const found = (await client.query<{ version: number }>(`SELECT version FROM backfill_schema`)).rows[0];
+    let version = found?.version ?? 0;
+    if (version > PG_SCHEMA_VERSION)
+      throw new UserError(
+        `the state database ${redactUrl(url)} was written by a newer Backfill (schema ${version}; this one knows ${PG_SCHEMA_VERSION}): update Backfill on this machine (everyone on a team database needs a version that knows its schema)`,
+      );
+    if (!found) await client.query(`INSERT INTO backfill_schema VALUES (0)`);
+    for (; version < PG_SCHEMA_VERSION; version++) {
+      await client.query(MIGRATIONS[version]!);
+      await client.query(`UPDATE backfill_schema SET version = $1`, [version + 1]);
+    }
+    await client.query('COMMIT');
+  } catch (e) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw e;
+  }
+}
+
 export class PostgresStore {
   private constructor(
     private readonly pool: pg.Pool,
@@ -204,57 +231,36 @@ export class PostgresStore {
 
   /** Connects (creating or migrating Backfill's tables when needed); errors are UserErrors naming the server and the fix. */
   static async open(url: string, options: PostgresOptions): Promise<PostgresStore> {
-    const pool = new pg.Pool({
+    const config: pg.PoolConfig = {
       ...parseIntoClientConfig(url),
       // PGPASSWORD, else ~/.pgpass (PGPASSFILE) as libpq reads it; asked only when the server wants one.
       password: () => password(url),
-      max: options.maxConnections ?? 4,
       connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
       application_name: 'backfill',
       types,
-    });
+    };
+    // The first connection on its own: it creates or migrates the schema, and when it fails its
+    // socket is closed here (node-postgres leaves a connection refused at authentication open,
+    // which would keep the process from exiting).
+    const first = new pg.Client(config);
+    try {
+      await first.connect();
+      await migrate(first, url);
+      await first.end();
+    } catch (e) {
+      (first as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+      await first.end().catch(() => {});
+      throw pgUserError(e, url);
+    }
+    const pool = new pg.Pool({ ...config, max: options.maxConnections ?? 4 });
     // An idle connection the server drops is an 'error' on the pool: without a listener it would
     // crash the process; the next query opens a new connection.
     pool.on('error', () => {});
-    const store = new PostgresStore(pool, redactUrl(url), options.project);
-    try {
-      await store.migrate(url);
-    } catch (e) {
-      await pool.end().catch(() => {});
-      throw pgUserError(e, url);
-    }
-    return store;
+    return new PostgresStore(pool, redactUrl(url), options.project);
   }
 
   async close(): Promise<void> {
     await this.pool.end();
-  }
-
-  /** Creates or upgrades the schema, one process at a time (an advisory lock), refusing a newer one. */
-  private async migrate(url: string): Promise<void> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
-      await client.query(`SELECT pg_advisory_xact_lock(hashtext('backfill schema'))`);
-      await client.query(`CREATE TABLE IF NOT EXISTS backfill_schema (version INTEGER NOT NULL)`);
-      const found = (await client.query<{ version: number }>(`SELECT version FROM backfill_schema`)).rows[0];
-      let version = found?.version ?? 0;
-      if (version > PG_SCHEMA_VERSION)
-        throw new UserError(
-          `the state database ${redactUrl(url)} was written by a newer Backfill (schema ${version}; this one knows ${PG_SCHEMA_VERSION}): update Backfill on this machine (everyone on a team database needs a version that knows its schema)`,
-        );
-      if (!found) await client.query(`INSERT INTO backfill_schema VALUES (0)`);
-      for (; version < PG_SCHEMA_VERSION; version++) {
-        await client.query(MIGRATIONS[version]!);
-        await client.query(`UPDATE backfill_schema SET version = $1`, [version + 1]);
-      }
-      await client.query('COMMIT');
-    } catch (e) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw e;
-    } finally {
-      client.release();
-    }
   }
 
   /** Runs `fn` in one transaction on one connection; notifies listeners of the assets it changed when it commits. */
@@ -411,20 +417,7 @@ export class PostgresStore {
       rowMode: 'array',
     });
     const snap = AssetSnapshot.empty();
-    for (const v of r.rows as unknown[][]) {
-      const row = snap.row(v[0] as string);
-      snap.set(row, F.lastAttemptId, v[1] as number);
-      snap.set(row, F.lastStatus, STATUS_CODES.indexOf(v[2] as AttemptStatus));
-      snap.set(row, F.lastStartedAt, v[3] as number);
-      snap.set(row, F.lastEndedAt, v[4] as number | null);
-      snap.set(row, F.successId, v[5] as number | null);
-      snap.set(row, F.successStartSeq, v[6] as number | null);
-      snap.set(row, F.successEndSeq, v[7] as number | null);
-      snap.set(row, F.successEndedAt, v[8] as number | null);
-      snap.setString(row, F.successCodeVersion, v[9] as string | null);
-      snap.setString(row, F.successDeps, v[10] as string | null);
-      snap.setString(row, F.successDataVersion, v[11] as string | null);
-    }
+    for (const v of r.rows as unknown[][]) addStateRow(snap, v);
     return snap;
   }
 
@@ -489,6 +482,53 @@ export class PostgresStore {
       [this.project, asset, sample],
     );
     return r.rows.map((x) => x.d);
+  }
+
+  /** The latest states of several assets at once (one query): what computing statuses needs, read before computing. */
+  async snapshots(assets: readonly string[]): Promise<Map<string, AssetSnapshot>> {
+    const r = await this.pool.query({
+      text: `SELECT asset, partition, last_attempt_id, last_status, last_started_at, last_ended_at, success_id, success_start_seq,
+               success_end_seq, success_ended_at, success_code_version, success_deps, success_data_version
+             FROM partition_state WHERE project = $1 AND asset = ANY($2::text[]) ORDER BY asset, last_attempt_id`,
+      values: [this.project, assets],
+      rowMode: 'array',
+    });
+    const out = new Map(assets.map((a) => [a, AssetSnapshot.empty()]));
+    for (const v of r.rows as unknown[][]) addStateRow(out.get(v[0] as string)!, v.slice(1));
+    return out;
+  }
+
+  /** Attempts of this project in the order they were recorded, `limit` at a time after `afterId`: for copying a store. */
+  async attemptsAfter(afterId: number, limit: number): Promise<Attempt[]> {
+    const r = await this.pool.query<Row>(`SELECT * FROM attempts WHERE project = $1 AND id > $2 ORDER BY id LIMIT $3`, [
+      this.project,
+      afterId,
+      limit,
+    ]);
+    return r.rows.map(fromRow);
+  }
+
+  /** As the SQLite store's importAttempts: copied attempts, every field and the order of their sequences kept. */
+  async importAttempts(attempts: readonly Attempt[], seqOffset: number): Promise<number[]> {
+    return this.write(async (c, changed) => {
+      const ids: number[] = [];
+      let top = 0;
+      for (const a of attempts) {
+        const startSeq = a.startSeq + seqOffset;
+        const endSeq = a.endSeq === null ? null : a.endSeq + seqOffset;
+        const r = await c.query<{ id: number }>(
+          `INSERT INTO attempts (project, ${IMPORT_COLUMNS.join(', ')}) VALUES (${['project', ...IMPORT_COLUMNS].map((_, k) => `$${k + 1}`).join(', ')}) RETURNING id`,
+          [this.project, ...importValues(a, startSeq, endSeq)],
+        );
+        const id = r.rows[0]!.id;
+        await this.updateState(c, { ...a, id, startSeq, endSeq });
+        changed.add(a.asset);
+        top = Math.max(top, startSeq, endSeq ?? 0);
+        ids.push(id);
+      }
+      if (top > 0) await c.query(`SELECT setval('backfill_seq', GREATEST($1::bigint, (SELECT last_value FROM backfill_seq)))`, [top]);
+      return ids;
+    });
   }
 
   /**
@@ -616,4 +656,20 @@ export class PostgresStore {
   query(text: string, values?: unknown[]): Promise<pg.QueryResult> {
     return (this.pool as Queryable).query(text, values);
   }
+}
+
+/** One partition_state row (partition, last_attempt_id … success_data_version, as an array) into a snapshot. */
+function addStateRow(snap: AssetSnapshot, v: unknown[]): void {
+  const row = snap.row(v[0] as string);
+  snap.set(row, F.lastAttemptId, v[1] as number);
+  snap.set(row, F.lastStatus, STATUS_CODES.indexOf(v[2] as AttemptStatus));
+  snap.set(row, F.lastStartedAt, v[3] as number);
+  snap.set(row, F.lastEndedAt, v[4] as number | null);
+  snap.set(row, F.successId, v[5] as number | null);
+  snap.set(row, F.successStartSeq, v[6] as number | null);
+  snap.set(row, F.successEndSeq, v[7] as number | null);
+  snap.set(row, F.successEndedAt, v[8] as number | null);
+  snap.setString(row, F.successCodeVersion, v[9] as string | null);
+  snap.setString(row, F.successDeps, v[10] as string | null);
+  snap.setString(row, F.successDataVersion, v[11] as string | null);
 }

@@ -12,7 +12,6 @@ import type { AssetDefinition, AssetDependency } from '../model.ts';
 import { PartitionSubset } from '../partitions/subset.ts';
 import type { ObservedOutputs } from './observed.ts';
 import { AssetSnapshot, F, FIELDS } from './snapshot.ts';
-import type { StateStore } from './store.ts';
 
 export const STATUSES = STATUS_NAMES;
 export type PartitionStatus = StatusName;
@@ -93,9 +92,14 @@ export class AssetStatus {
   }
 }
 
+/** Where statuses read the latest states from: the SQLite store, or snapshots read beforehand (snapshotsOf). */
+export interface SnapshotSource {
+  snapshot(asset: string): AssetSnapshot;
+}
+
 export interface StatusInputs {
   graph: AssetGraph;
-  store: StateStore;
+  store: SnapshotSource;
   /** Current code version per asset. */
   codeVersions: Map<string, string>;
   observed?: ObservedOutputs;

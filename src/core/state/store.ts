@@ -50,6 +50,51 @@ export interface Attempt {
 
 export type CostSource = 'reported' | 'rate';
 
+/** The columns of a copied attempt (importAttempts), in the order of importValues. */
+export const IMPORT_COLUMNS = [
+  'asset',
+  'partition',
+  'run_id',
+  'started_at',
+  'ended_at',
+  'status',
+  'exit_code',
+  'duration_ms',
+  'code_version',
+  'data_version',
+  'inputs',
+  'deps',
+  'metadata',
+  'start_seq',
+  'end_seq',
+  'cost',
+  'cost_source',
+] as const;
+
+/** A copied attempt's values for IMPORT_COLUMNS, with its new sequences. */
+export function importValues(a: Attempt, startSeq: number, endSeq: number | null): Array<string | number | null> {
+  const json = (v: unknown): string | null => (v === null || v === undefined ? null : JSON.stringify(v));
+  return [
+    a.asset,
+    a.partition,
+    a.runId,
+    a.startedAt,
+    a.endedAt,
+    a.status,
+    a.exitCode,
+    a.durationMs,
+    a.codeVersion,
+    a.dataVersion,
+    json(a.inputs),
+    json(a.deps),
+    json(a.metadata),
+    startSeq,
+    endSeq,
+    a.cost,
+    a.costSource,
+  ];
+}
+
 /** Which attempts `history` lists (newest first, at most `limit`, default 100). */
 export interface HistoryFilter {
   asset?: string;
@@ -459,6 +504,32 @@ export class StateStore {
     rows.sort((a, b) => a - b);
     const mid = rows.length >> 1;
     return rows.length % 2 ? rows[mid]! : (rows[mid - 1]! + rows[mid]!) / 2;
+  }
+
+  /** Attempts in the order they were recorded (id order), `limit` at a time after `afterId`: for copying a store. */
+  attemptsAfter(afterId: number, limit: number): Attempt[] {
+    return (this.db.sql(`SELECT * FROM attempts WHERE id > ? ORDER BY id LIMIT ?`).all(afterId, limit) as unknown as Row[]).map(fromRow);
+  }
+
+  /**
+   * Adds attempts copied from another store, in their order, keeping every field and the order
+   * of their sequences (shifted past this store's: `seqOffset`), so that the states and
+   * "ended after started" comparisons come out the same. Returns the new ids.
+   */
+  importAttempts(attempts: readonly Attempt[], seqOffset: number): number[] {
+    const insert = this.db.sql(`INSERT INTO attempts (${IMPORT_COLUMNS.join(', ')}) VALUES (${IMPORT_COLUMNS.map(() => '?').join(', ')})`);
+    return this.write(() => {
+      const ids: number[] = [];
+      for (const a of attempts) {
+        const startSeq = a.startSeq + seqOffset;
+        const endSeq = a.endSeq === null ? null : a.endSeq + seqOffset;
+        const id = Number(insert.run(...importValues(a, startSeq, endSeq)).lastInsertRowid);
+        this.seq = Math.max(this.seq, startSeq, endSeq ?? 0);
+        this.updateState({ ...a, id, startSeq, endSeq });
+        ids.push(id);
+      }
+      return ids;
+    });
   }
 
   /** Runs a function in one write transaction. */
