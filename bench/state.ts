@@ -13,11 +13,7 @@ import { indexStoreFor } from '../src/core/state/record.ts';
 import { StatusEngine } from '../src/core/state/staleness.ts';
 import type { SqliteDriverName } from '../src/core/state/sqlite.ts';
 import { StateStore, type AttemptInput } from '../src/core/state/store.ts';
-import { loadWorkspaceFromSources } from '../src/core/workspace.ts';
-
-const ASSETS = 1000;
-const PARTITIONS = 1000;
-const NOW = new Date('2023-09-28T00:00:00Z'); // 2021-01-01 + 1,000 days
+import { ASSETS, attemptsOf, benchWorkspace, PARTITIONS, seed } from './stateFixture.ts';
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -34,59 +30,14 @@ const driver = driverArg > 0 ? (process.argv[driverArg + 1] as SqliteDriverName)
 
 const root = mkdtempSync(path.join(tmpdir(), 'backfill-bench-state-'));
 try {
-  // A binary-tree-shaped graph: asset i depends on asset ⌊i/2⌋ (default daily→daily mapping).
-  let yaml = 'assets:\n';
-  for (let i = 0; i < ASSETS; i++) {
-    yaml += `  a${i}:\n    partitions: { daily: { start: 2021-01-01 } }\n    code_version: "1"\n`;
-    if (i > 0) yaml += `    deps: [a${Math.floor((i - 1) / 2)}]\n`;
-  }
-  const file = path.join(root, 'bench.assets.yaml');
-  writeFileSync(file, yaml);
-  const ws = loadWorkspaceFromSources(root, [{ path: file, text: yaml }], { now: NOW });
-  if (ws.diagnostics.length) throw new Error(ws.diagnostics[0]!.message);
-  const codeVersions = new Map([...ws.assets.keys()].map((k) => [k, '1']));
+  const { ws, codeVersions } = benchWorkspace(root);
 
   const store = StateStore.open(path.join(root, '.backfill', 'state.db'), driver ? { driver } : {});
   console.log(`SQLite through ${store.driverDescription} on Node ${process.versions.node}`);
   indexStoreFor(ws, store);
-  const attemptsOf = (asset: string, deps: string[], keys: string[], at: number): AttemptInput[] =>
-    keys.map((k, i) => ({
-      asset,
-      partition: k,
-      startedAt: at + i,
-      endedAt: at + i + 1,
-      status: 'success',
-      codeVersion: '1',
-      dataVersion: `${asset}:${k}:${at}`,
-      deps,
-    }));
-
   process.stdout.write(`setting up ${ASSETS * PARTITIONS} recorded partitions… `);
-  const setup = time(() => {
-    for (const a of ws.graph.order) {
-      const keys = Array.from({ length: PARTITIONS }, (_, i) => a.partitions.keyAt(i));
-      store.record(
-        attemptsOf(
-          a.name,
-          a.deps.map((d) => d.asset),
-          keys,
-          0,
-        ),
-      );
-    }
-  });
+  const setup = time(() => seed(ws, store));
   console.log(`${(setup / 1000).toFixed(1)} s`);
-  // Make 1% of the partitions stale: rematerialize some upstream days.
-  const roots = ws.graph.order.slice(0, 10);
-  for (const a of roots)
-    store.record(
-      attemptsOf(
-        a.name,
-        a.deps.map((d) => d.asset),
-        [a.partitions.keyAt(500)],
-        1,
-      ),
-    );
 
   // 1. Full computation from the database (pages warm in the OS cache, engine cold).
   const full: number[] = [];

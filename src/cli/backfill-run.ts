@@ -6,7 +6,8 @@ import { formatCost } from '../core/cost/units.ts';
 import type { BackfillPlan } from '../core/plan/planner.ts';
 import { formatSeconds } from '../core/run/duration.ts';
 import { describeResources, describeTime } from '../core/plan/describe.ts';
-import { describeSubmission } from '../core/run/slurm.ts';
+import { describeRunning, describeSubmission, SlurmQueue } from '../core/run/slurm.ts';
+import { taskLabel } from '../core/run/backfill.ts';
 import type { ExecutorName } from '../core/model.ts';
 import { BackfillRunner, type BackfillReport, type Capacity, type RunnerEvent } from '../core/run/runner.ts';
 import { BackfillStore, type StoredTask, type TaskStatus } from '../core/state/backfills.ts';
@@ -186,18 +187,14 @@ function printReport(ctx: CliContext, report: BackfillReport, resumeArgs: string
   if (report.failed.length > 0) {
     lines.push(`failed (${report.failed.length}):`);
     for (const f of report.failed.slice(0, MAX_FAILED_SHOWN)) {
-      lines.push(
-        `  ${s.red('✗')} ${label(f.asset, f.partitions)}${f.message ? `: ${f.message}` : ''}`,
-        `    log: ${relativePath(process.cwd(), f.log)}`,
-      );
+      lines.push(`  ${s.red('✗')} ${taskLabel(f)}${f.message ? `: ${f.message}` : ''}`, `    log: ${relativePath(process.cwd(), f.log)}`);
     }
     if (report.failed.length > MAX_FAILED_SHOWN)
       lines.push(`  … and ${report.failed.length - MAX_FAILED_SHOWN} more (backfill backfills --json)`);
   }
   if (report.killed.length > 0) {
     lines.push(`processes had to be killed (${report.killed.length} task${report.killed.length === 1 ? '' : 's'}):`);
-    for (const k of report.killed.slice(0, MAX_FAILED_SHOWN))
-      lines.push(`  ${s.yellow('!')} ${label(k.asset, k.partitions)}: ${k.message}`);
+    for (const k of report.killed.slice(0, MAX_FAILED_SHOWN)) lines.push(`  ${s.yellow('!')} ${taskLabel(k)}: ${k.message}`);
   }
   if (report.spentCost !== null)
     lines.push(
@@ -220,20 +217,13 @@ function roundUp(x: number): number {
   return Number((Math.ceil(x / step) * step).toPrecision(3));
 }
 
-/** `asset 2024-01-01`, `asset 2024-01-01…2024-01-07`, `asset` (unpartitioned). */
-function label(asset: string, partitions: readonly string[]): string {
-  if (partitions.length === 0) return asset;
-  if (partitions.length === 1) return `${asset} ${partitions[0]}`;
-  return `${asset} ${partitions[0]}${RANGE}${partitions[partitions.length - 1]}`;
-}
-
 /** Task output and state changes as lines, and a progress line on stderr at a terminal. */
 class RunPrinter {
   private readonly status = new Map<string, TaskStatus>();
   private readonly counts: Record<TaskStatus, number> = { pending: 0, running: 0, succeeded: 0, failed: 0, skipped: 0, canceled: 0 };
   private readonly labels = new Map<string, string>();
   /** Tasks whose Slurm job is PENDING in the queue. */
-  private readonly queued = new Set<string>();
+  private readonly queued = new SlurmQueue();
   private readonly progress: boolean;
   private readonly style: Style;
   private shown = false;
@@ -287,8 +277,9 @@ class RunPrinter {
         if (this.lines) this.write(process.stdout, this.style.dim(`⇢ ${describeSubmission(e.tasks, e.job, e.throttle)}`));
         return;
       case 'slurm':
-        if (e.state === 'PENDING') this.queued.add(e.task.id);
-        else this.queued.delete(e.task.id);
+        this.queued.update(e.task.id, e.state, e.reason);
+        if (e.state === 'RUNNING' && this.lines)
+          this.write(process.stdout, this.style.dim(`▸ ${this.labelOf(e.task)} ${describeRunning(e.job, e.node)}`));
         this.scheduleDraw();
         return;
       case 'task': {
@@ -327,7 +318,7 @@ class RunPrinter {
 
   private labelOf(t: StoredTask): string {
     let l = this.labels.get(t.id);
-    if (l === undefined) this.labels.set(t.id, (l = label(t.asset, t.partitions)));
+    if (l === undefined) this.labels.set(t.id, (l = taskLabel(t)));
     return l;
   }
 
@@ -362,8 +353,7 @@ class RunPrinter {
     const total = this.status.size;
     const done = c.succeeded + c.failed + c.skipped + c.canceled;
     // Slurm jobs waiting in the cluster's queue are counted apart from those running.
-    const parts =
-      this.queued.size > 0 ? [`${c.running - this.queued.size} running`, `${this.queued.size} queued in Slurm`] : [`${c.running} running`];
+    const parts = this.queued.size > 0 ? [`${c.running - this.queued.size} running`, this.queued.describe()] : [`${c.running} running`];
     if (c.failed > 0) parts.push(`${c.failed} failed`);
     if (c.skipped > 0) parts.push(`${c.skipped} skipped`);
     if (this.finishedHere > 0 && done < total) {

@@ -108,7 +108,7 @@ export class CliContext {
   store(): StateStore {
     if (this.teamUrl)
       throw new UserError(
-        `this command needs a local state database for now: with --state ${this.statePath} Backfill reads a team's state (status, history) and copies to and from it (state copy), but does not plan, run or record against it yet`,
+        `this command needs a local state database for now: with --state ${this.statePath} Backfill reads a team's state (status, history), records into it (record) and copies to and from it (state copy), but does not plan or run backfills against it yet`,
       );
     this.openStore ??= StateStore.open(this.statePath);
     return this.openStore;
@@ -121,8 +121,8 @@ export class CliContext {
     return this.openTeam;
   }
 
-  /** The state database to read: the local file, or the team's. */
-  async reader(): Promise<AnyStore> {
+  /** The state database, for the commands that work on both kinds: the local file, or the team's. */
+  async state(): Promise<AnyStore> {
     return this.teamUrl ? this.team() : this.store();
   }
 

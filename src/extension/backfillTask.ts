@@ -4,11 +4,11 @@ import * as vscode from 'vscode';
 import { UserError } from '../core/diagnostics.ts';
 import { planWithHistory, type BackfillPlan, type Selection } from '../core/plan/planner.ts';
 import { describeResources, describeTime } from '../core/plan/describe.ts';
-import { newBackfillId, prepareResume, saveBackfill } from '../core/run/backfill.ts';
+import { newBackfillId, prepareResume, saveBackfill, taskLabel } from '../core/run/backfill.ts';
 import { formatCost, parseMemory } from '../core/cost/units.ts';
 import { describePlanCost } from '../core/cost/describe.ts';
 import { formatSeconds } from '../core/run/duration.ts';
-import { checkSlurm, describeSubmission, slurmAssets } from '../core/run/slurm.ts';
+import { checkSlurm, describeRunning, describeSubmission, SlurmQueue, slurmAssets } from '../core/run/slurm.ts';
 import type { ExecutorName } from '../core/model.ts';
 import { BackfillRunner, machineCapacity, type BackfillReport, type Capacity, type RunnerEvent } from '../core/run/runner.ts';
 import { StatusEngine } from '../core/state/staleness.ts';
@@ -436,24 +436,24 @@ export class BackfillTasks implements vscode.TaskProvider, vscode.Disposable {
         async (progress, token) => {
           token.onCancellationRequested(() => abort.abort());
           /** Tasks waiting in the Slurm queue (PENDING), counted apart from those running. */
-          const queued = new Set<string>();
+          const queued = new SlurmQueue();
           const showProgress = (): void => {
             const spent = runner.spentSoFar;
             const money =
               spent === null
                 ? ''
                 : ` · ${formatCost(spent, ws.costUnit)}${maxCost !== undefined ? ` of ${formatCost(maxCost, undefined)}` : ''}`;
-            progress.report({ message: `${done}/${total}${queued.size ? ` · ${queued.size} queued in Slurm` : ''}${money}` });
+            progress.report({ message: `${done}/${total}${queued.size ? ` · ${queued.describe()}` : ''}${money}` });
           };
           const onEvent = (e: RunnerEvent): void => {
             if (e.type === 'submitted') return line(paint('dim', describeSubmission(e.tasks, e.job, e.throttle)));
             if (e.type === 'notice') return line(paint('yellow', `⚠ ${e.message}`));
             if (e.type === 'slurm') {
-              if (e.state === 'PENDING') queued.add(e.task.id);
-              else queued.delete(e.task.id);
+              queued.update(e.task.id, e.state, e.reason);
+              if (e.state === 'RUNNING') line(paint('dim', `▸ ${taskLabel(e.task)} ${describeRunning(e.job, e.node)}`));
               return showProgress();
             }
-            const who = `${e.task.asset}${e.task.partitions.length ? ' ' + (e.task.partitions.length === 1 ? e.task.partitions[0] : `${e.task.partitions[0]}…${e.task.partitions.at(-1)}`) : ''}`;
+            const who = taskLabel(e.task);
             if (e.type === 'output') line(`${paint('dim', `${who} │`)} ${e.line}`);
             else if (e.type === 'warning') line(paint('yellow', `⚠ ${who}: ${e.message}`));
             else if (e.status === 'succeeded') line(paint('green', `✓ ${who}`));

@@ -6,6 +6,7 @@ import { mkdirSync, writeFileSync, chmodSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { UserError } from '../../src/core/diagnostics.ts';
+import { copyAttempts } from '../../src/core/state/copy.ts';
 import { PostgresStore, redactUrl, type LeaseHolder } from '../../src/core/state/postgres.ts';
 import { normalizeRemote, projectKey } from '../../src/core/state/project.ts';
 import { F, STATUS_CODES, type AssetSnapshot } from '../../src/core/state/snapshot.ts';
@@ -126,6 +127,14 @@ describe('PostgreSQL state store', { timeout: 120_000 }, () => {
     // Sequences order the attempts as they happened: the later success ended after the earlier one started.
     const [x, y] = [hb[0]!, hb[1]!];
     assert.ok(x.startSeq > y.endSeq!, `${x.startSeq} > ${y.endSeq}`);
+    // Copied in batches (a failure after a success of one partition within one batch), the states are the same.
+    const copy = await open(server.url, 'semantics-copy');
+    assert.deepEqual(await copyAttempts(sqlite, copy), { attempts: (await sqlite.history({ limit: 1000 })).length, assets: 1 });
+    assert.deepEqual(states(await copy.snapshot('events')), states(a));
+    const back = StateStore.open(path.join(tempDir('backfill-pg-back-'), 'state.db'));
+    await copyAttempts(copy, back);
+    assert.deepEqual(states(back.snapshot('events')), states(a));
+    back.close();
     sqlite.close();
   });
 
@@ -378,6 +387,18 @@ assets:
     assert.deepEqual(statusOf('--state', 'copy.db'), local);
     // Another project in the same database sees nothing of it.
     assert.ok(statusOf('--state', team, '--project', 'another').assets.every((a) => a.counts['missing'] === 8));
+    // A materialization done elsewhere, recorded into the team database: everyone's status has it.
+    assert.match(ok(['record', 'raw', '2024-01-08', '--state', team], at()), /^recorded 1 partition of raw \(success\)$/m);
+    const raw = (st: ReturnType<typeof statusOf>) => st.assets.find((a) => a.asset === 'raw')!.counts;
+    assert.equal(raw(statusOf('--state', team))['fresh'], raw(local)['fresh']! + 1);
+    const recorded = json<{ attempts: Array<{ status: string; partition: string }> }>(
+      ['history', 'raw', '2024-01-08', '--state', team],
+      at(),
+    );
+    assert.deepEqual(
+      recorded.attempts.map((a) => [a.partition, a.status]),
+      [['2024-01-08', 'success']],
+    );
   });
 
   it('says plainly what does not work against a team database yet, and where the password goes', () => {

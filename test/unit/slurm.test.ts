@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { slurmMinutes } from '../../src/core/definitions/asset.ts';
-import { sbatchOptions } from '../../src/core/run/slurm.ts';
+import { describeRunning, sbatchOptions, SlurmQueue } from '../../src/core/run/slurm.ts';
 import { loadWorkspaceFromSources } from '../../src/core/workspace.ts';
 import { CLI, REPO, backfill, buildCli, json, ok, removeTempDirs, tempWorkspace } from './cli-harness.ts';
 
@@ -127,6 +127,23 @@ describe('Slurm settings in definitions', () => {
   });
 });
 
+describe('Slurm queue in progress lines', () => {
+  it('counts the tasks waiting in the queue with Slurm’s reasons, most frequent first; a task that starts or ends leaves it', () => {
+    const q = new SlurmQueue();
+    q.update('a', 'PENDING', 'Priority');
+    q.update('b', 'PENDING', 'Resources');
+    q.update('c', 'PENDING', 'Resources');
+    q.update('d', 'PENDING', 'None');
+    assert.equal(q.describe(), '4 queued in Slurm (Resources, Priority)');
+    q.update('b', 'RUNNING', 'None');
+    q.delete('c');
+    assert.equal(q.describe(), '2 queued in Slurm (Priority)');
+    q.update('a', 'RUNNING', '');
+    assert.equal(q.describe(), '1 queued in Slurm');
+    assert.equal(describeRunning('12_3', 'node7'), 'running on node7 (Slurm job 12_3)');
+  });
+});
+
 describe('the Slurm executor, on a real Slurm cluster', { timeout: 600_000 }, () => {
   before(() => {
     buildCli();
@@ -210,6 +227,9 @@ describe('the Slurm executor, on a real Slurm cluster', { timeout: 600_000 }, ()
       ['⇢ submitted 7 tasks of days as Slurm job N (at most 1 at once)', '⇢ submitted 1 task of weeks as Slurm job N'],
     );
     assert.match(out, /^weeks 2024-01-07 │ week 2024-01-07: it's here$/m);
+    // Where each job ran, as squeue saw it start (a 1 s job is seen running at least sometimes).
+    const running = out.split('\n').filter((l) => /^▸ days 2024-01-\d\d running on \S+ \(Slurm job \d+_\d\)$/.test(l));
+    assert.ok(running.length >= 1, out);
     const spans = intervals(log);
     assert.equal(spans.length, 8, readFileSync(log, 'utf8'));
     // The throttle held, measured from the jobs' own timestamps (the node could run 2 at once).

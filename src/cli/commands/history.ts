@@ -41,7 +41,7 @@ interface HistoryOptions {
 async function history(ctx: CliContext, name: string | undefined, partition: string | undefined, options: HistoryOptions): Promise<void> {
   const limit = parseLimit(options.limit);
   const ws = await ctx.workspace();
-  const store = await ctx.reader();
+  const store = await ctx.state();
   const filter = name === undefined ? {} : await resolveFilter(ws, store, name, partition, ctx.now);
   const attempts = await store.history({ ...filter, limit });
   if (ctx.json) {

@@ -2,6 +2,7 @@ import { Option, type Command } from 'commander';
 import { UserError } from '../../core/diagnostics.ts';
 import { keysOf } from '../../core/partitions/definition.ts';
 import { indexStoreFor, recordMaterializations } from '../../core/state/record.ts';
+import { StateStore } from '../../core/state/store.ts';
 import { action, type CliContext } from '../context.ts';
 import { colourStatus, plural, printJson } from '../output.ts';
 import { RANGE_SEPARATOR, resolveAsset, resolvePartitions } from '../../core/select/resolve.ts';
@@ -59,9 +60,9 @@ async function record(ctx: CliContext, name: string, keys: string[], options: Re
   }
   if (options.dataVersion === '') throw new UserError('--data-version needs a value');
   const indexes = [...subset];
-  const store = ctx.store();
+  const store = await ctx.state();
   // Snapshots written keep the partition indexes of these definitions: readers skip parsing keys.
-  indexStoreFor(ws, store);
+  if (store instanceof StateStore) indexStoreFor(ws, store);
   const attemptIds = await recordMaterializations(ws, store, asset, indexes, {
     status: options.status,
     ...(options.dataVersion !== undefined ? { dataVersion: options.dataVersion } : {}),

@@ -5,6 +5,13 @@ import type { BackfillPlan } from '../plan/planner.ts';
 import { BackfillStore, processIsAlive } from '../state/backfills.ts';
 import type { StateStore } from '../state/store.ts';
 
+/** `asset 2024-01-01`, `asset 2024-01-01…2024-01-07`, `asset` (unpartitioned): a task in output lines, the same in the CLI and the editor. */
+export function taskLabel(t: { asset: string; partitions: readonly string[] }): string {
+  const p = t.partitions;
+  if (p.length === 0) return t.asset;
+  return p.length === 1 ? `${t.asset} ${p[0]}` : `${t.asset} ${p[0]}…${p[p.length - 1]}`;
+}
+
 /** A new backfill id: sortable by time, unique enough to type a prefix of (`bf-20240301-101500-3fa2`). */
 export function newBackfillId(now = new Date()): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);

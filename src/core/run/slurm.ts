@@ -654,3 +654,39 @@ export function describeSubmission(tasks: readonly { asset: string }[], job: str
   const n = tasks.length;
   return `submitted ${n === 1 ? '1 task' : `${n} tasks`} of ${tasks[0]?.asset ?? '?'} as Slurm job ${job}${n > 1 ? ` (at most ${throttle} at once)` : ''}`;
 }
+
+/**
+ * The tasks waiting in the Slurm queue (PENDING) and Slurm's reasons, for progress lines:
+ * `3 queued in Slurm (BeginTime)`. The same words in the CLI and the editor.
+ */
+export class SlurmQueue {
+  private readonly reasons = new Map<string, string>();
+
+  /** A task's Slurm state changed (the runner's 'slurm' event). */
+  update(taskId: string, state: string, reason: string): void {
+    if (state === 'PENDING') this.reasons.set(taskId, reason && reason !== 'None' ? reason : '');
+    else this.reasons.delete(taskId);
+  }
+
+  /** A task ended (or is no longer Slurm's). */
+  delete(taskId: string): void {
+    this.reasons.delete(taskId);
+  }
+
+  get size(): number {
+    return this.reasons.size;
+  }
+
+  /** `12 queued in Slurm (Priority, Resources)`: the reasons, most frequent first (at most 3). */
+  describe(): string {
+    const counts = new Map<string, number>();
+    for (const r of this.reasons.values()) if (r) counts.set(r, (counts.get(r) ?? 0) + 1);
+    const top = [...counts.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).slice(0, 3);
+    return `${this.size} queued in Slurm${top.length ? ` (${top.map(([r]) => r).join(', ')})` : ''}`;
+  }
+}
+
+/** `running on node1 (Slurm job 123_4)`: where a task's job started. */
+export function describeRunning(job: string, node: string): string {
+  return `running${node ? ` on ${node}` : ''} (Slurm job ${job})`;
+}

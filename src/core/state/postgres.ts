@@ -92,6 +92,28 @@ const MIGRATIONS: string[] = [
   `,
 ];
 
+/** The PostgreSQL type of each copied column (importAttempts sends them as arrays); JSON columns go as text, cast to jsonb. */
+const IMPORT_TYPES: Record<(typeof IMPORT_COLUMNS)[number], string> = {
+  asset: 'text',
+  partition: 'text',
+  run_id: 'text',
+  started_at: 'bigint',
+  ended_at: 'bigint',
+  status: 'text',
+  exit_code: 'integer',
+  duration_ms: 'bigint',
+  code_version: 'text',
+  data_version: 'text',
+  inputs: 'text',
+  deps: 'text',
+  metadata: 'text',
+  start_seq: 'bigint',
+  end_seq: 'bigint',
+  cost: 'double precision',
+  cost_source: 'text',
+};
+const JSON_COLUMNS = new Set(['inputs', 'deps', 'metadata']);
+
 /** The channel every write notifies on; the payload is `{"project", "assets"}` (JSON). */
 export const CHANNEL = 'backfill_state';
 
@@ -486,6 +508,8 @@ export class PostgresStore {
 
   /** The latest states of several assets at once (one query): what computing statuses needs, read before computing. */
   async snapshots(assets: readonly string[]): Promise<Map<string, AssetSnapshot>> {
+    // Rows as arrays, parsed here rather than aggregated by the server (json_agg measured no
+    // faster and would load a server that a whole team shares).
     const r = await this.pool.query({
       text: `SELECT asset, partition, last_attempt_id, last_status, last_started_at, last_ended_at, success_id, success_start_seq,
                success_end_seq, success_ended_at, success_code_version, success_deps, success_data_version
@@ -508,25 +532,89 @@ export class PostgresStore {
     return r.rows.map(fromRow);
   }
 
-  /** As the SQLite store's importAttempts: copied attempts, every field and the order of their sequences kept. */
+  /**
+   * As the SQLite store's importAttempts: copied attempts, every field and the order of their
+   * sequences kept. A batch is three statements, not two per attempt: ids drawn in order, the
+   * attempts inserted from arrays, and each partition's latest attempt and latest success among
+   * them upserted into partition_state (an older one never overriding a newer one).
+   */
   async importAttempts(attempts: readonly Attempt[], seqOffset: number): Promise<number[]> {
+    if (attempts.length === 0) return [];
     return this.write(async (c, changed) => {
-      const ids: number[] = [];
-      let top = 0;
-      for (const a of attempts) {
-        const startSeq = a.startSeq + seqOffset;
-        const endSeq = a.endSeq === null ? null : a.endSeq + seqOffset;
-        const r = await c.query<{ id: number }>(
-          `INSERT INTO attempts (project, ${IMPORT_COLUMNS.join(', ')}) VALUES (${['project', ...IMPORT_COLUMNS].map((_, k) => `$${k + 1}`).join(', ')}) RETURNING id`,
-          [this.project, ...importValues(a, startSeq, endSeq)],
-        );
-        const id = r.rows[0]!.id;
-        await this.updateState(c, { ...a, id, startSeq, endSeq });
+      const ids = (
+        await c.query<{ id: number }>(`SELECT nextval(pg_get_serial_sequence('attempts', 'id')) AS id FROM generate_series(1, $1::int)`, [
+          attempts.length,
+        ])
+      ).rows
+        .map((r) => r.id)
+        .sort((a, b) => a - b);
+      const copied = attempts.map((a, k) => ({
+        ...a,
+        id: ids[k]!,
+        startSeq: a.startSeq + seqOffset,
+        endSeq: a.endSeq === null ? null : a.endSeq + seqOffset,
+      }));
+      const rows = copied.map((a) => importValues(a, a.startSeq, a.endSeq));
+      const column = (k: number) => rows.map((r) => r[k]!);
+      const types = IMPORT_COLUMNS.map((name) => IMPORT_TYPES[name]);
+      await c.query(
+        `INSERT INTO attempts (id, project, ${IMPORT_COLUMNS.join(', ')})
+         SELECT t.id, $1, ${IMPORT_COLUMNS.map((name) => (IMPORT_TYPES[name] === 'text' && JSON_COLUMNS.has(name) ? `t.${name}::jsonb` : `t.${name}`)).join(', ')}
+         FROM unnest($2::bigint[], ${types.map((t, k) => `$${k + 3}::${t}[]`).join(', ')}) AS t(id, ${IMPORT_COLUMNS.join(', ')})`,
+        [this.project, ids, ...IMPORT_COLUMNS.map((_, k) => column(k))],
+      );
+      // Each partition's latest attempt and latest success in this batch (ids grow in order).
+      const last = new Map<string, Attempt>();
+      const success = new Map<string, Attempt>();
+      for (const a of copied) {
+        const key = `${a.asset}\u0000${a.partition}`;
+        last.set(key, a);
+        if (a.status === 'success') success.set(key, a);
         changed.add(a.asset);
-        top = Math.max(top, startSeq, endSeq ?? 0);
-        ids.push(id);
       }
-      if (top > 0) await c.query(`SELECT setval('backfill_seq', GREATEST($1::bigint, (SELECT last_value FROM backfill_seq)))`, [top]);
+      const keys = [...last.keys()];
+      const l = keys.map((k) => last.get(k)!);
+      const s = keys.map((k) => success.get(k) ?? null);
+      await c.query(
+        `INSERT INTO partition_state AS s (project, asset, partition, last_attempt_id, last_status, last_started_at, last_ended_at,
+           success_id, success_start_seq, success_end_seq, success_ended_at, success_code_version, success_deps, success_data_version)
+         SELECT $1, * FROM unnest($2::text[], $3::text[], $4::bigint[], $5::text[], $6::bigint[], $7::bigint[],
+           $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::text[], $13::text[], $14::text[])
+         ON CONFLICT (project, asset, partition) DO UPDATE SET
+           last_attempt_id = GREATEST(s.last_attempt_id, EXCLUDED.last_attempt_id),
+           last_status = CASE WHEN EXCLUDED.last_attempt_id >= s.last_attempt_id THEN EXCLUDED.last_status ELSE s.last_status END,
+           last_started_at = CASE WHEN EXCLUDED.last_attempt_id >= s.last_attempt_id THEN EXCLUDED.last_started_at ELSE s.last_started_at END,
+           last_ended_at = CASE WHEN EXCLUDED.last_attempt_id >= s.last_attempt_id THEN EXCLUDED.last_ended_at ELSE s.last_ended_at END,
+           ${[
+             'success_id',
+             'success_start_seq',
+             'success_end_seq',
+             'success_ended_at',
+             'success_code_version',
+             'success_deps',
+             'success_data_version',
+           ]
+             .map((f) => `${f} = CASE WHEN EXCLUDED.success_id >= COALESCE(s.success_id, 0) THEN EXCLUDED.${f} ELSE s.${f} END`)
+             .join(',\n           ')}`,
+        [
+          this.project,
+          l.map((a) => a.asset),
+          l.map((a) => a.partition),
+          l.map((a) => a.id),
+          l.map((a) => a.status),
+          l.map((a) => a.startedAt),
+          l.map((a) => a.endedAt),
+          s.map((a) => a?.id ?? null),
+          s.map((a) => a?.startSeq ?? null),
+          s.map((a) => a?.endSeq ?? null),
+          s.map((a) => a?.endedAt ?? null),
+          s.map((a) => a?.codeVersion ?? null),
+          s.map((a) => (a?.deps ? a.deps.join('\n') : null)),
+          s.map((a) => a?.dataVersion ?? null),
+        ],
+      );
+      const top = Math.max(...copied.map((a) => Math.max(a.startSeq, a.endSeq ?? 0)));
+      await c.query(`SELECT setval('backfill_seq', GREATEST($1::bigint, (SELECT last_value FROM backfill_seq)))`, [top]);
       return ids;
     });
   }

@@ -2,7 +2,9 @@ import * as path from 'node:path';
 import type { AssetDefinition } from '../model.ts';
 import { PartitionSubset } from '../partitions/subset.ts';
 import type { Workspace } from '../workspace.ts';
-import { F } from './snapshot.ts';
+import { snapshotsOf, type AnyStore } from './copy.ts';
+import { F, type AssetSnapshot } from './snapshot.ts';
+import type { SnapshotSource } from './staleness.ts';
 import type { AttemptInput, AttemptStatus, InputVersions, StateStore } from './store.ts';
 import { codeVersion, defaultDataVersion, dependencySet, SourceHashCache } from './versions.ts';
 
@@ -14,10 +16,10 @@ export function statePath(root: string, override?: string): string {
 /** The current data versions of the upstream partitions that partition `index` of `asset` reads. */
 export function inputVersions(
   ws: Workspace,
-  store: StateStore,
+  store: SnapshotSource,
   asset: AssetDefinition,
   index: number,
-  snapshots = new Map<string, ReturnType<StateStore['snapshot']>>(),
+  snapshots = new Map<string, AssetSnapshot>(),
 ): InputVersions {
   const inputs: InputVersions = {};
   for (const dep of asset.deps) {
@@ -53,17 +55,21 @@ export interface RecordOptions {
  */
 export async function recordMaterializations(
   ws: Workspace,
-  store: StateStore,
+  store: AnyStore,
   asset: AssetDefinition,
   indexes: number[],
   options: RecordOptions,
 ): Promise<number[]> {
   const code = await codeVersion(asset, new SourceHashCache());
   const deps = dependencySet(asset);
-  const snapshots = new Map<string, ReturnType<StateStore['snapshot']>>();
+  const snapshots = new Map<string, AssetSnapshot>();
+  const upstream = await snapshotsOf(
+    store,
+    asset.deps.map((d) => d.asset).filter((n) => ws.assets.has(n)),
+  );
   const status = options.status ?? 'success';
   const attempts: AttemptInput[] = indexes.map((i) => {
-    const inputs = inputVersions(ws, store, asset, i, snapshots);
+    const inputs = inputVersions(ws, upstream, asset, i, snapshots);
     return {
       asset: asset.name,
       partition: asset.partitions.keyAt(i),
@@ -78,7 +84,7 @@ export async function recordMaterializations(
       metadata: options.metadata ?? null,
     };
   });
-  return store.record(attempts);
+  return await store.record(attempts);
 }
 
 /** Lets the store keep partition indexes for the workspace's definitions (see StateStore.setIndexer). */
