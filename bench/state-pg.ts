@@ -73,6 +73,7 @@ async function main(): Promise<void> {
       statuses_sqlite_ms: Math.round(median(fromSqlite)),
       statuses_postgres_ms: Math.round(median(fromPg)),
       postgres_read_ms: Math.round(median(pgRead)),
+      postgres_first_read_ms: Math.round(fromPg[0]!),
       copy_attempts: copied.attempts,
       copy_s: Number((copyMs / 1000).toFixed(1)),
     };

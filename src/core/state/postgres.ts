@@ -28,7 +28,7 @@ import {
 } from './store.ts';
 
 /** The schema this Backfill writes; a database with a newer one is refused with a clear message. */
-export const PG_SCHEMA_VERSION = 1;
+export const PG_SCHEMA_VERSION = 2;
 
 /** Each entry brings the schema from version i to i+1. */
 const MIGRATIONS: string[] = [
@@ -89,6 +89,23 @@ const MIGRATIONS: string[] = [
     PRIMARY KEY (project, asset, partition)
   );
   CREATE INDEX partition_leases_by_backfill ON partition_leases (project, backfill_id);
+  `,
+  // 2: each asset's latest states also packed in one row (as the SQLite store keeps them), so
+  // that reading 10^6 partitions reads 10^3 rows: the packed form is up to date to upto_seq,
+  // and the partition_state rows changed since (changed_seq > upto_seq) are applied over it.
+  `
+  CREATE SEQUENCE partition_state_seq;
+  ALTER TABLE partition_state ADD COLUMN changed_seq BIGINT NOT NULL DEFAULT 0;
+  CREATE INDEX partition_state_changed ON partition_state (project, asset, changed_seq);
+  CREATE TABLE asset_snapshot (
+    project TEXT NOT NULL,
+    asset TEXT NOT NULL,
+    partitions TEXT NOT NULL,
+    records BYTEA NOT NULL,
+    strings TEXT NOT NULL,
+    upto_seq BIGINT NOT NULL,
+    PRIMARY KEY (project, asset)
+  );
   `,
 ];
 
@@ -174,6 +191,8 @@ export interface PostgresOptions {
   maxConnections?: number;
   /** Give up connecting after this long (ms; default 10 s). */
   connectTimeoutMs?: number;
+  /** Partition rows changed since an asset was packed before a read packs it again (default 512). */
+  compactAfter?: number;
 }
 
 /** The password for a URL: the URL's own, PGPASSWORD, else the matching line of ~/.pgpass (PGPASSFILE). */
@@ -249,6 +268,8 @@ export class PostgresStore {
     /** The URL without its password. */
     readonly location: string,
     readonly project: string,
+    /** Partition rows changed since an asset was packed before a read packs it again. */
+    private readonly compactAfter: number,
   ) {}
 
   /** Connects (creating or migrating Backfill's tables when needed); errors are UserErrors naming the server and the fix. */
@@ -278,7 +299,7 @@ export class PostgresStore {
     // An idle connection the server drops is an 'error' on the pool: without a listener it would
     // crash the process; the next query opens a new connection.
     pool.on('error', () => {});
-    return new PostgresStore(pool, redactUrl(url), options.project);
+    return new PostgresStore(pool, redactUrl(url), options.project, options.compactAfter ?? 512);
   }
 
   async close(): Promise<void> {
@@ -393,13 +414,16 @@ export class PostgresStore {
   /** Brings the partition's row up to date with one attempt (an older attempt never overrides a newer one). */
   private async updateState(c: pg.PoolClient, a: Attempt): Promise<void> {
     const success = a.status === 'success';
+    await lockAssets(c, this.project, [a.asset], 'shared');
     await c.query(
       `INSERT INTO partition_state AS s (project, asset, partition, last_attempt_id, last_status, last_started_at, last_ended_at,
-         success_id, success_start_seq, success_end_seq, success_ended_at, success_code_version, success_deps, success_data_version)
+         success_id, success_start_seq, success_end_seq, success_ended_at, success_code_version, success_deps, success_data_version, changed_seq)
        VALUES ($1::text, $2::text, $3::text, $4::bigint, $5::text, $6::bigint, $7::bigint,
          CASE WHEN $8::boolean THEN $4::bigint END, CASE WHEN $8::boolean THEN $9::bigint END, CASE WHEN $8::boolean THEN $10::bigint END, CASE WHEN $8::boolean THEN $7::bigint END,
-         CASE WHEN $8::boolean THEN $11::text END, CASE WHEN $8::boolean THEN $12::text END, CASE WHEN $8::boolean THEN $13::text END)
+         CASE WHEN $8::boolean THEN $11::text END, CASE WHEN $8::boolean THEN $12::text END, CASE WHEN $8::boolean THEN $13::text END,
+         nextval('partition_state_seq'))
        ON CONFLICT (project, asset, partition) DO UPDATE SET
+         changed_seq = EXCLUDED.changed_seq,
          last_attempt_id = CASE WHEN $4::bigint >= s.last_attempt_id THEN $4::bigint ELSE s.last_attempt_id END,
          last_status = CASE WHEN $4::bigint >= s.last_attempt_id THEN $5::text ELSE s.last_status END,
          last_started_at = CASE WHEN $4::bigint >= s.last_attempt_id THEN $6::bigint ELSE s.last_started_at END,
@@ -431,16 +455,7 @@ export class PostgresStore {
 
   /** The latest state of every recorded partition of an asset, in the same packed form as the SQLite store's. */
   async snapshot(asset: string): Promise<AssetSnapshot> {
-    const r = await this.pool.query({
-      text: `SELECT partition, last_attempt_id, last_status, last_started_at, last_ended_at, success_id, success_start_seq,
-               success_end_seq, success_ended_at, success_code_version, success_deps, success_data_version
-             FROM partition_state WHERE project = $1 AND asset = $2 ORDER BY last_attempt_id`,
-      values: [this.project, asset],
-      rowMode: 'array',
-    });
-    const snap = AssetSnapshot.empty();
-    for (const v of r.rows as unknown[][]) addStateRow(snap, v);
-    return snap;
+    return (await this.snapshots([asset])).get(asset)!;
   }
 
   /** Assets of this project that have any record. */
@@ -506,20 +521,94 @@ export class PostgresStore {
     return r.rows.map((x) => x.d);
   }
 
-  /** The latest states of several assets at once (one query): what computing statuses needs, read before computing. */
+  /**
+   * The latest states of several assets at once: what computing statuses needs, read before
+   * computing. Each asset's packed row and the partition rows changed since it was packed, read
+   * in one snapshot of the database; an asset with many changes since is packed again.
+   */
   async snapshots(assets: readonly string[]): Promise<Map<string, AssetSnapshot>> {
-    // Rows as arrays, parsed here rather than aggregated by the server (json_agg measured no
-    // faster and would load a server that a whole team shares).
-    const r = await this.pool.query({
-      text: `SELECT asset, partition, last_attempt_id, last_status, last_started_at, last_ended_at, success_id, success_start_seq,
-               success_end_seq, success_ended_at, success_code_version, success_deps, success_data_version
-             FROM partition_state WHERE project = $1 AND asset = ANY($2::text[]) ORDER BY asset, last_attempt_id`,
+    const c = await this.pool.connect();
+    let read: { snapshots: Map<string, AssetSnapshot>; changed: Map<string, number> };
+    try {
+      await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      read = await this.readPacked(c, assets);
+      await c.query('COMMIT');
+    } catch (e) {
+      await c.query('ROLLBACK').catch(() => {});
+      throw e;
+    } finally {
+      c.release();
+    }
+    for (const [asset, n] of read.changed) {
+      // Packing is an optimization: a role that may only read, or a lost connection, leaves the rows as they are.
+      if (n >= this.compactAfter) await this.pack(asset).catch(() => {});
+    }
+    return read.snapshots;
+  }
+
+  /** The packed rows of `assets` with the partition rows changed since applied over them, and how many those were per asset. */
+  private async readPacked(
+    c: pg.PoolClient,
+    assets: readonly string[],
+  ): Promise<{ snapshots: Map<string, AssetSnapshot>; changed: Map<string, number>; upto: Map<string, number> }> {
+    // The packed records as base64, decoded natively (bytea's hex text is twice the size and
+    // decoded in JavaScript).
+    const packed = await c.query<{ asset: string; partitions: string; records: string; strings: string }>(
+      `SELECT asset, partitions, encode(records, 'base64') AS records, strings FROM asset_snapshot WHERE project = $1 AND asset = ANY($2::text[])`,
+      [this.project, assets],
+    );
+    const snapshots = new Map(assets.map((a) => [a, AssetSnapshot.empty()]));
+    for (const p of packed.rows)
+      snapshots.set(
+        p.asset,
+        AssetSnapshot.decode({
+          partitions: p.partitions,
+          records: Buffer.from(p.records, 'base64'),
+          strings: p.strings,
+          fingerprint: '',
+          indexes: new Uint8Array(0),
+        }),
+      );
+    const rows = await c.query({
+      text: `SELECT ps.asset, ps.partition, ps.last_attempt_id, ps.last_status, ps.last_started_at, ps.last_ended_at, ps.success_id,
+               ps.success_start_seq, ps.success_end_seq, ps.success_ended_at, ps.success_code_version, ps.success_deps,
+               ps.success_data_version, ps.changed_seq
+             FROM partition_state ps LEFT JOIN asset_snapshot p ON p.project = ps.project AND p.asset = ps.asset
+             WHERE ps.project = $1 AND ps.asset = ANY($2::text[]) AND ps.changed_seq > COALESCE(p.upto_seq, -1)
+             ORDER BY ps.asset, ps.changed_seq`,
       values: [this.project, assets],
       rowMode: 'array',
     });
-    const out = new Map(assets.map((a) => [a, AssetSnapshot.empty()]));
-    for (const v of r.rows as unknown[][]) addStateRow(out.get(v[0] as string)!, v.slice(1));
-    return out;
+    const changed = new Map<string, number>();
+    const upto = new Map<string, number>();
+    for (const v of rows.rows as unknown[][]) {
+      const asset = v[0] as string;
+      addStateRow(snapshots.get(asset)!, v.slice(1, 13));
+      changed.set(asset, (changed.get(asset) ?? 0) + 1);
+      upto.set(asset, v[13] as number);
+    }
+    return { snapshots, changed, upto };
+  }
+
+  /**
+   * Packs an asset's latest states into its asset_snapshot row. Writers of the asset hold a
+   * shared lock on it for their whole transaction; this takes it exclusively, so no write is in
+   * flight: every change it has not packed has a later changed_seq than what it records.
+   */
+  private async pack(asset: string): Promise<void> {
+    await this.write(async (c) => {
+      await lockAssets(c, this.project, [asset], 'exclusive');
+      const { snapshots, upto } = await this.readPacked(c, [asset]);
+      const seq = upto.get(asset);
+      if (seq === undefined) return;
+      const e = snapshots.get(asset)!.encode();
+      await c.query(
+        `INSERT INTO asset_snapshot (project, asset, partitions, records, strings, upto_seq) VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (project, asset) DO UPDATE SET partitions = EXCLUDED.partitions, records = EXCLUDED.records,
+           strings = EXCLUDED.strings, upto_seq = EXCLUDED.upto_seq`,
+        [this.project, asset, e.partitions, Buffer.from(e.records), e.strings, seq],
+      );
+    });
   }
 
   /** Attempts of this project in the order they were recorded, `limit` at a time after `afterId`: for copying a store. */
@@ -572,15 +661,17 @@ export class PostgresStore {
         if (a.status === 'success') success.set(key, a);
         changed.add(a.asset);
       }
+      await lockAssets(c, this.project, [...changed], 'shared');
       const keys = [...last.keys()];
       const l = keys.map((k) => last.get(k)!);
       const s = keys.map((k) => success.get(k) ?? null);
       await c.query(
         `INSERT INTO partition_state AS s (project, asset, partition, last_attempt_id, last_status, last_started_at, last_ended_at,
-           success_id, success_start_seq, success_end_seq, success_ended_at, success_code_version, success_deps, success_data_version)
-         SELECT $1, * FROM unnest($2::text[], $3::text[], $4::bigint[], $5::text[], $6::bigint[], $7::bigint[],
+           success_id, success_start_seq, success_end_seq, success_ended_at, success_code_version, success_deps, success_data_version, changed_seq)
+         SELECT $1, *, nextval('partition_state_seq') FROM unnest($2::text[], $3::text[], $4::bigint[], $5::text[], $6::bigint[], $7::bigint[],
            $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::text[], $13::text[], $14::text[])
          ON CONFLICT (project, asset, partition) DO UPDATE SET
+           changed_seq = EXCLUDED.changed_seq,
            last_attempt_id = GREATEST(s.last_attempt_id, EXCLUDED.last_attempt_id),
            last_status = CASE WHEN EXCLUDED.last_attempt_id >= s.last_attempt_id THEN EXCLUDED.last_status ELSE s.last_status END,
            last_started_at = CASE WHEN EXCLUDED.last_attempt_id >= s.last_attempt_id THEN EXCLUDED.last_started_at ELSE s.last_started_at END,
@@ -760,4 +851,14 @@ function addStateRow(snap: AssetSnapshot, v: unknown[]): void {
   snap.setString(row, F.successCodeVersion, v[9] as string | null);
   snap.setString(row, F.successDeps, v[10] as string | null);
   snap.setString(row, F.successDataVersion, v[11] as string | null);
+}
+
+/**
+ * Advisory locks on assets for this transaction: shared by writers of an asset's partition rows,
+ * exclusive for packing it (pack). Taken in a fixed order, so two writers never deadlock.
+ */
+async function lockAssets(c: pg.PoolClient, project: string, assets: readonly string[], mode: 'shared' | 'exclusive'): Promise<void> {
+  const fn = mode === 'shared' ? 'pg_advisory_xact_lock_shared' : 'pg_advisory_xact_lock';
+  for (const asset of [...new Set(assets)].sort())
+    await c.query(`SELECT ${fn}(hashtext('backfill:' || $1::text || '/' || $2::text))`, [project, asset]);
 }
