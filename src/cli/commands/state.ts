@@ -28,7 +28,8 @@ same: the statuses of the workspace's assets are computed from both databases af
 compared (exit 1 if any differs). The target must have no history for this project yet, and the
 source no attempt still running. Backfill records (resumable plans) are not copied.
 A team database's rows belong to the workspace's project (--project, else its repository's origin
-remote and folder); its password comes from PGPASSWORD or ~/.pgpass, never from the URL.
+remote and folder); its password comes from PGPASSWORD or ~/.pgpass (one written in the URL
+works too, and is never shown in messages).
 
 Examples:
   $ backfill state copy --from .backfill/state.db --to postgres://me@db.internal/backfill

@@ -232,8 +232,6 @@ const types = {
 
 type Row = AttemptRow;
 
-type Queryable = pg.Pool | pg.PoolClient;
-
 /** Who holds a lease: `user@host`, its backfill, until when. */
 export interface LeaseHolder {
   asset: string;
@@ -839,7 +837,7 @@ export class PostgresStore {
 
   /** @internal For tests and the copy command: a query on the pool. */
   query(text: string, values?: unknown[]): Promise<pg.QueryResult> {
-    return (this.pool as Queryable).query(text, values);
+    return this.pool.query(text, values);
   }
 }
 
