@@ -33,7 +33,7 @@ async function main(): Promise<void> {
       { roots: [...ws.assets.keys()].map((a) => ({ asset: a, partitions: PartitionSubset.all(perAsset) })), downstream: false },
       { runId: newBackfillId(), concurrency: CONCURRENCY },
     );
-    const id = saveBackfill(store, plan, { description: 'bench', workspace: root, options: {} });
+    const id = await saveBackfill(store, plan, { description: 'bench', workspace: root, options: {} });
 
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();

@@ -10,8 +10,8 @@ import { describeRunning, describeSubmission, SlurmQueue } from '../core/run/slu
 import { taskLabel } from '../core/run/backfill.ts';
 import type { ExecutorName } from '../core/model.ts';
 import { BackfillRunner, type BackfillReport, type Capacity, type RunnerEvent } from '../core/run/runner.ts';
-import { BackfillStore, type StoredTask, type TaskStatus } from '../core/state/backfills.ts';
-import type { StateStore } from '../core/state/store.ts';
+import type { StoredTask, TaskStatus } from '../core/state/backfills.ts';
+import type { RunState } from '../core/state/runState.ts';
 import type { Workspace } from '../core/workspace.ts';
 import type { CliContext } from './context.ts';
 import {
@@ -111,10 +111,10 @@ export interface RunCliOptions {
  * second SIGINT exits at once). Returns the exit code: 0 succeeded, 3 paused (a sample), 1
  * otherwise.
  */
-export async function runStored(ctx: CliContext, ws: Workspace, store: StateStore, id: string, options: RunCliOptions): Promise<number> {
+export async function runStored(ctx: CliContext, ws: Workspace, state: RunState, id: string, options: RunCliOptions): Promise<number> {
   const controller = new AbortController();
-  const printer = new RunPrinter(ctx, new BackfillStore(store).tasks(id), !ctx.json);
-  const runner = new BackfillRunner(ws, store, id, {
+  const printer = new RunPrinter(ctx, await state.tasks(id), !ctx.json);
+  const runner = new BackfillRunner(ws, state, id, {
     concurrency: options.concurrency,
     ...(options.sample !== undefined ? { sample: options.sample } : {}),
     ...(options.maxCost !== undefined ? { maxCost: options.maxCost } : {}),
@@ -303,7 +303,7 @@ class RunPrinter {
     switch (status) {
       case 'succeeded': {
         const took = t.startedAt !== null && t.endedAt !== null ? ` ${s.dim(`(${formatDuration(t.endedAt - t.startedAt)})`)}` : '';
-        return `${s.green('✓')} ${what}${took}`;
+        return `${s.green('✓')} ${what}${message ? `: ${message}` : took}`;
       }
       case 'failed':
         return `${s.red('✗')} ${what}: ${message ?? 'failed'}`;

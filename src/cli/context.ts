@@ -4,7 +4,9 @@ import type { Command } from 'commander';
 import { DateTime } from 'luxon';
 import { UserError } from '../core/diagnostics.ts';
 import { ObservedOutputs } from '../core/state/observed.ts';
-import { statePath } from '../core/state/record.ts';
+import { indexStoreFor, statePath } from '../core/state/record.ts';
+import { LocalRunState, type RunState } from '../core/state/runState.ts';
+import { TeamRunState } from '../core/state/teamRunState.ts';
 import { StatusEngine, type AssetStatus } from '../core/state/staleness.ts';
 import { explainStoreError } from '../core/state/database.ts';
 import { sqliteErrorCode } from '../core/state/sqlite.ts';
@@ -106,12 +108,18 @@ export class CliContext {
    * that name the file and the fix.
    */
   store(): StateStore {
-    if (this.teamUrl)
-      throw new UserError(
-        `this command needs a local state database for now: with --state ${this.statePath} Backfill reads a team's state (status, history), records into it (record) and copies to and from it (state copy), but does not plan or run backfills against it yet`,
-      );
+    if (this.teamUrl) throw new Error(`internal: the local state database asked for with --state ${this.statePath}`);
     this.openStore ??= StateStore.open(this.statePath);
     return this.openStore;
+  }
+
+  /** Backfills and what running them needs, on either kind of state database (closed with the command). */
+  async runState(ws: Workspace): Promise<RunState> {
+    if (this.teamUrl) return new TeamRunState(await this.team(), this.root);
+    const store = this.store();
+    // Snapshots written keep the partition indexes of these definitions: readers skip parsing keys.
+    indexStoreFor(ws, store);
+    return new LocalRunState(store);
   }
 
   /** The team's PostgreSQL state database (`--state postgres://…`), connected on first use; rows of this workspace's project (`--project`, else from its repository). */

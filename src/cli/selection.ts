@@ -7,7 +7,8 @@ import { planWithHistory, type BackfillPlan } from '../core/plan/planner.ts';
 import { newBackfillId } from '../core/run/backfill.ts';
 import { RANGE_SEPARATOR } from '../core/select/resolve.ts';
 import { buildSelection, ONLY_STATUSES, type SelectionOptions } from '../core/select/selection.ts';
-import type { BackfillRecord, BackfillStore } from '../core/state/backfills.ts';
+import type { BackfillRecord } from '../core/state/backfills.ts';
+import type { RunState } from '../core/state/runState.ts';
 import type { Workspace } from '../core/workspace.ts';
 import { EXECUTORS, type ExecutorName } from '../core/model.ts';
 import type { CliContext } from './context.ts';
@@ -52,10 +53,10 @@ export function parseConcurrency(text: string | undefined): number {
  * The stored backfill an id or unique prefix names, refused (UserError) when empty, unknown, or
  * finished so that `verb` (resume, cancel) has nothing to do.
  */
-export function resolveStoredBackfill(backfills: BackfillStore, prefix: string, verb: 'resume' | 'cancel'): BackfillRecord {
+export async function resolveStoredBackfill(state: RunState, prefix: string, verb: 'resume' | 'cancel'): Promise<BackfillRecord> {
   if (prefix.trim() === '') throw new UserError(`${verb} needs a backfill id (backfill backfills lists them)`);
-  const id = backfills.resolve(prefix);
-  const record = id === null ? null : backfills.get(id);
+  const id = await state.resolve(prefix);
+  const record = id === null ? null : await state.get(id);
   if (!record) throw new UserError(`no backfill "${prefix}" (backfill backfills lists them)`);
   const finished = verb === 'resume' ? ['succeeded'] : ['succeeded', 'failed', 'canceled'];
   if (finished.includes(record.status)) {
@@ -144,5 +145,5 @@ export async function planSelection(
 ): Promise<BackfillPlan> {
   const selection = buildSelection(ws, words, options, ctx.now);
   const { engine } = await ctx.status(ws);
-  return planWithHistory(ws, ctx.store(), selection, { runId: newBackfillId(), concurrency, capacity, statuses: engine });
+  return planWithHistory(ws, await ctx.runState(ws), selection, { runId: newBackfillId(), concurrency, capacity, statuses: engine });
 }

@@ -173,7 +173,7 @@ export class BackfillTasks implements vscode.TaskProvider, vscode.Disposable {
   }
 
   /** Plans a selection against the current model (statuses included, for `only`). */
-  plan(selection: Selection, concurrency: number): BackfillPlan {
+  plan(selection: Selection, concurrency: number): Promise<BackfillPlan> {
     const ws = this.model.workspace;
     const store = this.model.store;
     if (!ws || !store) throw new UserError(this.model.storeError ?? 'the workspace is not loaded yet');
@@ -189,7 +189,7 @@ export class BackfillTasks implements vscode.TaskProvider, vscode.Disposable {
   async confirmAndRun(selection: Selection, label: string, maxCost?: number, executor?: ExecutorName): Promise<void> {
     if (!vscode.workspace.isTrusted) throw new UserError('Backfill runs commands from this workspace only when it is trusted');
     const concurrency = this.concurrency();
-    const plan = this.plan(selection, concurrency);
+    const plan = await this.plan(selection, concurrency);
     const ws = this.model.workspace!;
     const lines = plan.assets.map((a) => {
       const def = ws.assets.get(a.asset)!.partitions;
@@ -371,7 +371,7 @@ export class BackfillTasks implements vscode.TaskProvider, vscode.Disposable {
       try {
         capacity = this.capacity();
         if (def.resume) {
-          id = prepareResume(store, def.resume);
+          id = await prepareResume(store, def.resume);
           const backfills = new BackfillStore(store);
           if (def.maxCost !== undefined) backfills.setOption(id, 'maxCost', def.maxCost);
           const stored = backfills.get(id)?.options['maxCost'];
@@ -399,7 +399,7 @@ export class BackfillTasks implements vscode.TaskProvider, vscode.Disposable {
                   new Date(),
                 );
           this.pending.delete(def.label ?? '');
-          const plan = this.plan(selection, concurrency);
+          const plan = await this.plan(selection, concurrency);
           // Slurm answers and accepts each asset's settings, or nothing is stored or submitted.
           const onSlurm = slurmAssets(
             ws.assets,
@@ -407,7 +407,7 @@ export class BackfillTasks implements vscode.TaskProvider, vscode.Disposable {
             executor,
           );
           if (onSlurm.length > 0) await checkSlurm(onSlurm, ws.root);
-          id = saveBackfill(store, plan, {
+          id = await saveBackfill(store, plan, {
             description: def.label ?? describe(def),
             workspace: ws.root,
             options: {

@@ -5,6 +5,7 @@ import { ObservedOutputs } from '../core/state/observed.ts';
 import { indexStoreFor, statePath } from '../core/state/record.ts';
 import { StatusEngine, type AssetStatus } from '../core/state/staleness.ts';
 import { SqliteUnavailableError } from '../core/state/sqlite.ts';
+import { isPostgresUrl, redactUrl } from '../core/state/postgres.ts';
 import { StateStore } from '../core/state/store.ts';
 import { SourceHashCache, codeVersions, sourceFiles } from '../core/state/versions.ts';
 import { addUnread, findDefinitionFiles, loadWorkspaceFromSources, ParseCache, readSources, type Workspace } from '../core/workspace.ts';
@@ -165,6 +166,16 @@ export class WorkspaceModel implements vscode.Disposable {
 
   private openStore(ws: Workspace): void {
     const setting = vscode.workspace.getConfiguration('backfill', vscode.Uri.file(this.root)).get<string>('stateDatabase') ?? '';
+    if (isPostgresUrl(setting)) {
+      // Never a file named after the URL; the editor reads team databases in a later version.
+      const message = `backfill.stateDatabase is a team database (${redactUrl(setting)}): the editor does not read one yet — use the CLI with --state (status, plan, run, resume, backfills), or clear the setting to use .backfill/state.db`;
+      if (message !== this.storeError) {
+        this.log.error(message);
+        void vscode.window.showErrorMessage(`Backfill: ${message}`);
+      }
+      this.storeError = message;
+      return;
+    }
     const file = statePath(ws.root, setting || undefined);
     try {
       this.store = StateStore.open(file);

@@ -446,13 +446,20 @@ assets:
     );
   });
 
-  it('says plainly what does not work against a team database yet, and where the password goes', () => {
-    const run = backfill(['run', 'raw', '--partition', '2024-01-07', '--state', team], at());
-    assert.equal(run.code, 2, run.stdout + run.stderr);
-    assert.match(
-      run.stderr,
-      /needs a local state database for now: with --state postgres:\/\/backfill@127\.0\.0\.1:\d+\/cli Backfill reads a team's state/,
+  it('runs a backfill on the team database, explains a partition from it, and says where the password goes', () => {
+    const out = ok(['run', 'raw', '--partition', '2024-01-07', '--state', team], at());
+    assert.match(out, /✓ raw 2024-01-07/);
+    const run = json<{ attempts: Array<{ partition: string; status: string; run_id: string }> }>(
+      ['history', 'raw', '2024-01-07', '--state', team],
+      at(),
     );
+    assert.deepEqual(
+      run.attempts.map((a) => [a.partition, a.status]),
+      [['2024-01-07', 'success']],
+    );
+    const why = json<{ status: string; last_attempt: { run_id: string } | null }>(['why', 'raw', '2024-01-07', '--state', team], at());
+    assert.equal(why.status, 'fresh');
+    assert.match(why.last_attempt?.run_id ?? '', /^bf-/);
     const noPassword = backfill(['status', '--state', team], at({ env: { PGPASSWORD: '', PGPASSFILE: '/nonexistent' } }));
     assert.equal(noPassword.code, 2);
     assert.match(noPassword.stderr, /asks for a password: set PGPASSWORD, or add a line for it to ~\/\.pgpass/);

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { formatCost } from '../../core/cost/units.ts';
-import { BackfillStore, type BackfillRecord, type BackfillStatus } from '../../core/state/backfills.ts';
-import { indexStoreFor } from '../../core/state/record.ts';
+import type { BackfillRecord, BackfillStatus } from '../../core/state/backfills.ts';
 import { action, type CliContext } from '../context.ts';
 import { columns, formatInstant, printJson, type Style } from '../output.ts';
 import { parsePositive } from '../selection.ts';
@@ -40,24 +39,27 @@ interface BackfillsOptions {
 async function backfills(ctx: CliContext, options: BackfillsOptions): Promise<void> {
   const limit = options.limit === undefined ? DEFAULT_LIMIT : parsePositive('--limit', options.limit);
   const ws = await ctx.workspace({ announceErrors: false });
-  const store = ctx.store();
-  indexStoreFor(ws, store);
-  const stored = new BackfillStore(store);
+  const state = await ctx.runState(ws);
   // Dead runners first become interrupted, so that nothing looks like it is still running.
-  stored.recoverInterrupted();
-  const list = stored.list(limit);
+  await state.recoverInterrupted();
+  const list = await state.list(limit);
+  const costs: Array<{ spent_cost: number | null; max_cost: number | null }> = [];
+  for (const b of list) costs.push(await spending(b));
   if (ctx.json) {
+    const jobs: string[][] = [];
+    for (const b of list) jobs.push(await state.runningJobs(b.id));
     printJson({
-      backfills: list.map((b) => ({
+      backfills: list.map((b, i) => ({
         id: b.id,
         status: b.status,
         created: new Date(b.createdAt).toISOString(),
         description: b.description,
         counts: counts(b.counts),
         partitions: counts(b.partitionCounts),
-        ...spending(b),
+        ...costs[i]!,
         executor: b.options['executor'] ?? null,
-        slurm_jobs: stored.runningJobs(b.id),
+        slurm_jobs: jobs[i]!,
+        owner: b.owner ?? null,
       })),
     });
     return;
@@ -67,10 +69,12 @@ async function backfills(ctx: CliContext, options: BackfillsOptions): Promise<vo
     return;
   }
   const s = ctx.style;
-  // A cost column once some backfill has a known cost.
-  const costs = list.map((b) => spending(b));
+  // A cost column once some backfill has a known cost; who ran each on a team database.
   const withCost = costs.some((c) => c.spent_cost !== null);
-  const header = ['id', 'status', 'progress', ...(withCost ? ['cost'] : []), 'created', 'description'].map((h) => s.dim(h));
+  const team = list.some((b) => b.owner !== undefined);
+  const header = ['id', 'status', 'progress', ...(withCost ? ['cost'] : []), ...(team ? ['by'] : []), 'created', 'description'].map((h) =>
+    s.dim(h),
+  );
   const rows = list.map((b, i) => {
     const total = Object.values(b.counts).reduce((a, n) => a + n, 0);
     const c = costs[i]!;
@@ -83,6 +87,7 @@ async function backfills(ctx: CliContext, options: BackfillsOptions): Promise<vo
       colourBackfill(s, b.status),
       `${b.counts.succeeded}/${total}`,
       ...(withCost ? [cost] : []),
+      ...(team ? [b.owner ?? ''] : []),
       formatInstant(new Date(b.createdAt)),
       b.description,
     ];
@@ -90,10 +95,10 @@ async function backfills(ctx: CliContext, options: BackfillsOptions): Promise<vo
   ctx.print(...columns([header, ...rows]));
   if (list.length === limit) ctx.print(s.dim(`(the latest ${limit}: --limit N shows more)`));
 
-  function spending(b: BackfillRecord): { spent_cost: number | null; max_cost: number | null } {
-    const { spent } = store.spentCost(b.id);
+  async function spending(b: BackfillRecord): Promise<{ spent_cost: number | null; max_cost: number | null }> {
+    const { spent } = await state.spentCost(b.id);
     const max = b.options['maxCost'];
-    return { spent_cost: store.hasCost(b.id) ? spent : null, max_cost: typeof max === 'number' ? max : null };
+    return { spent_cost: (await state.hasCost(b.id)) ? spent : null, max_cost: typeof max === 'number' ? max : null };
   }
 }
 

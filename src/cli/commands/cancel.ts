@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
 import { requestCancel } from '../../core/run/backfill.ts';
-import { BackfillStore } from '../../core/state/backfills.ts';
-import { indexStoreFor } from '../../core/state/record.ts';
 import { action, type CliContext } from '../context.ts';
 import { printJson } from '../output.ts';
 import { resolveStoredBackfill } from '../selection.ts';
@@ -28,9 +26,8 @@ Examples:
 
 async function cancel(ctx: CliContext, prefix: string): Promise<void> {
   const ws = await ctx.workspace({ announceErrors: false });
-  const store = ctx.store();
-  indexStoreFor(ws, store);
-  const { id, jobs } = await requestCancel(store, resolveStoredBackfill(new BackfillStore(store), prefix, 'cancel').id);
+  const state = await ctx.runState(ws);
+  const { id, jobs } = await requestCancel(state, (await resolveStoredBackfill(state, prefix, 'cancel')).id);
   if (ctx.json) printJson({ cancel_requested: { id, slurm_jobs: jobs } });
   else ctx.print(`cancel requested for ${id}${jobs.length ? `; canceled its Slurm jobs ${jobs.join(' ')}` : ''}`);
 }

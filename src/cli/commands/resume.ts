@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
 import { prepareResume } from '../../core/run/backfill.ts';
-import { BackfillStore } from '../../core/state/backfills.ts';
-import { indexStoreFor } from '../../core/state/record.ts';
 import { runStored } from '../backfill-run.ts';
 import { action, type CliContext } from '../context.ts';
 import { plural } from '../output.ts';
@@ -48,20 +46,18 @@ async function resume(ctx: CliContext, prefix: string, options: ResumeOptions): 
   const capacity = parseCapacity(options);
   const givenExecutor = parseExecutor(options.executor);
   const ws = await ctx.workspace();
-  const store = ctx.store();
-  indexStoreFor(ws, store);
-  const backfills = new BackfillStore(store);
-  const id = prepareResume(store, resolveStoredBackfill(backfills, prefix, 'resume').id);
-  const record = backfills.get(id)!;
+  const state = await ctx.runState(ws);
+  const id = await prepareResume(state, (await resolveStoredBackfill(state, prefix, 'resume')).id);
+  const record = (await state.get(id))!;
   const stored = record.options['concurrency'];
   const concurrency =
     options.concurrency === undefined && typeof stored === 'number' && stored >= 1 ? stored : parseConcurrency(options.concurrency);
   const storedMax = record.options['maxCost'];
   const maxCost = givenMax ?? (typeof storedMax === 'number' && storedMax > 0 ? storedMax : ws.budget);
-  if (givenMax !== undefined) backfills.setOption(id, 'maxCost', givenMax);
+  if (givenMax !== undefined) await state.setOption(id, 'maxCost', givenMax);
   const storedExecutor = record.options['executor'];
   const executor = givenExecutor ?? (storedExecutor === 'local' || storedExecutor === 'slurm' ? storedExecutor : undefined);
-  if (givenExecutor !== undefined) backfills.setOption(id, 'executor', givenExecutor);
+  if (givenExecutor !== undefined) await state.setOption(id, 'executor', givenExecutor);
   if (record.workspace !== ws.root) ctx.warn(`backfill ${id} was started in workspace ${record.workspace}, not ${ws.root}`);
   if (!ctx.json) {
     const c = record.counts;
@@ -70,7 +66,7 @@ async function resume(ctx: CliContext, prefix: string, options: ResumeOptions): 
       `resuming ${id} (${record.description}): ${plural(c.pending, 'task')} to run, ${c.running ? `${c.running} still running on Slurm (re-attached), ` : ''}${c.succeeded} of ${total} already succeeded, concurrency ${concurrency}`,
     );
   }
-  return runStored(ctx, ws, store, id, {
+  return runStored(ctx, ws, state, id, {
     concurrency,
     ...(maxCost !== undefined ? { maxCost } : {}),
     capacity,

@@ -4,7 +4,6 @@ import { tooBig } from '../../core/run/runner.ts';
 import { checkSlurm, slurmAssets } from '../../core/run/slurm.ts';
 import { shellQuote } from '../../core/plan/command.ts';
 import { saveBackfill } from '../../core/run/backfill.ts';
-import { indexStoreFor } from '../../core/state/record.ts';
 import { planJson, printPlan, runStored } from '../backfill-run.ts';
 import { action, type CliContext, type GlobalOptions } from '../context.ts';
 import { EXIT_FAILURE, plural, printJson } from '../output.ts';
@@ -99,11 +98,9 @@ async function run(ctx: CliContext, words: string[], options: RunOptions): Promi
     executor,
   );
   if (onSlurm.length > 0) await checkSlurm(onSlurm, ws.root);
-  const store = ctx.store();
-  // Snapshots written keep the partition indexes of these definitions: readers skip parsing keys.
-  indexStoreFor(ws, store);
+  const state = await ctx.runState(ws);
   const description = describeSelection(words, options);
-  const id = saveBackfill(store, planned, {
+  const id = await saveBackfill(state, planned, {
     description,
     workspace: ws.root,
     options: {
@@ -121,7 +118,7 @@ async function run(ctx: CliContext, words: string[], options: RunOptions): Promi
       `backfill ${id}: ${plural(summary.tasks, 'task')}, ${plural(summary.partitions, 'partition')} of ${plural(summary.assets, 'asset')}, concurrency ${concurrency}${sample !== undefined ? `, sample ${sample} per asset` : ''}`,
     );
   }
-  return runStored(ctx, ws, store, id, {
+  return runStored(ctx, ws, state, id, {
     concurrency,
     ...(sample !== undefined ? { sample } : {}),
     ...(maxCost !== undefined ? { maxCost } : {}),

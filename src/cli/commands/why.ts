@@ -1,3 +1,5 @@
+import { F } from '../../core/state/snapshot.ts';
+import type { Attempt, StateStore } from '../../core/state/store.ts';
 import type { Command } from 'commander';
 import { UserError } from '../../core/diagnostics.ts';
 import { explain, type AttemptSummary, type CauseDetail } from '../../core/state/explain.ts';
@@ -31,7 +33,19 @@ async function why(ctx: CliContext, name: string, partition: string | undefined)
   if (partition?.includes(RANGE_SEPARATOR)) throw new UserError(`why takes one partition key, not a range: ${partition}`);
   const index = resolvePartitions(asset, partition === undefined ? [] : [partition], ctx.now).first;
   const { engine, codeVersions } = await ctx.status(ws);
-  const explanation = explain({ graph: ws.graph, store: ctx.store(), codeVersions, engine }, asset.name, index);
+  let store: Pick<StateStore, 'attempt'>;
+  if (ctx.teamUrl) {
+    // The partition's latest attempt and latest success, read from the team database first.
+    const team = await ctx.team();
+    const st = engine.get(asset.name)!;
+    const row = st.rowOf[index]!;
+    const ids =
+      row >= 0 ? [st.snapshot.get(row, F.lastAttemptId), st.snapshot.get(row, F.successId)].filter((id) => !Number.isNaN(id)) : [];
+    const read = new Map<number, Attempt | null>();
+    for (const id of ids) read.set(id, await team.attempt(id));
+    store = { attempt: (id) => read.get(id) ?? null };
+  } else store = ctx.store();
+  const explanation = explain({ graph: ws.graph, store, codeVersions, engine }, asset.name, index);
   if (ctx.json) {
     printJson(explanation);
     return;

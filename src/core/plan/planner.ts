@@ -6,6 +6,7 @@ import { keysOf } from '../partitions/definition.ts';
 import { PartitionSubset } from '../partitions/subset.ts';
 import type { PartitionStatus, StatusEngine } from '../state/staleness.ts';
 import type { StateStore } from '../state/store.ts';
+import { LocalRunState, runStateOf, type BusyHolder, type RunState } from '../state/runState.ts';
 import type { Workspace } from '../workspace.ts';
 import { formatKeyList } from '../mappings/format.ts';
 import { renderCommand } from './command.ts';
@@ -107,24 +108,51 @@ export interface PlanOptions {
   costUnit?: string;
   /** Statuses, for `only` filters and warnings about upstream partitions that are not materialized. */
   statuses?: StatusEngine;
+  /** Who runs the partitions that are running now, per asset (RunState.runningElsewhere), for the plan to say. */
+  runningBy?: ReadonlyMap<string, ReadonlyMap<string, BusyHolder>>;
 }
 
 /**
  * Plans a selection with what the state database knows (past durations and costs) and what the
  * workspace declares (cost unit, pools): the CLI's and the editor's plans are this one.
  */
-export function planWithHistory(
+export async function planWithHistory(
   ws: Workspace,
-  store: StateStore,
+  store: StateStore | RunState,
   selection: Selection,
   options: Pick<PlanOptions, 'runId' | 'concurrency' | 'capacity' | 'statuses'>,
-): BackfillPlan {
+): Promise<BackfillPlan> {
+  const state = runStateOf(store);
+  // Who runs the partitions that are running now (few): the plan names them.
+  const runningBy = new Map<string, Map<string, BusyHolder>>();
+  if (options.statuses)
+    for (const asset of ws.assets.values()) {
+      const running = options.statuses.get(asset.name)?.subset('running');
+      if (!running || running.isEmpty) continue;
+      const holders = await state.runningElsewhere(asset.name, keysOf(asset.partitions, running), options.runId);
+      if (holders.size > 0) runningBy.set(asset.name, holders);
+    }
+  const common = { ...options, runningBy, ...(ws.costUnit ? { costUnit: ws.costUnit } : {}), pools: ws.pools };
+  if (state instanceof LocalRunState) {
+    const local = state.store;
+    return planBackfill(ws.graph, selection, {
+      ...common,
+      durationSamples: (asset) => local.durationSamples(asset),
+      costSamples: (asset, per) => local.costSamples(asset, per),
+    });
+  }
+  // A team database is asked for the history of the planned assets only: plan, read, plan again.
+  const first = planBackfill(ws.graph, selection, common);
+  const durations = new Map<string, number[]>();
+  const costs = new Map<string, number[]>();
+  for (const { asset } of first.assets) {
+    durations.set(asset, await state.durationSamples(asset));
+    for (const per of ['partition', 'task'] as const) costs.set(`${per}:${asset}`, await state.costSamples(asset, per));
+  }
   return planBackfill(ws.graph, selection, {
-    ...options,
-    durationSamples: (asset) => store.durationSamples(asset),
-    costSamples: (asset, per) => store.costSamples(asset, per),
-    ...(ws.costUnit ? { costUnit: ws.costUnit } : {}),
-    pools: ws.pools,
+    ...common,
+    durationSamples: (asset) => durations.get(asset) ?? [],
+    costSamples: (asset, per) => costs.get(`${per}:${asset}`) ?? [],
   });
 }
 
@@ -254,13 +282,18 @@ export function planBackfill(graph: AssetGraph, selection: Selection, options: P
     );
   }
 
-  // A partition never runs in two backfills at once: the runner makes these tasks wait.
+  // A partition never runs in two backfills at once: the runner makes these tasks wait, then
+  // takes the other run's result (or runs them, when that run failed them).
   for (const a of ordered) {
     const running = options.statuses?.get(a.name)?.subset('running').intersect(wanted.get(a.name)!.subset);
     if (!running || running.isEmpty) continue;
     const n = running.size;
+    const holders = options.runningBy?.get(a.name);
+    const by = holders?.size
+      ? ` by ${[...new Set([...holders.values()].map((h) => `${h.by}, backfill ${h.backfill}`))].map((h) => `(${h})`).join(', ')}`
+      : '';
     warnings.push(
-      `${n} partition${n === 1 ? '' : 's'} of ${a.name} ${n === 1 ? 'is' : 'are'} being run now (${formatKeyList(keysOf(a.partitions, running))}): ${n === 1 ? 'its task waits' : 'their tasks wait'} until that run ends, then ${n === 1 ? 'runs' : 'run'}`,
+      `${n} partition${n === 1 ? '' : 's'} of ${a.name} ${n === 1 ? 'is' : 'are'} being run now${by} (${formatKeyList(keysOf(a.partitions, running))}): ${n === 1 ? 'its task waits' : 'their tasks wait'} until that run ends, then ${n === 1 ? 'takes its result' : 'take its results'} (or ${n === 1 ? 'runs' : 'run'}, if it failed)`,
     );
   }
 

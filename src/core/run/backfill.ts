@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { scancel } from './slurm.ts';
 import { UserError } from '../diagnostics.ts';
 import type { BackfillPlan } from '../plan/planner.ts';
-import { BackfillStore, processIsAlive } from '../state/backfills.ts';
+import { runStateOf, type RunState } from '../state/runState.ts';
 import type { StateStore } from '../state/store.ts';
 
 /** `asset 2024-01-01`, `asset 2024-01-01…2024-01-07`, `asset` (unpartitioned): a task in output lines, the same in the CLI and the editor. */
@@ -19,17 +19,20 @@ export function newBackfillId(now = new Date()): string {
 }
 
 /** Stores a plan as a new backfill (all tasks pending). */
-export function saveBackfill(
-  store: StateStore,
+export async function saveBackfill(
+  store: StateStore | RunState,
   plan: BackfillPlan,
   info: { description: string; workspace: string; options: Record<string, unknown> },
-): string {
-  new BackfillStore(store).create({
+): Promise<string> {
+  const state = runStateOf(store);
+  // What another run builds after this moment is not built again by this backfill (runner.ts).
+  const plannedAt = await state.sequence();
+  await state.create({
     id: plan.runId,
     createdAt: Date.now(),
     description: info.description,
     workspace: info.workspace,
-    options: info.options,
+    options: { ...info.options, plannedAt },
     pid: process.pid,
     tasks: plan.tasks.map((t) => ({
       id: t.id,
@@ -49,18 +52,20 @@ export function saveBackfill(
  * otherwise every task that did not succeed (failed, skipped, canceled, or running when its
  * process died) goes back to pending. Succeeded tasks never run again.
  */
-export function prepareResume(store: StateStore, idOrPrefix: string, options: { only?: 'failed' } = {}): string {
-  const backfills = new BackfillStore(store);
-  const id = backfills.resolve(idOrPrefix);
+export async function prepareResume(store: StateStore | RunState, idOrPrefix: string, options: { only?: 'failed' } = {}): Promise<string> {
+  const state = runStateOf(store);
+  const id = await state.resolve(idOrPrefix);
   if (!id) throw new UserError(`no backfill "${idOrPrefix}" (backfill backfills lists them)`);
-  const b = backfills.get(id)!;
+  const b = (await state.get(id))!;
   if (b.status === 'running') {
-    if (b.pid !== null && b.pid !== process.pid && processIsAlive(b.pid)) {
-      throw new UserError(`backfill ${id} is still running (process ${b.pid}); cancel it first with backfill cancel ${id}`);
+    if (b.pid !== process.pid && state.alive(b)) {
+      throw new UserError(
+        `backfill ${id} is still running (${b.host && b.owner ? `by ${b.owner}, ` : ''}process ${b.pid}); cancel it first with backfill cancel ${id}`,
+      );
     }
-    store.transaction(() => backfills.interrupt(id));
+    await state.interrupt(id);
   }
-  backfills.reset(id, options.only === 'failed' ? ['failed', 'skipped'] : ['failed', 'skipped', 'canceled', 'running']);
+  await state.reset(id, options.only === 'failed' ? ['failed', 'skipped'] : ['failed', 'skipped', 'canceled', 'running']);
   return id;
 }
 
@@ -69,19 +74,17 @@ export function prepareResume(store: StateStore, idOrPrefix: string, options: { 
  * its Slurm jobs) and marks the tasks canceled; for a backfill whose process is gone, its Slurm
  * jobs (which outlive it) are canceled here and it is marked canceled.
  */
-export async function requestCancel(store: StateStore, idOrPrefix: string): Promise<{ id: string; jobs: string[] }> {
-  const backfills = new BackfillStore(store);
-  const id = backfills.resolve(idOrPrefix);
+export async function requestCancel(store: StateStore | RunState, idOrPrefix: string): Promise<{ id: string; jobs: string[] }> {
+  const state = runStateOf(store);
+  const id = await state.resolve(idOrPrefix);
   if (!id) throw new UserError(`no backfill "${idOrPrefix}" (backfill backfills lists them)`);
-  const b = backfills.get(id)!;
+  const b = (await state.get(id))!;
   if (b.status === 'succeeded') throw new UserError(`backfill ${id} already succeeded`);
-  const gone = b.status !== 'running' || b.pid === null || !processIsAlive(b.pid);
-  const jobs = gone ? backfills.runningJobs(id) : [];
+  const gone = b.status !== 'running' || !state.alive(b);
+  const jobs = gone ? await state.runningJobs(id) : [];
   if (jobs.length > 0) await scancel(jobs);
-  store.transaction(() => {
-    if (b.status === 'running' && gone) backfills.interrupt(id);
-    if (jobs.length > 0) backfills.cancelJobTasks(id);
-    backfills.setStatus(id, 'canceled');
-  });
+  if (b.status === 'running' && gone) await state.interrupt(id);
+  if (jobs.length > 0) await state.cancelJobTasks(id);
+  await state.setStatus(id, 'canceled');
   return { id, jobs };
 }

@@ -8,8 +8,18 @@ import { costSampleUnit, estimateCost, taskCost } from '../cost/cost.ts';
 import { formatMemory } from '../cost/units.ts';
 import { PartitionSubset } from '../partitions/subset.ts';
 import { renderCommand } from '../plan/command.ts';
-import { BackfillStore, type BackfillStatus, type StoredTask, type TaskStatus } from '../state/backfills.ts';
+import type { BackfillStatus, StoredTask, TaskStatus } from '../state/backfills.ts';
 import { inputVersions } from '../state/record.ts';
+import {
+  builtMessage,
+  runStateOf,
+  type BusyHolder,
+  type RunState,
+  type StartResult,
+  type TaskFinish,
+  type TaskStart,
+} from '../state/runState.ts';
+import type { SnapshotSource } from '../state/staleness.ts';
 import type { InputVersions, StateStore } from '../state/store.ts';
 import { codeVersions, defaultDataVersion, dependencySet } from '../state/versions.ts';
 import type { Workspace } from '../workspace.ts';
@@ -119,6 +129,9 @@ const BUSY_RECHECK_MS = 500;
 
 const BACKOFF_MAX_MS = 60_000;
 
+/** Longest wait between tries of a write the state database could not take (unreachable). */
+const WRITE_RETRY_MAX_MS = 5_000;
+
 /**
  * Runs (or resumes) a stored backfill: child processes with a global concurrency limit and named
  * pools, retries with backoff, timeouts, checks, and skip-downstream-on-failure. Each task's
@@ -126,9 +139,9 @@ const BACKOFF_MAX_MS = 60_000;
  * after the runner dies.
  */
 export class BackfillRunner {
-  private readonly backfills: BackfillStore;
-  private readonly tasks: StoredTask[];
-  private readonly byId: Map<string, StoredTask>;
+  private readonly state: RunState;
+  private tasks: StoredTask[] = [];
+  private byId = new Map<string, StoredTask>();
   private readonly dependents = new Map<string, StoredTask[]>();
   private readonly running = new Map<string, Running>();
   private readonly poolUse = new Map<string, number>();
@@ -155,15 +168,12 @@ export class BackfillRunner {
 
   constructor(
     private readonly ws: Workspace,
-    private readonly store: StateStore,
+    store: StateStore | RunState,
     private readonly backfillId: string,
     private readonly options: RunOptions,
   ) {
-    this.backfills = new BackfillStore(store);
-    this.tasks = this.backfills.tasks(backfillId);
-    this.byId = new Map(this.tasks.map((t) => [t.id, t]));
-    for (const t of this.tasks) for (const a of t.after) (this.dependents.get(a) ?? this.dependents.set(a, []).get(a)!).push(t);
-    this.logDir = options.logDir ?? path.join(path.dirname(store.path), 'logs', backfillId);
+    this.state = runStateOf(store);
+    this.logDir = options.logDir ?? path.join(this.state.filesDir, 'logs', backfillId);
   }
 
   /** Path of a task's output log. */
@@ -173,6 +183,11 @@ export class BackfillRunner {
 
   async run(): Promise<BackfillReport> {
     const started = Date.now();
+    this.tasks = await this.state.tasks(this.backfillId);
+    const planned = (await this.state.get(this.backfillId))?.options['plannedAt'];
+    this.plannedAt = typeof planned === 'number' ? planned : null;
+    this.byId = new Map(this.tasks.map((t) => [t.id, t]));
+    for (const t of this.tasks) for (const a of t.after) (this.dependents.get(a) ?? this.dependents.set(a, []).get(a)!).push(t);
     this.codes = await codeVersions(this.ws.assets.values());
     mkdirSync(this.logDir, { recursive: true });
     // A task that could never start is said before the backfill is marked running.
@@ -200,13 +215,14 @@ export class BackfillRunner {
       await checkSlurm(onSlurm, this.ws.root);
       this.maxArray = await maxArraySize();
     }
-    this.backfills.setStatus(this.backfillId, 'running', { pid: process.pid, endedAt: null });
+    await this.state.setStatus(this.backfillId, 'running', { pid: process.pid, endedAt: null });
     if (this.options.sample !== undefined) this.selected = this.sampleTasks(this.options.sample);
-    const spent = this.store.spentCost(this.backfillId);
+    const spent = await this.state.spentCost(this.backfillId);
     this.spent = spent.spent;
-    this.anyCost = this.store.hasCost(this.backfillId);
+    this.anyCost = await this.state.hasCost(this.backfillId);
+    if (this.options.maxCost !== undefined) await this.loadEstimates();
     this.queueAll();
-    this.reattach();
+    await this.reattach();
     // Tasks whose upstream already failed in an earlier run are skipped again (until retried).
     for (const t of this.tasks)
       if (t.status === 'pending' && this.blockedBy(t))
@@ -219,7 +235,7 @@ export class BackfillRunner {
     try {
       for (;;) {
         this.schedule();
-        if (this.running.size === 0 && this.waiting.size === 0) break;
+        if (this.running.size === 0 && this.waiting.size === 0 && !this.starting && this.writes === 0) break;
         await new Promise<void>((resolve) => (this.wake = resolve));
       }
     } finally {
@@ -230,7 +246,7 @@ export class BackfillRunner {
 
     if (this.storeError) {
       try {
-        this.backfills.setStatus(this.backfillId, 'interrupted', { pid: null });
+        await this.state.setStatus(this.backfillId, 'interrupted', { pid: null });
       } catch {
         // the database still refuses: resume finds the backfill's process gone and treats it the same
       }
@@ -251,7 +267,7 @@ export class BackfillRunner {
           : pendingLeft
             ? 'paused'
             : 'succeeded';
-    this.backfills.setStatus(this.backfillId, status, { pid: null, endedAt: Date.now() });
+    await this.write(() => this.state.setStatus(this.backfillId, status, { pid: null, endedAt: Date.now() }));
     const left = this.tasks.filter((t) => t.status === 'pending');
     return {
       id: this.backfillId,
@@ -291,16 +307,21 @@ export class BackfillRunner {
   private budgetHeld = false;
   private readonly estimates = new Map<string, { samples: number[]; medianMs: number | null }>();
 
+  /** The past costs and durations of the backfill's assets, for estimating what a task will cost (with a budget). */
+  private async loadEstimates(): Promise<void> {
+    for (const name of new Set(this.tasks.map((t) => t.asset))) {
+      const asset = this.ws.assets.get(name);
+      if (!asset) continue;
+      const samples = await this.state.costSamples(name, costSampleUnit(asset));
+      this.estimates.set(name, { samples, medianMs: median(await this.state.durationSamples(name)) });
+    }
+  }
+
   /** The expected cost of one task, from its asset's history or rate (0 when unknown). */
   private estimate(t: StoredTask): number {
     const asset = this.ws.assets.get(t.asset);
     if (!asset) return 0;
-    let h = this.estimates.get(t.asset);
-    if (!h)
-      this.estimates.set(
-        t.asset,
-        (h = { samples: this.store.costSamples(t.asset, costSampleUnit(asset)), medianMs: this.store.medianDurationMs(t.asset) }),
-      );
+    const h = this.estimates.get(t.asset) ?? { samples: [], medianMs: null };
     return estimateCost(asset, Math.max(1, t.partitions.length), 1, h.samples, h.medianMs).expected ?? 0;
   }
 
@@ -378,7 +399,7 @@ export class BackfillRunner {
 
   private slurm(): SlurmCluster {
     this.cluster ??= new SlurmCluster(
-      path.join(path.dirname(this.store.path), 'slurm', this.backfillId),
+      path.join(this.state.filesDir, 'slurm', this.backfillId),
       {
         onState: (taskId, job, st) => {
           const t = this.byId.get(taskId);
@@ -392,11 +413,12 @@ export class BackfillRunner {
   }
 
   /** Tasks an earlier run left running as Slurm jobs: followed again, not run again. */
-  private reattach(): void {
+  private async reattach(): Promise<void> {
     for (const t of this.tasks) {
       if (t.status !== 'running' || t.job === null) continue;
       const asset = this.ws.assets.get(t.asset);
-      const inputs = t.attemptIds.map((id) => this.store.attempt(id)?.inputs ?? {});
+      const inputs: InputVersions[] = [];
+      for (const id of t.attemptIds) inputs.push((await this.state.attempt(id))?.inputs ?? {});
       const pool = asset?.pool ?? '';
       this.poolUse.set(pool, (this.poolUse.get(pool) ?? 0) + 1);
       const job = t.job;
@@ -438,18 +460,62 @@ export class BackfillRunner {
 
   /** Heartbeat, and cancellation requested by another process (`backfill cancel`). */
   private beat(): void {
+    if (this.beating) return;
+    // Process groups of running commands, so that a resume after a crash can stop leftovers.
+    const pids = [...this.running.entries()].filter(([k]) => !k.includes('#')).map(([, r]) => [r.task.id, r.exec.ref.pid ?? null] as const);
+    this.beating = true;
+    this.state
+      .beat(this.backfillId, pids)
+      .then((status) => {
+        if (status === 'canceled') this.cancel();
+      })
+      // a busy or unreachable database is no reason to stop the backfill; the next beat will do
+      .catch(() => {})
+      .finally(() => (this.beating = false));
+  }
+
+  private beating = false;
+  /** The store's sequence when the backfill was planned: what others built after it is not built again. */
+  private plannedAt: number | null = null;
+  /** A batch of tasks is being recorded as started (schedule waits for it: its slots are taken). */
+  private starting = false;
+  /** Writes in flight (task results): the run ends only once they are written. */
+  private writes = 0;
+  /** The state database could not be reached since (ms), while writes wait for it. */
+  private unreachableSince: number | null = null;
+
+  /**
+   * Runs a write; while the database cannot be reached (a team database's server restarting, the
+   * network gone) it is tried again, with the commands running on: their results wait here and
+   * are written in order when it is back (writes are idempotent, so one that committed before its
+   * answer was lost counts once). A refusal (disk full, permissions) is thrown.
+   */
+  private async write<T>(fn: () => Promise<T>): Promise<T> {
+    this.writes++;
     try {
-      // Process groups of running commands, so that a resume after a crash can stop leftovers.
-      const pids = [...this.running.entries()]
-        .filter(([k]) => !k.includes('#'))
-        .map(([, r]) => [r.task.id, r.exec.ref.pid ?? null] as const);
-      this.store.transaction(() => {
-        this.backfills.heartbeat(this.backfillId);
-        for (const [task, pid] of pids) this.backfills.setTaskPid(this.backfillId, task, pid);
-      });
-      if (this.backfills.get(this.backfillId)?.status === 'canceled') this.cancel();
-    } catch {
-      // a busy database is no reason to stop the backfill; the next beat will do
+      for (let delay = 250; ; delay = Math.min(WRITE_RETRY_MAX_MS, delay * 2)) {
+        try {
+          const result = await fn();
+          if (this.unreachableSince !== null) {
+            const s = Math.round((Date.now() - this.unreachableSince) / 1000);
+            this.unreachableSince = null;
+            this.emit({ type: 'notice', message: `the state database ${this.state.location} is back after ${s} s: results written` });
+          }
+          return result;
+        } catch (e) {
+          if (!this.state.transient(e) || this.storeError) throw e;
+          if (this.unreachableSince === null) {
+            this.unreachableSince = Date.now();
+            this.emit({
+              type: 'notice',
+              message: `${e instanceof Error ? e.message : String(e)} — running tasks go on; their results are kept and written when it is back`,
+            });
+          }
+          await new Promise((r) => setTimeout(r, delay));
+        }
+      }
+    } finally {
+      this.writes--;
     }
   }
 
@@ -491,7 +557,7 @@ export class BackfillRunner {
    * asset go as one job array whose throttle is the slots it gets (at least one).
    */
   private schedule(): void {
-    if (this.canceled) return;
+    if (this.canceled || this.starting) return;
     const batch: StoredTask[] = [];
     const groups: Array<{ tasks: StoredTask[]; slots: ArraySlots }> = [];
     let free = this.options.concurrency - this.slotsUsed();
@@ -551,22 +617,62 @@ export class BackfillRunner {
       }
     }
     if (batch.length === 0) return;
-    // One transaction records every task started in this pass, before any command runs. It
-    // holds the write lock, so a partition that another live backfill runs is seen as taken.
+    this.starting = true;
+    void this.startBatch(batch, groups).finally(() => {
+      this.starting = false;
+      this.poke();
+    });
+  }
+
+  /**
+   * Records every task started in one scheduling pass in one transaction, before any command
+   * runs; the database says which partitions another live backfill runs (those tasks wait), and
+   * which tasks another run built since this backfill was planned, with the current code (those
+   * succeed without running: a partition is built once).
+   */
+  private async startBatch(batch: StoredTask[], groups: Array<{ tasks: StoredTask[]; slots: ArraySlots }>): Promise<void> {
     const inputs = new Map<string, InputVersions[]>();
-    const busy = new Map<string, Map<string, { backfill: string; pid: number }>>();
+    const busy = new Map<string, Map<string, BusyHolder>>();
+    let results: Map<string, StartResult>;
     try {
-      this.store.transaction(() => {
-        for (const t of batch) {
-          const taken = this.backfills.runningElsewhere(t.asset, t.partitions.length ? t.partitions : [''], this.backfillId);
-          if (taken.size > 0) busy.set(t.id, taken);
-          else inputs.set(t.id, this.record(t));
-        }
-      });
+      const upstream = new Set(batch.flatMap((t) => this.ws.assets.get(t.asset)?.deps.map((d) => d.asset) ?? []));
+      const snapshots = await this.write(() => this.state.snapshots([...upstream]));
+      const starts: TaskStart[] = [];
+      for (const t of batch) {
+        const read = this.inputsOf(t, snapshots);
+        inputs.set(t.id, read);
+        starts.push(this.startOf(t, read));
+      }
+      results = await this.write(() => this.state.startTasks(this.backfillId, starts));
     } catch (e) {
-      // Rolled back: these tasks are still pending in the database, and in memory again.
-      for (const t of batch) Object.assign(t, { status: 'pending' });
+      // Rolled back: these tasks are still pending in the database, and in memory; nothing more starts.
       this.storeFailed(e);
+      return;
+    }
+    const now = Date.now();
+    for (const t of batch) {
+      const r = results.get(t.id);
+      if (!r) continue;
+      if ('busy' in r) busy.set(t.id, r.busy);
+      else if ('ids' in r) Object.assign(t, { status: 'running', tries: t.tries + 1, startedAt: now, attemptIds: r.ids });
+      else {
+        // Another run built its partitions since this backfill was planned: a partition is built once.
+        busy.set(t.id, new Map());
+        Object.assign(t, { status: 'succeeded', endedAt: now, message: builtMessage(r.builtBy) });
+        this.emit({ type: 'task', task: t, status: 'succeeded', message: t.message ?? undefined });
+        this.release(t);
+      }
+    }
+    if (this.canceled) {
+      // Canceled while the batch was being recorded: nothing starts; the tasks recorded as started end canceled.
+      for (const t of batch)
+        if (t.status === 'running')
+          this.finish(
+            t,
+            'canceled',
+            { message: 'canceled' },
+            t.attemptIds.map((id) => ({ id, result: { status: 'canceled', endedAt: Date.now() } })),
+          );
       return;
     }
     const inGroup = new Set(groups.flatMap((g) => g.tasks.map((t) => t.id)));
@@ -583,7 +689,7 @@ export class BackfillRunner {
   private submit(
     group: StoredTask[],
     slots: ArraySlots,
-    busy: Map<string, Map<string, { backfill: string; pid: number }>>,
+    busy: Map<string, Map<string, BusyHolder>>,
     inputs: Map<string, InputVersions[]>,
   ): void {
     const tasks = group.filter((t) => !busy.has(t.id));
@@ -607,8 +713,9 @@ export class BackfillRunner {
       keep,
       // Each task's line handler is made by start() below; the array's elements call through this.
       tasks.map((_, i) => (stream, line) => lines[i]?.(stream, line)),
-      (jobs) => {
-        this.backfills.setTaskJobs(this.backfillId, jobs);
+      // Saved before the array is released: a resume after this process dies re-attaches to it.
+      async (jobs) => {
+        await this.write(() => this.state.setTaskJobs(this.backfillId, jobs));
         for (const t of tasks) t.job = jobs.get(t.id) ?? null;
         slots.job = jobs.get(tasks[0]!.id)!.split('_')[0]!;
         this.emit({ type: 'submitted', tasks, job: slots.job, throttle: keep });
@@ -627,13 +734,14 @@ export class BackfillRunner {
    * A task some of whose partitions another backfill is running now waits (pending) and looks
    * again shortly: a partition never runs in two backfills at once.
    */
-  private waitForOtherBackfill(t: StoredTask, taken: Map<string, { backfill: string; pid: number }>): void {
+  private waitForOtherBackfill(t: StoredTask, taken: Map<string, BusyHolder>): void {
     const pool = this.ws.assets.get(t.asset)?.pool ?? '';
     this.poolUse.set(pool, this.poolUse.get(pool)! - 1);
+    if (taken.size === 0) return; // done elsewhere meanwhile: finished already
     if (!this.toldBusy.has(t.id)) {
       this.toldBusy.add(t.id);
       const keys = [...taken.keys()];
-      const by = [...new Set([...taken.values()].map((o) => `${o.backfill} (process ${o.pid})`))].join(', ');
+      const by = [...new Set([...taken.values()].map((o) => `${o.backfill} (${o.by})`))].join(', ');
       const what =
         keys.length === 1 && keys[0] === ''
           ? 'it is'
@@ -655,20 +763,39 @@ export class BackfillRunner {
     this.timers.add(timer);
   }
 
-  /** Marks a task running and starts its partitions' attempts (inside the caller's transaction). */
-  private record(t: StoredTask): InputVersions[] {
+  /** The data versions each partition of `t` reads now (one entry per partition, or one for an unpartitioned asset). */
+  private inputsOf(t: StoredTask, snapshots: SnapshotSource): InputVersions[] {
+    const asset = this.ws.assets.get(t.asset);
+    return (t.partitions.length ? t.partitions : ['']).map((key) => {
+      const index = asset ? (asset.partitions.kind === 'unpartitioned' ? 0 : asset.partitions.indexOf(key)) : -1;
+      return asset && index >= 0 ? inputVersions(this.ws, snapshots, asset, index) : {};
+    });
+  }
+
+  /** The task going running with its partitions' attempts started (code version, dependencies, inputs). */
+  private startOf(t: StoredTask, inputs: InputVersions[]): TaskStart {
     const asset = this.ws.assets.get(t.asset);
     const now = Date.now();
     const code = asset ? (this.codes.get(asset.name) ?? null) : null;
     const deps = asset ? dependencySet(asset) : [];
-    const inputs: InputVersions[] = [];
-    const ids = this.backfills.startTask(this.backfillId, t.id, now, () =>
-      t.partitions.length === 0
-        ? [this.startAttempt(t, '', asset, code, deps, inputs)]
-        : t.partitions.map((key) => this.startAttempt(t, key, asset, code, deps, inputs)),
-    );
-    Object.assign(t, { status: 'running', tries: t.tries + 1, startedAt: now, attemptIds: ids });
-    return inputs;
+    const keys = t.partitions.length ? t.partitions : [''];
+    return {
+      taskId: t.id,
+      tryNo: t.tries + 1,
+      at: now,
+      asset: t.asset,
+      keys,
+      ...(this.plannedAt !== null ? { builtSince: { since: this.plannedAt, code } } : {}),
+      attempts: keys.map((key, i) => ({
+        asset: t.asset,
+        partition: key,
+        runId: this.backfillId,
+        startedAt: now,
+        codeVersion: code,
+        deps,
+        inputs: inputs[i]!,
+      })),
+    };
   }
 
   private start(
@@ -742,12 +869,16 @@ export class BackfillRunner {
         log.write(`[backfill] ${killedNote}\n`);
       }
       await new Promise<void>((resolve) => (log.destroyed ? resolve() : log.end(() => resolve())));
+      // Counted as a write in flight until the result is recorded and acted on: the run waits for it.
+      this.writes++;
       this.running.delete(t.id);
       this.releaseSlot(t, pool);
       try {
-        this.completed(t, asset, status, message, exit.code, code, reported, inputs, exit.ranMs);
+        await this.completed(t, asset, status, message, exit.code, code, reported, inputs, exit.ranMs);
       } catch (e) {
         this.storeFailed(e);
+      } finally {
+        this.writes--;
       }
       this.poke();
     });
@@ -772,29 +903,7 @@ export class BackfillRunner {
 
   private storeError: Error | null = null;
 
-  private startAttempt(
-    t: StoredTask,
-    key: string,
-    asset: AssetDefinition | undefined,
-    code: string | null,
-    deps: string[],
-    inputs: InputVersions[],
-  ): number {
-    const index = asset ? (asset.partitions.kind === 'unpartitioned' ? 0 : asset.partitions.indexOf(key)) : -1;
-    const read = asset && index >= 0 ? inputVersions(this.ws, this.store, asset, index) : {};
-    inputs.push(read);
-    return this.store.startAttempt({
-      asset: t.asset,
-      partition: key,
-      runId: this.backfillId,
-      startedAt: Date.now(),
-      codeVersion: code,
-      deps,
-      inputs: read,
-    });
-  }
-
-  private completed(
+  private async completed(
     t: StoredTask,
     asset: AssetDefinition | undefined,
     status: TaskStatus,
@@ -805,7 +914,7 @@ export class BackfillRunner {
     inputs: InputVersions[],
     /** How long the command itself ran, when the executor knows better than submission-to-end (a Slurm job's queue time excluded). */
     ranMs?: number,
-  ): void {
+  ): Promise<void> {
     const retries = asset?.retries ?? 0;
     const willRetry = status === 'failed' && !this.canceled && t.tries <= retries;
     const at = Date.now();
@@ -824,22 +933,23 @@ export class BackfillRunner {
     }
     for (const p of reported.problems ?? []) this.emit({ type: 'warning', task: t, message: p });
     // The attempts end in the same transaction as the task (failed attempts stay in history even when retried).
-    this.backfills.finishTask(this.backfillId, t.id, { status: willRetry ? 'pending' : status, at, exitCode, message }, () => {
-      t.attemptIds.forEach((id, i) => {
-        const attemptStatus = status === 'succeeded' ? 'success' : status === 'canceled' ? 'canceled' : 'failed';
-        const dataVersion = status === 'succeeded' ? (reported.dataVersion ?? defaultDataVersion(code ?? '', inputs[i] ?? {})) : null;
-        this.store.finishAttempt(id, {
-          status: attemptStatus,
-          endedAt: at,
-          ...(ranMs !== undefined ? { durationMs: ranMs } : {}),
-          exitCode,
-          dataVersion,
-          metadata,
-          cost: share,
-          costSource: cost?.source ?? null,
-        });
-      });
-    });
+    const attemptStatus = status === 'succeeded' ? 'success' : status === 'canceled' ? 'canceled' : 'failed';
+    const attempts = t.attemptIds.map((id, i) => ({
+      id,
+      result: {
+        status: attemptStatus,
+        endedAt: at,
+        ...(ranMs !== undefined ? { durationMs: ranMs } : {}),
+        exitCode,
+        dataVersion: status === 'succeeded' ? (reported.dataVersion ?? defaultDataVersion(code ?? '', inputs[i] ?? {})) : null,
+        metadata,
+        cost: share,
+        costSource: cost?.source ?? null,
+      } as const,
+    }));
+    await this.write(() =>
+      this.state.finishTask(this.backfillId, t.id, { status: willRetry ? 'pending' : status, at, exitCode, message, attempts }),
+    );
     Object.assign(t, { status: willRetry ? 'pending' : status, endedAt: at, exitCode, message });
     if (willRetry) {
       const delay = Math.min(BACKOFF_MAX_MS, (this.options.retryDelayMs ?? 1000) * 2 ** (t.tries - 1));
@@ -852,8 +962,12 @@ export class BackfillRunner {
     else this.skipDownstream(t);
   }
 
-  private finish(t: StoredTask, status: TaskStatus, result: { message: string }): void {
-    this.backfills.finishTask(this.backfillId, t.id, { status, at: Date.now(), message: result.message });
+  /** A task ends without its command ending (skipped, canceled): recorded in the background, in memory now. */
+  private finish(t: StoredTask, status: TaskStatus, result: { message: string }, attempts: TaskFinish['attempts'] = []): void {
+    const at = Date.now();
+    void this.write(() => this.state.finishTask(this.backfillId, t.id, { status, at, message: result.message, attempts }))
+      .catch((e) => this.storeFailed(e))
+      .finally(() => this.poke());
     Object.assign(t, { status, message: result.message });
     this.emit({ type: 'task', task: t, status, message: result.message });
     if (status !== 'succeeded') this.skipDownstream(t);
@@ -936,4 +1050,12 @@ export function countTasks(tasks: readonly StoredTask[]): Record<TaskStatus, num
   const c: Record<TaskStatus, number> = { pending: 0, running: 0, succeeded: 0, failed: 0, skipped: 0, canceled: 0 };
   for (const t of tasks) c[t.status]++;
   return c;
+}
+
+/** The median of some numbers (null for none). */
+function median(values: number[]): number | null {
+  if (values.length === 0) return null;
+  const v = [...values].sort((a, b) => a - b);
+  const mid = v.length >> 1;
+  return v.length % 2 ? v[mid]! : (v[mid - 1]! + v[mid]!) / 2;
 }

@@ -208,7 +208,7 @@ export class SlurmCluster {
     tasks: readonly SlurmTaskSpec[],
     throttle: number,
     lines: readonly OutputLine[],
-    saveJobs: (jobs: Map<string, string>) => void,
+    saveJobs: (jobs: Map<string, string>) => void | Promise<void>,
   ): SlurmExecution[] {
     const executions = tasks.map((t, i) => new SlurmExecution(this, t.taskId, lines[i]!));
     const tag = `${Date.now().toString(36)}-${process.pid}-${++this.submissions}`;
@@ -248,7 +248,7 @@ export class SlurmCluster {
       }
       const jobs = new Map(tasks.map((t, i) => [t.taskId, `${job}_${i}`]));
       try {
-        saveJobs(jobs);
+        await saveJobs(jobs);
       } catch (e) {
         await slurm('scancel', [job]).catch(() => {});
         for (const x of executions) x.fail(new Error(`could not record Slurm job ${job}, so it was canceled: ${(e as Error).message}`));

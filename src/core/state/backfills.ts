@@ -40,6 +40,9 @@ export interface BackfillRecord {
   counts: Record<TaskStatus, number>;
   /** Partitions per task status. */
   partitionCounts: Record<TaskStatus, number>;
+  /** Who runs it (`user@host`) and on which machine: on a team database. */
+  owner?: string;
+  host?: string;
 }
 
 export interface NewBackfill {
@@ -60,7 +63,8 @@ export interface NewBackfill {
   }>;
 }
 
-interface TaskRow {
+/** A backfill_tasks row (on PostgreSQL too). */
+export interface TaskRow {
   backfill_id: string;
   task_id: string;
   seq: number;
@@ -80,7 +84,53 @@ interface TaskRow {
   job: string | null;
 }
 
-function zeroCounts(): Record<TaskStatus, number> {
+/** A task as stored: its JSON columns parsed. */
+export function storedTask(r: TaskRow): StoredTask {
+  return {
+    backfillId: r.backfill_id,
+    id: r.task_id,
+    seq: r.seq,
+    asset: r.asset,
+    partitions: JSON.parse(r.partitions) as string[],
+    command: r.command,
+    cwd: r.cwd,
+    env: JSON.parse(r.env) as Record<string, string>,
+    after: JSON.parse(r.after) as string[],
+    status: r.status,
+    tries: r.tries,
+    startedAt: r.started_at,
+    endedAt: r.ended_at,
+    exitCode: r.exit_code,
+    message: r.message,
+    attemptIds: r.attempt_ids ? (JSON.parse(r.attempt_ids) as number[]) : [],
+    job: r.job ?? null,
+  };
+}
+
+/** A backfills row (heartbeat_at in ms on this machine's clock) with its task counts. */
+export function backfillRecord(
+  row: Record<string, unknown>,
+  counts: Record<TaskStatus, number>,
+  partitionCounts: Record<TaskStatus, number>,
+): BackfillRecord {
+  return {
+    id: row['id'] as string,
+    createdAt: row['created_at'] as number,
+    status: row['status'] as BackfillStatus,
+    description: row['description'] as string,
+    workspace: row['workspace'] as string,
+    options: JSON.parse(row['options'] as string) as Record<string, unknown>,
+    pid: row['pid'] as number | null,
+    heartbeatAt: row['heartbeat_at'] as number | null,
+    endedAt: row['ended_at'] as number | null,
+    counts,
+    partitionCounts,
+    ...(typeof row['owner'] === 'string' ? { owner: row['owner'] } : {}),
+    ...(typeof row['host'] === 'string' ? { host: row['host'] } : {}),
+  };
+}
+
+export function zeroCounts(): Record<TaskStatus, number> {
   return { pending: 0, running: 0, succeeded: 0, failed: 0, skipped: 0, canceled: 0 };
 }
 
@@ -129,6 +179,12 @@ export class BackfillStore {
     return row ? this.record(row) : null;
   }
 
+  /** A backfill's stored status (null: no such backfill). */
+  status(id: string): BackfillStatus | null {
+    const row = this.sql(`SELECT status FROM backfills WHERE id = ?`).get(id);
+    return row ? (row['status'] as BackfillStatus) : null;
+  }
+
   /** Backfills, newest first. */
   list(limit = 100): BackfillRecord[] {
     const rows = this.sql(`SELECT * FROM backfills ORDER BY created_at DESC, id DESC LIMIT ?`).all(limit) as Array<Record<string, unknown>>;
@@ -145,26 +201,7 @@ export class BackfillStore {
   }
 
   tasks(id: string): StoredTask[] {
-    const rows = this.sql(`SELECT * FROM backfill_tasks WHERE backfill_id = ? ORDER BY seq`).all(id) as unknown as TaskRow[];
-    return rows.map((r) => ({
-      backfillId: r.backfill_id,
-      id: r.task_id,
-      seq: r.seq,
-      asset: r.asset,
-      partitions: JSON.parse(r.partitions) as string[],
-      command: r.command,
-      cwd: r.cwd,
-      env: JSON.parse(r.env) as Record<string, string>,
-      after: JSON.parse(r.after) as string[],
-      status: r.status,
-      tries: r.tries,
-      startedAt: r.started_at,
-      endedAt: r.ended_at,
-      exitCode: r.exit_code,
-      message: r.message,
-      attemptIds: r.attempt_ids ? (JSON.parse(r.attempt_ids) as number[]) : [],
-      job: r.job ?? null,
-    }));
+    return (this.sql(`SELECT * FROM backfill_tasks WHERE backfill_id = ? ORDER BY seq`).all(id) as unknown as TaskRow[]).map(storedTask);
   }
 
   /** Changes one of a backfill's stored options (resume --max-cost raises its budget). */
@@ -361,19 +398,7 @@ export class BackfillStore {
       counts[r.status] = r.n;
       partitionCounts[r.status] = r.p;
     }
-    return {
-      id,
-      createdAt: row['created_at'] as number,
-      status: row['status'] as BackfillStatus,
-      description: row['description'] as string,
-      workspace: row['workspace'] as string,
-      options: JSON.parse(row['options'] as string) as Record<string, unknown>,
-      pid: row['pid'] as number | null,
-      heartbeatAt: row['heartbeat_at'] as number | null,
-      endedAt: row['ended_at'] as number | null,
-      counts,
-      partitionCounts,
-    };
+    return backfillRecord(row, counts, partitionCounts);
   }
 }
 

@@ -73,7 +73,7 @@ export function summarizeAttempt(a: Attempt | null): AttemptSummary | null {
 const MAX_LISTED = 50;
 
 export function explain(
-  inputs: { graph: AssetGraph; store: StateStore; codeVersions: Map<string, string>; engine: StatusEngine },
+  inputs: { graph: AssetGraph; store: Pick<StateStore, 'attempt'>; codeVersions: Map<string, string>; engine: StatusEngine },
   assetName: string,
   index: number,
 ): Explanation {

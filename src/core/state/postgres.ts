@@ -29,7 +29,7 @@ import {
 } from './store.ts';
 
 /** The schema this Backfill writes; a database with a newer one is refused with a clear message. */
-export const PG_SCHEMA_VERSION = 3;
+export const PG_SCHEMA_VERSION = 4;
 
 /** Each entry brings the schema from version i to i+1. */
 const MIGRATIONS: string[] = [
@@ -112,6 +112,49 @@ const MIGRATIONS: string[] = [
   `
   ALTER TABLE asset_snapshot ADD COLUMN compression TEXT NOT NULL DEFAULT 'none' CHECK (compression IN ('none', 'deflate'));
   `,
+  // 4: backfills and their tasks (teamRunState.ts), as the SQLite store keeps them, with who runs
+  // each (owner user@host, host and pid) and a heartbeat in the server's time (hosts' clocks differ).
+  `
+  CREATE TABLE backfills (
+    project TEXT NOT NULL,
+    id TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('running', 'paused', 'interrupted', 'succeeded', 'failed', 'canceled')),
+    description TEXT NOT NULL,
+    workspace TEXT NOT NULL,
+    options TEXT NOT NULL,
+    owner TEXT NOT NULL,
+    host TEXT NOT NULL,
+    pid INTEGER,
+    heartbeat_at TIMESTAMPTZ,
+    ended_at BIGINT,
+    PRIMARY KEY (project, id)
+  );
+  CREATE TABLE backfill_tasks (
+    project TEXT NOT NULL,
+    backfill_id TEXT NOT NULL,
+    task_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    asset TEXT NOT NULL,
+    partitions TEXT NOT NULL,
+    partition_count INTEGER NOT NULL,
+    command TEXT NOT NULL,
+    cwd TEXT NOT NULL,
+    env TEXT NOT NULL,
+    after_tasks TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'running', 'succeeded', 'failed', 'skipped', 'canceled')),
+    tries INTEGER NOT NULL DEFAULT 0,
+    started_at BIGINT,
+    ended_at BIGINT,
+    exit_code INTEGER,
+    message TEXT,
+    attempt_ids TEXT,
+    job TEXT,
+    pid INTEGER,
+    PRIMARY KEY (project, backfill_id, task_id),
+    FOREIGN KEY (project, backfill_id) REFERENCES backfills (project, id) ON DELETE CASCADE
+  );
+  `,
 ];
 
 /** The PostgreSQL type of each copied column (importAttempts sends them as arrays); JSON columns go as text, cast to jsonb. */
@@ -155,22 +198,46 @@ export function isPostgresUrl(location: string): boolean {
   return /^postgres(?:ql)?:\/\//i.test(location);
 }
 
+/** The state database cannot be reached for now (refused, reset, shutting down, starting up): waiting may help. */
+export class UnreachableError extends UserError {}
+
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ECONNRESET',
+  'EPIPE',
+  '57P01', // admin shutdown
+  '57P02', // crash shutdown
+  '57P03', // cannot connect now (starting up)
+  '08000',
+  '08001',
+  '08003',
+  '08006',
+]);
+
+/** Whether an error from node-postgres means the server could not be reached (rather than that it refused). */
+export function isConnectionError(e: unknown): boolean {
+  if (e instanceof UnreachableError) return true;
+  const err = e as { code?: string; message?: string } | null;
+  if (!err) return false;
+  if (err.code && CONNECTION_CODES.has(err.code)) return true;
+  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|not queryable/i.test(
+    err.message ?? '',
+  );
+}
+
 /** A PostgreSQL error (or a connection failure) as one message naming the server and the fix. */
 export function pgUserError(e: unknown, url: string): Error {
   if (e instanceof UserError) return e;
   const err = e as Error & { code?: string };
   const where = redactUrl(url);
   const message = err.message ?? String(e);
+  if (isConnectionError(e))
+    return new UnreachableError(`cannot reach the state database ${where} (${message}): is the server running and reachable from here?`);
   switch (err.code) {
-    case 'ECONNREFUSED':
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-    case 'ETIMEDOUT':
-    case 'EHOSTUNREACH':
-    case 'ECONNRESET':
-    case '57P01': // admin shutdown
-    case '57P03': // cannot connect now (starting up)
-      return new UserError(`cannot reach the state database ${where} (${message}): is the server running and reachable from here?`);
     case '28P01':
       return new UserError(
         `the state database ${where} refused the password: check PGPASSWORD or the line for this server in ~/.pgpass (PGPASSFILE)`,
@@ -309,6 +376,16 @@ export class PostgresStore {
     await this.pool.end();
   }
 
+  /** @internal For teamRunState.ts: `fn` in one transaction, listeners notified of the assets it changed. */
+  transaction<T>(fn: (c: pg.PoolClient, changed: Set<string>) => Promise<T>): Promise<T> {
+    return this.write(fn);
+  }
+
+  /** @internal For teamRunState.ts: starts an attempt inside a transaction; returns its id. */
+  insertAttempt(c: pg.PoolClient, changed: Set<string>, input: Omit<AttemptInput, 'status' | 'endedAt'>): Promise<number> {
+    return this.insert(c, changed, { ...input, status: 'running' });
+  }
+
   /** Runs `fn` in one transaction on one connection; notifies listeners of the assets it changed when it commits. */
   private async write<T>(fn: (c: pg.PoolClient, changed: Set<string>) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
@@ -350,34 +427,37 @@ export class PostgresStore {
 
   /** Completes a running attempt. Returns the finished attempt, or null if it was not running. */
   async finishAttempt(id: number, result: AttemptResult): Promise<Attempt | null> {
-    return this.write(async (c, changed) => {
-      const r = await c.query<Row>(
-        `UPDATE attempts SET status = $2, ended_at = $3, exit_code = $4,
-           duration_ms = GREATEST(0, COALESCE($5, $3 - started_at)),
-           data_version = COALESCE($6, data_version), inputs = COALESCE($7, inputs), metadata = COALESCE($8, metadata),
-           cost = $9, cost_source = $10, end_seq = nextval('backfill_seq')
-         WHERE id = $1 AND project = $11 AND status = 'running' RETURNING *`,
-        [
-          id,
-          result.status,
-          result.endedAt,
-          result.exitCode ?? null,
-          result.durationMs ?? null,
-          result.dataVersion ?? null,
-          result.inputs ? JSON.stringify(result.inputs) : null,
-          result.metadata ? JSON.stringify(result.metadata) : null,
-          result.cost ?? null,
-          result.cost === null || result.cost === undefined ? null : (result.costSource ?? null),
-          this.project,
-        ],
-      );
-      const row = r.rows[0];
-      if (!row) return null;
-      const attempt = fromRow(row);
-      await this.updateState(c, attempt);
-      changed.add(attempt.asset);
-      return attempt;
-    });
+    return this.write((c, changed) => this.finishAttemptIn(c, changed, id, result));
+  }
+
+  /** @internal Completes a running attempt inside a transaction (an attempt no longer running is left as it is: a retried write counts once). */
+  async finishAttemptIn(c: pg.PoolClient, changed: Set<string>, id: number, result: AttemptResult): Promise<Attempt | null> {
+    const r = await c.query<Row>(
+      `UPDATE attempts SET status = $2, ended_at = $3, exit_code = $4,
+         duration_ms = GREATEST(0, COALESCE($5, $3 - started_at)),
+         data_version = COALESCE($6, data_version), inputs = COALESCE($7, inputs), metadata = COALESCE($8, metadata),
+         cost = $9, cost_source = $10, end_seq = nextval('backfill_seq')
+       WHERE id = $1 AND project = $11 AND status = 'running' RETURNING *`,
+      [
+        id,
+        result.status,
+        result.endedAt,
+        result.exitCode ?? null,
+        result.durationMs ?? null,
+        result.dataVersion ?? null,
+        result.inputs ? JSON.stringify(result.inputs) : null,
+        result.metadata ? JSON.stringify(result.metadata) : null,
+        result.cost ?? null,
+        result.cost === null || result.cost === undefined ? null : (result.costSource ?? null),
+        this.project,
+      ],
+    );
+    const row = r.rows[0];
+    if (!row) return null;
+    const attempt = fromRow(row);
+    await this.updateState(c, attempt);
+    changed.add(attempt.asset);
+    return attempt;
   }
 
   private async insert(c: pg.PoolClient, changed: Set<string>, input: AttemptInput): Promise<number> {
