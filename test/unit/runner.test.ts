@@ -502,7 +502,9 @@ assets:
       { runId: newBackfillId(), concurrency: 2, statuses },
     );
     assert.ok(
-      plan.warnings.includes('1 partition of days is being run now (2024-01-02): its task waits until that run ends, then takes its result (or runs, if it failed)'),
+      plan.warnings.includes(
+        '1 partition of days is being run now (2024-01-02): its task waits until that run ends, then takes its result (or runs, if it failed)',
+      ),
       plan.warnings.join('\n'),
     );
   });
