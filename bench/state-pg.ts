@@ -3,29 +3,20 @@
 // the same from SQLite, and `state copy` of their 10^6 attempts from SQLite into PostgreSQL.
 // Uses the server BENCH_PG_URL names (password from PGPASSWORD or ~/.pgpass), else starts a
 // throw-away one (test/pg/local-pg.sh). Run: node --import tsx bench/state-pg.ts
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import * as path from 'node:path';
 import { copyAttempts, snapshotsOf } from '../src/core/state/copy.ts';
 import { PostgresStore } from '../src/core/state/postgres.ts';
 import { indexStoreFor } from '../src/core/state/record.ts';
 import { StatusEngine, type SnapshotSource } from '../src/core/state/staleness.ts';
 import { StateStore } from '../src/core/state/store.ts';
-import { startPostgres, type TestPostgres } from '../test/pg/harness.ts';
-import { ASSETS, benchWorkspace, PARTITIONS, seed } from './stateFixture.ts';
+import { ASSETS, benchWorkspace, PARTITIONS, seed, withPostgres } from './stateFixture.ts';
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
 async function main(): Promise<void> {
-  const root = mkdtempSync(path.join(tmpdir(), 'backfill-bench-state-pg-'));
-  let server: TestPostgres | null = null;
-  try {
-    let url = process.env['BENCH_PG_URL'];
-    if (!url) {
-      server = startPostgres();
-      url = server.url;
-      process.env['PGPASSWORD'] = server.password;
-    }
+  await withPostgres('state-pg', async (url, root) => {
     const { ws, codeVersions } = benchWorkspace(root);
     const names = [...ws.assets.keys()];
     const sqlite = StateStore.open(path.join(root, '.backfill', 'state.db'));
@@ -80,10 +71,7 @@ async function main(): Promise<void> {
     console.log(JSON.stringify(result));
     mkdirSync(path.join(__dirname, 'results'), { recursive: true });
     writeFileSync(path.join(__dirname, 'results', 'state-pg.json'), JSON.stringify(result, null, 2) + '\n');
-  } finally {
-    server?.stop();
-    rmSync(root, { recursive: true, force: true });
-  }
+  });
 }
 
 main().catch((e: unknown) => {

@@ -1,10 +1,12 @@
 // The workspace the state benchmarks use (bench/state.ts, bench/state-pg.ts): 1,000 assets in a
 // binary tree (asset i depends on asset ⌊(i-1)/2⌋), 1,000 daily partitions each as of NOW, all
 // recorded once, then 1% made stale by rematerializing day 500 of the first 10 assets.
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { StateStore, AttemptInput } from '../src/core/state/store.ts';
 import { loadWorkspaceFromSources, type Workspace } from '../src/core/workspace.ts';
+import { startPostgres, type TestPostgres } from '../test/pg/harness.ts';
 
 export const ASSETS = 1000;
 export const PARTITIONS = 1000;
@@ -59,4 +61,25 @@ export function seed(ws: Workspace, store: StateStore): void {
         1,
       ),
     );
+}
+
+/**
+ * Runs a PostgreSQL benchmark in a temporary folder: on the server BENCH_PG_URL names (password
+ * from PGPASSWORD or ~/.pgpass), else on a throw-away one (test/pg/local-pg.sh), stopped after.
+ */
+export async function withPostgres(name: string, fn: (url: string, root: string) => Promise<void>): Promise<void> {
+  const root = mkdtempSync(path.join(tmpdir(), `backfill-bench-${name}-`));
+  let server: TestPostgres | null = null;
+  try {
+    let url = process.env['BENCH_PG_URL'];
+    if (!url) {
+      server = startPostgres();
+      url = server.url;
+      process.env['PGPASSWORD'] = server.password;
+    }
+    await fn(url, root);
+  } finally {
+    server?.stop();
+    rmSync(root, { recursive: true, force: true });
+  }
 }

@@ -29,6 +29,10 @@ export function addSelectionOptions(command: Command): Command {
     .option(
       '--with-missing-upstream',
       'also the missing or failed upstream partitions that the planned tasks read (and theirs), so those tasks do not fail',
+    )
+    .option(
+      '--skip-running',
+      'leave out the partitions another backfill is running now (on any machine, with a team database) and what depends on them, instead of waiting for them',
     );
 }
 
@@ -128,6 +132,7 @@ export function describeSelection(words: readonly string[], options: SelectionOp
   if (options.only !== undefined) parts.push('--only', options.only);
   if (options.downstream === true) parts.push('--downstream');
   if (options.withMissingUpstream === true) parts.push('--with-missing-upstream');
+  if (options.skipRunning === true) parts.push('--skip-running');
   return parts.join(' ');
 }
 

@@ -3,7 +3,6 @@ import * as vscode from 'vscode';
 import type { AssetDefinition } from '../core/model.ts';
 import { PartitionSubset } from '../core/partitions/subset.ts';
 import type { Selection } from '../core/plan/planner.ts';
-import { BackfillStore } from '../core/state/backfills.ts';
 import { requestCancel } from '../core/run/backfill.ts';
 import type { PartitionStatus } from '../core/state/staleness.ts';
 import { resolvePartitions } from '../core/select/resolve.ts';
@@ -177,12 +176,10 @@ function parseRange(asset: AssetDefinition, text: string): PartitionSubset {
 
 /** A quick pick of stored backfills (newest first), filtered. */
 async function pickBackfill(s: BackfillSession, title: string, keep: (status: string) => boolean): Promise<string | undefined> {
-  const store = s.model.store;
-  if (!store) return undefined;
-  const backfills = new BackfillStore(store);
-  backfills.recoverInterrupted();
-  const items = backfills
-    .list()
+  const state = s.model.state;
+  if (!state) return undefined;
+  await state.recoverInterrupted();
+  const items = (await state.list())
     .filter((b) => keep(b.status))
     .map((b) => {
       const total = Object.values(b.counts).reduce((a, n) => a + n, 0);
@@ -212,8 +209,8 @@ export async function retryFailed(s: BackfillSession, id?: unknown): Promise<voi
 export async function cancelBackfill(s: BackfillSession, id?: unknown): Promise<void> {
   const chosen =
     typeof id === 'string' ? id : await pickBackfill(s, 'Cancel', (st) => st === 'running' || st === 'paused' || st === 'interrupted');
-  if (!chosen || !s.model.store) return;
-  const { jobs } = await requestCancel(s.model.store, chosen);
+  if (!chosen || !s.model.state) return;
+  const { jobs } = await requestCancel(s.model.state, chosen);
   void vscode.window.showInformationMessage(
     `Backfill: cancel requested for ${chosen}.${jobs.length ? ` Its Slurm jobs were canceled (${jobs.join(' ')}).` : ''}`,
   );
@@ -221,25 +218,25 @@ export async function cancelBackfill(s: BackfillSession, id?: unknown): Promise<
 
 /** Opens the logs of a backfill's tasks (the first failed one, else its log folder). */
 export async function showBackfillOutput(s: BackfillSession, id?: string): Promise<void> {
-  const store = s.model.store;
-  if (!store || !id) return;
-  const tasks = new BackfillStore(store).tasks(id);
+  const state = s.model.state;
+  if (!state || !id) return;
+  const tasks = await state.tasks(id);
   const pick = tasks.find((t) => t.status === 'failed') ?? tasks.find((t) => t.status !== 'pending');
   if (!pick) return void vscode.window.showInformationMessage('Backfill: this backfill has not run any task yet.');
-  const log = path.join(path.dirname(store.path), 'logs', id, `${pick.id}.log`);
+  const log = path.join(state.filesDir, 'logs', id, `${pick.id}.log`);
   await vscode.window.showTextDocument(vscode.Uri.file(log));
 }
 
 export async function deleteBackfill(s: BackfillSession, id?: string): Promise<void> {
-  const store = s.model.store;
-  if (!store || !id) return;
-  const logs = path.join(path.dirname(store.path), 'logs', id);
+  const state = s.model.state;
+  if (!state || !id) return;
+  const logs = path.join(state.filesDir, 'logs', id);
   const ok = await vscode.window.showWarningMessage(
     `Delete backfill ${id} from the history?`,
     { modal: true, detail: `Materialization records stay, and so do its logs (${logs}).` },
     'Delete',
   );
   if (!ok) return;
-  new BackfillStore(store).delete(id);
+  await state.delete(id);
   s.model.refreshStatusesSoon();
 }

@@ -12,7 +12,6 @@ import { checkSlurm, describeRunning, describeSubmission, SlurmQueue, slurmAsset
 import type { ExecutorName } from '../core/model.ts';
 import { BackfillRunner, machineCapacity, type BackfillReport, type Capacity, type RunnerEvent } from '../core/run/runner.ts';
 import { StatusEngine } from '../core/state/staleness.ts';
-import { BackfillStore } from '../core/state/backfills.ts';
 import { ObservedOutputs } from '../core/state/observed.ts';
 import { buildSelection, ONLY_STATUSES } from '../core/select/selection.ts';
 import type { WorkspaceModel } from './workspaceModel.ts';
@@ -85,14 +84,15 @@ export class BackfillTasks implements vscode.TaskProvider, vscode.Disposable {
    * run again); for the others, offers to resume.
    */
   async offerResume(): Promise<void> {
-    const store = this.model.store;
-    if (!store || !vscode.workspace.isTrusted) return;
-    const backfills = new BackfillStore(store);
-    backfills.recoverInterrupted();
-    let left = backfills.list(20).filter((b) => b.status === 'interrupted' && b.workspace === this.model.root);
-    const onSlurm = left.filter((b) => backfills.runningJobs(b.id).length > 0);
+    const state = this.model.state;
+    if (!state || !vscode.workspace.isTrusted) return;
+    await state.recoverInterrupted();
+    let left = (await state.list(20)).filter((b) => b.status === 'interrupted' && b.workspace === this.model.root);
+    const jobsOf = new Map<string, number>();
+    for (const b of left) jobsOf.set(b.id, (await state.runningJobs(b.id)).length);
+    const onSlurm = left.filter((b) => jobsOf.get(b.id)! > 0);
     for (const b of onSlurm) {
-      const jobs = backfills.runningJobs(b.id).length;
+      const jobs = jobsOf.get(b.id)!;
       this.log.info(`backfill ${b.id} left ${jobs} Slurm job(s) queued or running: re-attaching`);
       await this.resume(b.id);
       void vscode.window.showInformationMessage(
@@ -173,13 +173,18 @@ export class BackfillTasks implements vscode.TaskProvider, vscode.Disposable {
   }
 
   /** Plans a selection against the current model (statuses included, for `only`). */
-  plan(selection: Selection, concurrency: number): Promise<BackfillPlan> {
+  async plan(selection: Selection, concurrency: number): Promise<BackfillPlan> {
     const ws = this.model.workspace;
-    const store = this.model.store;
-    if (!ws || !store) throw new UserError(this.model.storeError ?? 'the workspace is not loaded yet');
-    const statuses = new StatusEngine({ graph: ws.graph, store, codeVersions: this.model.codeVersions, observed: new ObservedOutputs() });
+    const state = this.model.state;
+    if (!ws || !state) throw new UserError(this.model.storeError ?? 'the workspace is not loaded yet');
+    const statuses = new StatusEngine({
+      graph: ws.graph,
+      store: await state.snapshots([...ws.assets.keys()]),
+      codeVersions: this.model.codeVersions,
+      observed: new ObservedOutputs(),
+    });
     statuses.computeAll();
-    return planWithHistory(ws, store, selection, { runId: newBackfillId(), concurrency, capacity: this.capacity(), statuses });
+    return planWithHistory(ws, state, selection, { runId: newBackfillId(), concurrency, capacity: this.capacity(), statuses });
   }
 
   /**
@@ -358,7 +363,7 @@ export class BackfillTasks implements vscode.TaskProvider, vscode.Disposable {
         return finish(1);
       }
       const ws = this.model.workspace;
-      const store = this.model.store;
+      const store = this.model.state;
       if (!ws || !store) {
         line(paint('red', this.model.storeError ?? 'The workspace is not loaded yet.'));
         return finish(1);
@@ -372,14 +377,14 @@ export class BackfillTasks implements vscode.TaskProvider, vscode.Disposable {
         capacity = this.capacity();
         if (def.resume) {
           id = await prepareResume(store, def.resume);
-          const backfills = new BackfillStore(store);
-          if (def.maxCost !== undefined) backfills.setOption(id, 'maxCost', def.maxCost);
-          const stored = backfills.get(id)?.options['maxCost'];
+          if (def.maxCost !== undefined) await store.setOption(id, 'maxCost', def.maxCost);
+          const record = await store.get(id);
+          const stored = record?.options['maxCost'];
           maxCost = def.maxCost ?? (typeof stored === 'number' ? stored : this.maxCost());
           // The backfill keeps where it ran, unless this task says otherwise.
-          const storedExecutor = backfills.get(id)?.options['executor'];
+          const storedExecutor = record?.options['executor'];
           executor = def.executor ?? (storedExecutor === 'local' || storedExecutor === 'slurm' ? storedExecutor : undefined);
-          const running = backfills.get(id)?.counts.running ?? 0;
+          const running = record?.counts.running ?? 0;
           line(paint('bold', `Resuming ${id}${running ? ` (re-attaching to ${running} Slurm job${running === 1 ? '' : 's'})` : ''}`));
         } else {
           const selection =
@@ -429,7 +434,7 @@ export class BackfillTasks implements vscode.TaskProvider, vscode.Disposable {
         line(paint('red', (e as Error).message));
         return finish(2);
       }
-      const total = new BackfillStore(store).tasks(id).length;
+      const total = (await store.tasks(id)).length;
       let done = 0;
       const report = await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Notification, title: `Backfill ${def.label ?? id}`, cancellable: true },
@@ -456,7 +461,7 @@ export class BackfillTasks implements vscode.TaskProvider, vscode.Disposable {
             const who = taskLabel(e.task);
             if (e.type === 'output') line(`${paint('dim', `${who} │`)} ${e.line}`);
             else if (e.type === 'warning') line(paint('yellow', `⚠ ${who}: ${e.message}`));
-            else if (e.status === 'succeeded') line(paint('green', `✓ ${who}`));
+            else if (e.status === 'succeeded') line(paint('green', `✓ ${who}${e.message ? `: ${e.message}` : ''}`));
             else if (e.status === 'failed' && e.retryInMs !== undefined)
               line(paint('yellow', `↻ ${who}: ${e.message ?? 'failed'} — retry in ${Math.round(e.retryInMs / 1000)}s`));
             else if (e.status === 'failed') line(paint('red', `✗ ${who}: ${e.message ?? 'failed'}`));

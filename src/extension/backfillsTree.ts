@@ -1,11 +1,11 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { BackfillStore, type BackfillRecord, type StoredTask } from '../core/state/backfills.ts';
+import type { BackfillRecord, StoredTask } from '../core/state/backfills.ts';
 import { formatCost } from '../core/cost/units.ts';
 import { ModelTreeProvider } from './modelTree.ts';
 
 export type BackfillsNode =
-  | { kind: 'backfill'; record: BackfillRecord }
+  | { kind: 'backfill'; record: BackfillRecord; spent: number | null }
   | { kind: 'asset'; backfillId: string; asset: string; tasks: StoredTask[] }
   | { kind: 'task'; backfillId: string; task: StoredTask };
 
@@ -20,20 +20,19 @@ const ICONS: Record<string, [string, string]> = {
 
 /** The Backfills view: backfills newest first with progress; per asset, the failed partitions. */
 export class BackfillsTreeProvider extends ModelTreeProvider<BackfillsNode> {
-  private store(): BackfillStore | undefined {
-    return this.model.store ? new BackfillStore(this.model.store) : undefined;
-  }
-
-  getChildren(node?: BackfillsNode): BackfillsNode[] {
-    const store = this.store();
-    if (!store) return [];
+  async getChildren(node?: BackfillsNode): Promise<BackfillsNode[]> {
+    const state = this.model.state;
+    if (!state) return [];
     if (!node) {
-      store.recoverInterrupted();
-      return store.list(50).map((record) => ({ kind: 'backfill', record }));
+      await state.recoverInterrupted();
+      const out: BackfillsNode[] = [];
+      for (const record of await state.list(50))
+        out.push({ kind: 'backfill', record, spent: (await state.hasCost(record.id)) ? (await state.spentCost(record.id)).spent : null });
+      return out;
     }
     if (node.kind === 'backfill') {
       const byAsset = new Map<string, StoredTask[]>();
-      for (const t of store.tasks(node.record.id)) (byAsset.get(t.asset) ?? byAsset.set(t.asset, []).get(t.asset)!).push(t);
+      for (const t of await state.tasks(node.record.id)) (byAsset.get(t.asset) ?? byAsset.set(t.asset, []).get(t.asset)!).push(t);
       return [...byAsset].map(([asset, tasks]) => ({ kind: 'asset', backfillId: node.record.id, asset, tasks }));
     }
     if (node.kind === 'asset') {
@@ -50,13 +49,12 @@ export class BackfillsTreeProvider extends ModelTreeProvider<BackfillsNode> {
         // The status and the progress first: a narrow side bar cuts the description, not them.
         const item = new vscode.TreeItem(`${r.status} · ${r.counts.succeeded}/${total}`, vscode.TreeItemCollapsibleState.Collapsed);
         item.id = `backfill:${r.id}`;
-        const store = this.model.store!;
-        const spent = store.hasCost(r.id) ? formatCost(store.spentCost(r.id).spent, this.model.workspace?.costUnit) : null;
+        const spent = node.spent === null ? null : formatCost(node.spent, this.model.workspace?.costUnit);
         const max = typeof r.options['maxCost'] === 'number' ? ` of ${formatCost(r.options['maxCost'], undefined)}` : '';
         item.description = `${r.description || r.id}${spent ? ` · ${spent}${max}` : ''}`;
         const [icon, color] = ICONS[r.status] ?? ['circle-outline', 'foreground'];
         item.iconPath = new vscode.ThemeIcon(icon, new vscode.ThemeColor(color));
-        item.tooltip = `${r.description || r.id}\n${r.id}\n${r.status}: ${r.counts.succeeded} succeeded, ${r.counts.failed} failed, ${r.counts.skipped} skipped, ${r.counts.pending} pending\ncreated ${new Date(r.createdAt).toLocaleString()}`;
+        item.tooltip = `${r.description || r.id}\n${r.id}${r.owner ? ` (by ${r.owner})` : ''}\n${r.status}: ${r.counts.succeeded} succeeded, ${r.counts.failed} failed, ${r.counts.skipped} skipped, ${r.counts.pending} pending\ncreated ${new Date(r.createdAt).toLocaleString()}`;
         item.contextValue = `backfill.${r.status}`;
         return item;
       }
@@ -83,7 +81,12 @@ export class BackfillsTreeProvider extends ModelTreeProvider<BackfillsNode> {
         item.tooltip = `${t.asset} ${t.partitions.join(' ')}\n${t.message ?? 'failed'}\nClick to show its output.`;
         item.iconPath = new vscode.ThemeIcon('error', new vscode.ThemeColor('testing.iconFailed'));
         item.contextValue = 'backfillTask';
-        const log = path.join(path.dirname(this.model.store!.path), 'logs', node.backfillId, `${t.id}.log`);
+        const log = path.join(
+          this.model.state?.filesDir ?? path.join(this.model.root, '.backfill'),
+          'logs',
+          node.backfillId,
+          `${t.id}.log`,
+        );
         item.command = { command: 'vscode.open', title: 'Show Output', arguments: [vscode.Uri.file(log)] };
         return item;
       }

@@ -151,7 +151,7 @@ export class EditorDecorations implements vscode.CodeLensProvider, vscode.HoverP
     return [new vscode.CodeLens(new vscode.Range(0, 0, 0, 0), { title, command: 'backfill.openDefinition', arguments: [assets[0]!.name] })];
   }
 
-  provideHover(doc: vscode.TextDocument, pos: vscode.Position): vscode.Hover | undefined {
+  async provideHover(doc: vscode.TextDocument, pos: vscode.Position): Promise<vscode.Hover | undefined> {
     const asset = this.assetsIn(doc.uri.fsPath).find((a) => a.location.line - 1 === pos.line);
     const st = asset && this.model.statuses.get(asset.name);
     if (!asset || !st) return undefined;
@@ -164,7 +164,9 @@ export class EditorDecorations implements vscode.CodeLensProvider, vscode.HoverP
     for (const r of attentionRanges(st).slice(0, 8)) {
       md.appendText(`• ${describeAttention(asset.partitions, r)}${r.status === 'stale' ? ` — ${describeCauses(r.causes)}` : ''}\n`);
     }
-    const runs = this.model.store?.history({ asset: asset.name, limit: 5 }) ?? [];
+    const runs = this.model.store
+      ? this.model.store.history({ asset: asset.name, limit: 5 })
+      : ((await this.model.team?.history({ asset: asset.name, limit: 5 }).catch(() => [])) ?? []);
     if (runs.length) {
       md.appendMarkdown('\n\n**Last runs**\n\n');
       for (const a of runs)

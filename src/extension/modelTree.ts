@@ -19,7 +19,7 @@ export abstract class ModelTreeProvider<T> implements vscode.TreeDataProvider<T>
     this.changed.fire(undefined);
   }
 
-  abstract getChildren(node?: T): T[];
+  abstract getChildren(node?: T): T[] | Promise<T[]>;
   abstract getTreeItem(node: T): vscode.TreeItem;
 
   dispose(): void {

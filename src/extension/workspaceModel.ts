@@ -5,7 +5,12 @@ import { ObservedOutputs } from '../core/state/observed.ts';
 import { indexStoreFor, statePath } from '../core/state/record.ts';
 import { StatusEngine, type AssetStatus } from '../core/state/staleness.ts';
 import { SqliteUnavailableError } from '../core/state/sqlite.ts';
-import { isPostgresUrl, redactUrl } from '../core/state/postgres.ts';
+import { SnapshotCache } from '../core/state/snapshotCache.ts';
+import { isPostgresUrl, PostgresStore, pgUserError, redactUrl, UnreachableError } from '../core/state/postgres.ts';
+import { projectKey } from '../core/state/project.ts';
+import { LocalRunState, type RunState } from '../core/state/runState.ts';
+import type { SnapshotSource } from '../core/state/staleness.ts';
+import { TeamRunState } from '../core/state/teamRunState.ts';
 import { StateStore } from '../core/state/store.ts';
 import { SourceHashCache, codeVersions, sourceFiles } from '../core/state/versions.ts';
 import { addUnread, findDefinitionFiles, loadWorkspaceFromSources, ParseCache, readSources, type Workspace } from '../core/workspace.ts';
@@ -17,6 +22,10 @@ const DEBOUNCE_MS = 250;
  * the views, decorations and graph, which costs the editor more than the runner's own work.
  */
 const STATUS_REFRESH_MS = 1000;
+/** How soon after a team database's notification statuses are recomputed (notifications come in bursts). */
+const TEAM_NOTIFY_MS = 100;
+/** How often an unreachable team database is tried again. */
+const TEAM_RETRY_MS = 10_000;
 
 /**
  * The Backfill view of one workspace folder: its definitions (disk, overridden by unsaved
@@ -36,7 +45,12 @@ export class WorkspaceModel implements vscode.Disposable {
 
   workspace: Workspace | undefined;
   statuses = new Map<string, AssetStatus>();
+  /** The workspace's SQLite state file (undefined on a team database). */
   store: StateStore | undefined;
+  /** A team's PostgreSQL state database (`backfill.stateDatabase: postgres://…`). */
+  team: PostgresStore | undefined;
+  /** Backfills and running them, on whichever of the two is in use. */
+  state: RunState | undefined;
   /** Why the state database could not be used, when it could not. */
   storeError: string | undefined;
   codeVersions = new Map<string, string>();
@@ -132,7 +146,7 @@ export class WorkspaceModel implements vscode.Disposable {
       this.codeVersions = await codeVersions(ws.assets.values(), this.hashes);
       const lists = await Promise.all([...ws.assets.values()].map((a) => sourceFiles(a)));
       this.sourceFileSet = new Set(lists.flat());
-      this.computeStatuses();
+      await this.computeStatuses();
     } catch (e) {
       this.log.error(`reload failed: ${(e as Error).stack ?? String(e)}`);
     }
@@ -144,41 +158,40 @@ export class WorkspaceModel implements vscode.Disposable {
   }
 
   /** Opens the state database (once) and recomputes every status. */
-  private computeStatuses(): void {
+  private async computeStatuses(): Promise<void> {
     const ws = this.workspace;
     if (!ws) return;
     // Also after a failure: the user may have moved a corrupt file aside or closed the locker.
-    if (!this.store) this.openStore(ws);
-    if (!this.store) {
+    if (!this.state) await this.openStore(ws);
+    let source: SnapshotSource;
+    if (this.store) {
+      indexStoreFor(ws, this.store);
+      this.storeVersion = this.store.dataVersion;
+      source = this.store;
+    } else if (this.teamSnapshots) {
+      try {
+        await this.teamSnapshots.refresh([...ws.assets.keys()]);
+        source = this.teamSnapshots;
+        this.setTeamError(undefined);
+      } catch (e) {
+        this.setTeamError(pgUserError(e, this.team!.location).message);
+        return; // the statuses last read stay, marked unavailable
+      }
+    } else {
       this.statuses = new Map();
       return;
     }
-    indexStoreFor(ws, this.store);
-    this.storeVersion = this.store.dataVersion;
-    const engine = new StatusEngine({
-      graph: ws.graph,
-      store: this.store,
-      codeVersions: this.codeVersions,
-      observed: new ObservedOutputs(),
-    });
+    const engine = new StatusEngine({ graph: ws.graph, store: source, codeVersions: this.codeVersions, observed: new ObservedOutputs() });
     this.statuses = engine.computeAll();
   }
 
-  private openStore(ws: Workspace): void {
+  private async openStore(ws: Workspace): Promise<void> {
     const setting = vscode.workspace.getConfiguration('backfill', vscode.Uri.file(this.root)).get<string>('stateDatabase') ?? '';
-    if (isPostgresUrl(setting)) {
-      // Never a file named after the URL; the editor reads team databases in a later version.
-      const message = `backfill.stateDatabase is a team database (${redactUrl(setting)}): the editor does not read one yet — use the CLI with --state (status, plan, run, resume, backfills), or clear the setting to use .backfill/state.db`;
-      if (message !== this.storeError) {
-        this.log.error(message);
-        void vscode.window.showErrorMessage(`Backfill: ${message}`);
-      }
-      this.storeError = message;
-      return;
-    }
+    if (isPostgresUrl(setting)) return this.openTeam(setting);
     const file = statePath(ws.root, setting || undefined);
     try {
       this.store = StateStore.open(file);
+      this.state = new LocalRunState(this.store);
       // The e2e tests read this line to know which driver the extension host used.
       this.log.info(`state database ${file} opened with ${this.store.driverDescription}`);
       this.storeError = undefined;
@@ -200,6 +213,56 @@ export class WorkspaceModel implements vscode.Disposable {
         if (choice === 'Retry' && !this.disposed) void this.reload(); // not after a switch to another folder
       });
     }
+  }
+
+  /**
+   * Connects to the team database and listens to it: another machine's result reaches the views
+   * as its transaction commits (LISTEN/NOTIFY), without polling. Unreachable, it says so (the URL
+   * without its password) and tries again.
+   */
+  private async openTeam(url: string): Promise<void> {
+    const where = redactUrl(url);
+    try {
+      const override = vscode.workspace.getConfiguration('backfill', vscode.Uri.file(this.root)).get<string>('project') || undefined;
+      const project = projectKey(this.root, override).key;
+      this.team = await PostgresStore.open(url, { project, connectTimeoutMs: 5000 });
+      this.state = new TeamRunState(this.team, this.root);
+      this.teamSnapshots = new SnapshotCache(this.team);
+      this.log.info(`team state database ${where} opened (project ${project})`);
+      this.setTeamError(undefined);
+      this.stopListening = this.team.listen(
+        (assets) => {
+          this.log.info(`team state changed${assets ? `: ${assets.join(', ')}` : ' (reconnected)'}`);
+          // Only the assets another machine changed are read again.
+          this.teamSnapshots?.invalidate(assets);
+          this.ownWrites = true;
+          this.recomputeStatusesIn(TEAM_NOTIFY_MS);
+        },
+        (message) => this.setTeamError(message ?? undefined),
+      );
+    } catch (e) {
+      this.setTeamError(pgUserError(e, url).message);
+      // Tried again while unreachable; a refusal (password, permission) waits for a settings change.
+      if (e instanceof UnreachableError && !this.disposed) {
+        if (this.retryTimer) clearTimeout(this.retryTimer);
+        this.retryTimer = setTimeout(() => void this.reload(), TEAM_RETRY_MS);
+      }
+    }
+  }
+
+  private stopListening: (() => void) | undefined;
+  private teamSnapshots: SnapshotCache | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+
+  /** A team database's problem shown in the views (and once as a notification), or cleared. */
+  private setTeamError(message: string | undefined): void {
+    if (message === this.storeError) return;
+    this.storeError = message;
+    if (message) {
+      this.log.error(message);
+      void vscode.window.showWarningMessage(`Backfill: ${message}`);
+    }
+    this.changed.fire();
   }
 
   /** Another process (the CLI, another window) writing the database: recompute when it commits. */
@@ -227,7 +290,7 @@ export class WorkspaceModel implements vscode.Disposable {
   /** Another process (or this one) touched the database file. */
   private onStoreTouched(): void {
     // The database could not be opened: a change in its folder (the file moved aside, restored) is worth a retry.
-    if (!this.store) this.schedule();
+    if (!this.state) this.schedule();
     else this.recomputeStatusesIn(DEBOUNCE_MS);
   }
 
@@ -236,12 +299,13 @@ export class WorkspaceModel implements vscode.Disposable {
     if (this.storeTimer) return;
     this.storeTimer = setTimeout(() => {
       this.storeTimer = undefined;
-      if (!this.store || (!this.ownWrites && this.store.dataVersion === this.storeVersion)) return;
+      if (!this.state || (this.store && !this.ownWrites && this.store.dataVersion === this.storeVersion)) return;
       this.ownWrites = false;
       const t0 = performance.now();
-      this.computeStatuses();
-      this.log.info(`state changed: statuses recomputed in ${(performance.now() - t0).toFixed(0)} ms`);
-      this.changed.fire();
+      void this.computeStatuses().then(() => {
+        this.log.info(`state changed: statuses recomputed in ${(performance.now() - t0).toFixed(0)} ms`);
+        this.changed.fire();
+      });
     }, ms);
   }
 
@@ -250,6 +314,13 @@ export class WorkspaceModel implements vscode.Disposable {
     this.dbWatcher = undefined;
     this.store?.close();
     this.store = undefined;
+    this.stopListening?.();
+    this.stopListening = undefined;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    void this.team?.close().catch(() => {});
+    this.team = undefined;
+    this.teamSnapshots = undefined;
+    this.state = undefined;
     this.storeError = undefined;
   }
 

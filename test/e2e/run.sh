@@ -145,7 +145,7 @@ install_code_server() { # $1 = version
 # ---------------------------------------------------------------- per-run state and cleanup
 free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
 
-CS_PID=""; CS_DESC=""; RUN=""; PACK=""; SLURM_DIR=""
+CS_PID=""; CS_DESC=""; RUN=""; PACK=""; SLURM_DIR=""; PG_DIR=""
 END_WHAT=""; END_COUNTS=""   # what the last run_end ran on, and its test counts
 # Descendants of a PID from /proc (no procps needed): parent links of every process, then a walk.
 descendants() {
@@ -185,11 +185,21 @@ stop_slurm() {
   SLURM_DIR=""
 }
 
+# Stops the PostgreSQL server run_end started, if any.
+stop_pg() {
+  [ -n "${PG_DIR:-}" ] || return 0
+  bash "$ROOT/test/pg/local-pg.sh" stop "$PG_DIR" || true
+  rm -rf "$PG_DIR"
+  unset PGPASSWORD BACKFILL_TEST_PG_URL
+  PG_DIR=""
+}
+
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
   stop_server
   stop_slurm
+  stop_pg
   if [ -n "$RUN" ] && [ -d "$RUN" ]; then log "kept run folder $RUN (server log: $RUN/server.log, workspace: $RUN/demo)"; fi
   [ -n "$PACK" ] && rm -rf "$PACK"
   exit "$rc"
@@ -249,6 +259,19 @@ run_end() {
     log "Slurm cluster up for slurm.test.mjs (SLURM_CONF=$SLURM_CONF)"
   fi
 
+  # team.test.mjs works on a team's PostgreSQL database: a throw-away server starts before
+  # code-server, and its password is in PGPASSWORD, as in the shell a user starts the editor from.
+  if printf '%s\n' "$@" | grep -q 'team\.test\.mjs$'; then
+    PG_DIR=$(mktemp -d /tmp/backfill-e2e-pg.XXXXXX); chmod 755 "$PG_DIR"
+    local pgout
+    pgout=$(bash "$ROOT/test/pg/local-pg.sh" start "$PG_DIR" 2>&1) ||
+      { echo "$pgout" >&2; die "the test PostgreSQL did not start (team.test.mjs needs it; see $PG_DIR)"; }
+    BACKFILL_TEST_PG_URL=$(sed -n 's/^BACKFILL_TEST_PG_URL=//p' <<< "$pgout")
+    PGPASSWORD=$(sed -n 's/^BACKFILL_TEST_PG_PASSWORD=//p' <<< "$pgout")
+    export BACKFILL_TEST_PG_URL PGPASSWORD
+    log "PostgreSQL up for team.test.mjs ($BACKFILL_TEST_PG_URL)"
+  fi
+
   # Fresh user settings and a fresh copy of the demo workspace (nothing materialized yet).
   cp "$HERE/settings.json" "$RUN/ud/User/settings.json"
   mkdir "$RUN/demo"
@@ -291,6 +314,7 @@ run_end() {
   if [ "$rc" != 0 ]; then log "last lines of the server log:"; tail -30 "$RUN/server.log" >&2 || true; fi
   stop_server
   stop_slurm
+  stop_pg
   if [ "$rc" != 0 ] || [ "${E2E_KEEP:-0}" = 1 ]; then log "kept run folder $RUN (server log: $RUN/server.log, workspace: $RUN/demo)"; else rm -rf "$RUN"; fi
   RUN=""
   return "$rc"

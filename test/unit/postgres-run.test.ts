@@ -139,7 +139,7 @@ describe('backfills on a team database (PostgreSQL)', { timeout: 240_000 }, () =
   it('a runner killed with -9: its partitions wait for its lease to expire, then run elsewhere; a resume takes its own back at once', async () => {
     const [a, b] = clones;
     writeFileSync(path.join(a, 'slow'), '');
-    const lease = { BACKFILL_LEASE_MS: '4000' };
+    const lease = { BACKFILL_LEASE_MS: '8000' };
     const dead = start(a, ['run', 'days', '--from', '2024-01-20', '--to', '2024-01-22', '--concurrency', '3'], lease);
     await until(
       'the three slow jobs',
@@ -155,11 +155,21 @@ describe('backfills on a team database (PostgreSQL)', { timeout: 240_000 }, () =
     // Another machine plans the same partitions: the plan says who runs them.
     const plan = cli(b, ['plan', 'days', '--from', '2024-01-20', '--to', '2024-01-22'], lease);
     assert.match(plan.stderr, new RegExp(`3 partitions of days are being run now by \\(\\S+@\\S+, backfill ${id}\\)`));
+    // Or leaves them out, by choice.
+    const skipping = cli(b, ['plan', 'days', '--from', '2024-01-19', '--to', '2024-01-22', '--skip-running'], lease);
+    assert.equal(skipping.code, 0, skipping.stdout + skipping.stderr);
+    assert.match(skipping.stdout, /^plan: 1 task, 1 partition of 1 asset$/m);
+    assert.match(
+      skipping.stderr,
+      new RegExp(
+        `left out 3 partitions of days \\(2024-01-20, 2024-01-21, 2024-01-22\\): being run now by \\(\\S+@\\S+, backfill ${id}\\) \\(--skip-running\\)`,
+      ),
+    );
     // It runs them once the dead runner's lease has expired.
     const other = cli(b, ['run', 'days', '--from', '2024-01-20', '--to', '2024-01-22', '--concurrency', '3'], lease);
     assert.equal(other.code, 0, other.stdout + other.stderr);
     assert.match(other.stdout, new RegExp(`waiting: partition 2024-01-2\\d is being run by backfill ${id} \\(\\S+@\\S+\\)`));
-    assert.ok(Date.now() - killedAt >= 3000, 'the partitions came free before the lease expired');
+    assert.ok(Date.now() - killedAt >= 6000, 'the partitions came free before the lease expired');
     assert.deepEqual([...successes(b, '2024-01-20', '2024-01-22').keys()].sort(), days(20, 22));
 
     // A runner killed, then resumed at once (its lease still valid for a minute): it takes its partitions back.

@@ -25,6 +25,11 @@ export interface Selection {
    * failed (and theirs, up the graph), so that those tasks do not fail for want of input.
    */
   withMissingUpstream?: boolean;
+  /**
+   * Leave out the partitions another backfill is running now (PlanOptions.runningBy), and what
+   * in the plan depends on them, instead of waiting for them.
+   */
+  skipRunning?: boolean;
 }
 
 export interface PlannedTask {
@@ -156,6 +161,45 @@ export async function planWithHistory(
   });
 }
 
+/**
+ * Takes the partitions another backfill runs out of `wanted`, and the planned partitions
+ * downstream of them (they would read what is being built), saying so per asset.
+ */
+function leaveOutRunning(
+  graph: AssetGraph,
+  wanted: Map<string, { subset: PartitionSubset; reason: PlannedAsset['reason']; down?: boolean }>,
+  runningBy: ReadonlyMap<string, ReadonlyMap<string, BusyHolder>>,
+  warnings: string[],
+): void {
+  const out = new Map<string, PartitionSubset>();
+  for (const asset of graph.order) {
+    const w = wanted.get(asset.name);
+    const holders = runningBy.get(asset.name);
+    if (!w || !holders) continue;
+    const running = PartitionSubset.of(
+      [...holders.keys()].map((k) => (asset.partitions.kind === 'unpartitioned' ? 0 : asset.partitions.indexOf(k))).filter((i) => i >= 0),
+    ).intersect(w.subset);
+    if (!running.isEmpty) out.set(asset.name, (out.get(asset.name) ?? PartitionSubset.EMPTY).union(running));
+  }
+  const direct = new Map(out);
+  for (const [name, subset] of direct)
+    for (const { asset, partitions } of graph.impact(name, subset)) {
+      const w = wanted.get(asset.name);
+      const hit = w?.subset.intersect(partitions);
+      if (hit && !hit.isEmpty) out.set(asset.name, (out.get(asset.name) ?? PartitionSubset.EMPTY).union(hit));
+    }
+  for (const [name, subset] of out) {
+    const w = wanted.get(name)!;
+    wanted.set(name, { ...w, subset: w.subset.minus(subset) });
+    const def = graph.get(name)!.partitions;
+    const holders = direct.has(name) ? runningBy.get(name)! : null;
+    const by = holders ? [...new Set([...holders.values()].map((h) => `${h.by}, backfill ${h.backfill}`))].join('; ') : null;
+    warnings.push(
+      `left out ${subset.size} partition${subset.size === 1 ? '' : 's'} of ${name} (${formatKeyList(keysOf(def, subset))}): ${by ? `being run now by (${by})` : 'downstream of partitions being run now'} (--skip-running)`,
+    );
+  }
+}
+
 /** A plan this large gets a warning suggesting a sample run first. */
 export const LARGE_PLAN = 1000;
 
@@ -198,11 +242,14 @@ export function planBackfill(graph: AssetGraph, selection: Selection, options: P
   }
 
   if (selection.withMissingUpstream && options.statuses) addMissingUpstream(graph, wanted, options.statuses);
+  if (selection.skipRunning && options.runningBy) leaveOutRunning(graph, wanted, options.runningBy, warnings);
 
   const ordered = graph.order.filter((a) => !(wanted.get(a.name)?.subset.isEmpty ?? true));
   if (ordered.length === 0) {
     const names = selection.roots.map((r) => r.asset).join(', ');
-    const filter = selection.only ? ` with status ${[...selection.only].join(' or ')}` : '';
+    const filter =
+      (selection.only ? ` with status ${[...selection.only].join(' or ')}` : '') +
+      (selection.skipRunning && options.runningBy?.size ? ' that no other backfill is running (--skip-running)' : '');
     throw new UserError(`nothing to backfill: no partitions of ${names || 'the selection'}${filter}`);
   }
 

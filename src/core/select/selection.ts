@@ -29,6 +29,8 @@ export interface SelectionOptions {
   downstream?: boolean;
   /** Also the missing or failed upstream partitions that the planned tasks read (`--with-missing-upstream`). */
   withMissingUpstream?: boolean;
+  /** Leave out the partitions another backfill runs now, and what depends on them (`--skip-running`). */
+  skipRunning?: boolean;
 }
 
 /** One asset of the selection, and how it came to be named. */
@@ -117,6 +119,7 @@ export function buildSelection(ws: Workspace, words: readonly string[], options:
     downstream: options.downstream === true,
     ...(only ? { only } : {}),
     ...(options.withMissingUpstream ? { withMissingUpstream: true } : {}),
+    ...(options.skipRunning ? { skipRunning: true } : {}),
   };
 }
 
