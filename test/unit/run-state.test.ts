@@ -154,3 +154,31 @@ for (const [kind, open] of Object.entries(KINDS)) {
     });
   });
 }
+
+describe('backfill records on postgres: a runner cut off from the server', { timeout: 60_000 }, () => {
+  it('taken for dead by another machine meanwhile, still records what its task did when it is back', async () => {
+    const [mine, theirs] = await KINDS['postgres']!();
+    await mine.create(backfill('bf-cut', ['2024-01-01']));
+    const r = await mine.startTasks('bf-cut', [start('bf-cut', 't1', '2024-01-01')]);
+    const id = (r.get('t1') as { ids: number[] }).ids[0]!;
+    // Another machine's recovery: the runner stopped beating, so its attempt is canceled and its task pending.
+    await theirs.interrupt('bf-cut');
+    assert.equal((await theirs.attempt(id))!.status, 'canceled');
+    // The runner is back: its command had succeeded.
+    await mine.finishTask('bf-cut', 't1', {
+      status: 'succeeded',
+      at: Date.now(),
+      attempts: [{ id, result: { status: 'success', endedAt: Date.now(), dataVersion: 'v1' } }],
+    });
+    assert.equal((await theirs.attempt(id))!.status, 'success');
+    assert.equal((await theirs.tasks('bf-cut'))[0]!.status, 'succeeded');
+    // Written twice (its answer lost the first time): still one success, unchanged.
+    const before = await theirs.attempt(id);
+    await mine.finishTask('bf-cut', 't1', {
+      status: 'succeeded',
+      at: Date.now() + 5,
+      attempts: [{ id, result: { status: 'success', endedAt: Date.now() + 5, dataVersion: 'v2' } }],
+    });
+    assert.deepEqual(await theirs.attempt(id), before);
+  });
+});

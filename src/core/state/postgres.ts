@@ -431,13 +431,20 @@ export class PostgresStore {
   }
 
   /** @internal Completes a running attempt inside a transaction (an attempt no longer running is left as it is: a retried write counts once). */
-  async finishAttemptIn(c: pg.PoolClient, changed: Set<string>, id: number, result: AttemptResult): Promise<Attempt | null> {
+  async finishAttemptIn(
+    c: pg.PoolClient,
+    changed: Set<string>,
+    id: number,
+    result: AttemptResult,
+    /** Also an attempt canceled meanwhile by someone who took this runner for dead (its result is real). */
+    evenIfCanceled = false,
+  ): Promise<Attempt | null> {
     const r = await c.query<Row>(
       `UPDATE attempts SET status = $2, ended_at = $3, exit_code = $4,
          duration_ms = GREATEST(0, COALESCE($5, $3 - started_at)),
          data_version = COALESCE($6, data_version), inputs = COALESCE($7, inputs), metadata = COALESCE($8, metadata),
          cost = $9, cost_source = $10, end_seq = nextval('backfill_seq')
-       WHERE id = $1 AND project = $11 AND status = 'running' RETURNING *`,
+       WHERE id = $1 AND project = $11 AND (status = 'running' OR ($12 AND status = 'canceled')) RETURNING *`,
       [
         id,
         result.status,
@@ -450,6 +457,7 @@ export class PostgresStore {
         result.cost ?? null,
         result.cost === null || result.cost === undefined ? null : (result.costSource ?? null),
         this.project,
+        evenIfCanceled,
       ],
     );
     const row = r.rows[0];

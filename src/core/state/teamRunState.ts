@@ -197,8 +197,10 @@ export class TeamRunState implements RunState {
         fields.endedAt ?? null,
       ],
     );
-    // A backfill that ended holds no partition any more.
-    if (status !== 'running') await this.q(`DELETE FROM partition_leases WHERE project = $1 AND backfill_id = $2`, [this.project, id]);
+    // A backfill that ended holds no partition any more (an interrupted one's leases expire: its
+    // Slurm jobs may still run).
+    if (status !== 'running' && status !== 'interrupted')
+      await this.q(`DELETE FROM partition_leases WHERE project = $1 AND backfill_id = $2`, [this.project, id]);
   }
 
   async beat(id: string, pids: ReadonlyArray<readonly [string, number | null]>): Promise<BackfillStatus | null> {
@@ -329,7 +331,9 @@ export class TeamRunState implements RunState {
   async finishTask(backfillId: string, taskId: string, f: TaskFinish): Promise<void> {
     await this.do(() =>
       this.store.transaction(async (c, changed) => {
-        for (const a of f.attempts ?? []) await this.store.finishAttemptIn(c, changed, a.id, a.result);
+        // A runner cut off from the server long enough to be taken for dead (its attempts canceled by
+        // another machine's recovery) still records what its commands did when it is back.
+        for (const a of f.attempts ?? []) await this.store.finishAttemptIn(c, changed, a.id, a.result, a.result.status !== 'canceled');
         const r = await c.query<{ asset: string; partitions: string }>(
           `UPDATE backfill_tasks SET status = $4, ended_at = $5, exit_code = $6, message = $7
            WHERE project = $1 AND backfill_id = $2 AND task_id = $3 RETURNING asset, partitions`,
