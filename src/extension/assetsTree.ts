@@ -114,7 +114,8 @@ export class AssetsTreeProvider extends ModelTreeProvider<AssetsNode> {
       return item;
     }
     const worst = st.worst();
-    item.description = describeCounts(st.counts(), unpartitioned);
+    // A team database that cannot be reached now: the statuses last read, marked as such.
+    item.description = describeCounts(st.counts(), unpartitioned) + (this.model.storeError ? ' · state unavailable' : '');
     item.iconPath = new vscode.ThemeIcon(
       worst === 'fresh' ? 'pass-filled' : STATUS_ICONS[worst],
       new vscode.ThemeColor(STATUS_COLORS[worst]),

@@ -190,7 +190,7 @@ stop_pg() {
   [ -n "${PG_DIR:-}" ] || return 0
   bash "$ROOT/test/pg/local-pg.sh" stop "$PG_DIR" || true
   rm -rf "$PG_DIR"
-  unset PGPASSWORD BACKFILL_TEST_PG_URL
+  unset PGPASSWORD BACKFILL_TEST_PG_URL BACKFILL_TEST_PG_DIR
   PG_DIR=""
 }
 
@@ -268,7 +268,8 @@ run_end() {
       { echo "$pgout" >&2; die "the test PostgreSQL did not start (team.test.mjs needs it; see $PG_DIR)"; }
     BACKFILL_TEST_PG_URL=$(sed -n 's/^BACKFILL_TEST_PG_URL=//p' <<< "$pgout")
     PGPASSWORD=$(sed -n 's/^BACKFILL_TEST_PG_PASSWORD=//p' <<< "$pgout")
-    export BACKFILL_TEST_PG_URL PGPASSWORD
+    BACKFILL_TEST_PG_DIR=$PG_DIR
+    export BACKFILL_TEST_PG_URL PGPASSWORD BACKFILL_TEST_PG_DIR
     log "PostgreSQL up for team.test.mjs ($BACKFILL_TEST_PG_URL)"
   fi
 

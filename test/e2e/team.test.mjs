@@ -3,14 +3,18 @@
 // its password in PGPASSWORD, as in the shell a user starts the editor from). A colleague's task,
 // run by the CLI against the same database, turns the partition fresh in the tree without a
 // refresh: the extension LISTENs to the database.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { cli, copyDemo, exactly, openWorkbench, shortenDemo } from './helpers.mjs';
+import { cli, copyDemo, exactly, openWorkbench, ROOT, shortenDemo } from './helpers.mjs';
 
 const URL = process.env.BACKFILL_TEST_PG_URL;
-if (!URL || !process.env.PGPASSWORD)
+const PG_DIR = process.env.BACKFILL_TEST_PG_DIR;
+/** Stops (down) or starts again (up) the test server, keeping its data: an outage. */
+const server = (cmd) => execFileSync('bash', [path.join(ROOT, 'test/pg/local-pg.sh'), cmd, PG_DIR], { stdio: 'ignore' });
+if (!URL || !PG_DIR || !process.env.PGPASSWORD)
   throw new Error('BACKFILL_TEST_PG_URL is not set: run the e2e tests with "npm run test:e2e" (test/e2e/run.sh starts PostgreSQL)');
 const WS = copyDemo('demo-team');
 
@@ -46,5 +50,25 @@ describe('A team database (PostgreSQL) in VS Code (code-server)', { timeout: 300
     console.log(`# the tree followed the colleague's task in ${Date.now() - t0} ms (from the CLI's exit)`);
     assert.equal(fs.existsSync(path.join(WS, '.backfill', 'state.db')), false, 'the editor made a local state file');
     await wb.shot('team-01-fresh-from-colleague');
+  });
+
+  it('the server going away is said in the views and a notification, and the tree comes back by itself', async () => {
+    server('down');
+    try {
+      await wb.waitForDescription('raw_events', exactly('20 missing · 1 fresh · state unavailable'));
+      const toast = wb.toast('postgres://backfill@127.0.0.1:');
+      await toast.first().waitFor({ timeout: 15000 });
+      const text = await toast.first().innerText();
+      assert.match(
+        text,
+        /lost the connection to postgres:\/\/backfill@127\.0\.0\.1:\d+\/backfill|cannot reach the state database postgres:\/\/backfill@127\.0\.0\.1:\d+\/backfill/,
+      );
+      assert.ok(!text.includes(process.env.PGPASSWORD), 'the notification shows the password');
+      await wb.shot('team-02-server-down');
+    } finally {
+      server('up');
+    }
+    // Reconnected (with backoff): everything read again, without a refresh.
+    await wb.waitForDescription('raw_events', exactly('20 missing · 1 fresh'), 60000);
   });
 });

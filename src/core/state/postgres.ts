@@ -866,6 +866,8 @@ export class PostgresStore {
     let stopped = false;
     let client: pg.PoolClient | null = null;
     let delay = 500;
+    /** The connection was lost (or never made): the next one to succeed says so and has everything read again. */
+    let lost = false;
     const connect = async (): Promise<void> => {
       while (!stopped) {
         try {
@@ -884,6 +886,7 @@ export class PostgresStore {
             c.release(true);
             if (client === c) client = null;
             if (!stopped) {
+              lost = true;
               onError(`lost the connection to ${this.location}: reconnecting`);
               void connect();
             }
@@ -894,13 +897,15 @@ export class PostgresStore {
             return;
           }
           client = c;
-          if (delay > 500) {
+          if (lost) {
+            lost = false;
             onError(null);
             onChange(null);
           }
           delay = 500;
           return;
         } catch (e) {
+          lost = true;
           onError(pgUserError(e, this.location).message);
           await new Promise((r) => setTimeout(r, delay));
           delay = Math.min(30_000, delay * 2);
