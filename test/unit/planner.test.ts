@@ -1,4 +1,8 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { UserError } from '../../src/core/diagnostics.ts';
 import { PartitionSubset } from '../../src/core/partitions/subset.ts';
@@ -123,6 +127,30 @@ describe('planner', () => {
       BACKFILL_PARTITION: '2024-01-02',
     });
     assert.equal(renderCommand(ws.assets.get('model')!, PartitionSubset.of([0]), 'bf-1').cwd, '/ws/ml');
+  });
+
+  it('a placeholder stays data in every quoting context: keys with $( ), backquotes, quotes and backslashes run nothing', () => {
+    const ws = workspace(`
+assets:
+  k:
+    partitions: { static: ["$(touch PWNED)", "a\\"b", "it's", "\`touch TICK\`", "back\\\\slash", "x y"] }
+    run: printf '%s|%s|%s|%s\\n' "dq={partition}" 'sq={partition}' {partition} "\\"{partition}\\""
+`);
+    const asset = ws.assets.get('k')!;
+    const dir = mkdtempSync(path.join(tmpdir(), 'backfill-quoting-'));
+    try {
+      for (let i = 0; i < asset.partitions.size; i++) {
+        const key = asset.partitions.keyAt(i);
+        const out = execFileSync('/bin/sh', ['-c', renderCommand(asset, PartitionSubset.of([i]), 'bf').command], {
+          cwd: dir,
+          encoding: 'utf8',
+        });
+        assert.equal(out, `dq=${key}|sq=${key}|${key}|"${key}"\n`);
+      }
+      assert.deepEqual(readdirSync(dir), [], 'a key ran as a command');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('multi keys are available per dimension', () => {

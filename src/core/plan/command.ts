@@ -18,7 +18,43 @@ export interface RenderedCommand {
   env: Record<string, string>;
 }
 
-const PLACEHOLDER = /\{(partition|partitions|start|end|first|last|asset|dim:[^}]+)\}/g;
+const PLACEHOLDER = /\{(partition|partitions|start|end|first|last|asset|dim:[^}]+)\}/y;
+
+/**
+ * Replaces the placeholders of a shell command template, each quoted for where it stands: a
+ * value must stay data in every quoting context, so that a partition key like `$(touch x)` or
+ * `a"b` never becomes code. Outside quotes it becomes one single-quoted word per value; inside
+ * "…" its `$`, backquote, `"` and backslash are escaped (the values joined by spaces); inside
+ * '…' the single quotes are closed around a quoted word and reopened.
+ */
+export function substitute(template: string, values: (name: string) => string[]): string {
+  let out = '';
+  let quote: '' | "'" | '"' = '';
+  for (let i = 0; i < template.length;) {
+    PLACEHOLDER.lastIndex = i;
+    const m = PLACEHOLDER.exec(template);
+    if (m) {
+      const v = values(m[1]!);
+      if (quote === '') out += v.map(shellQuote).join(' ');
+      else if (quote === '"') out += v.join(' ').replace(/[\\$`"]/g, '\\$&');
+      else out += `'${shellQuote(v.join(' '))}'`;
+      i += m[0].length;
+      continue;
+    }
+    const c = template[i]!;
+    out += c;
+    i++;
+    if (quote === "'") {
+      if (c === "'") quote = '';
+    } else if (c === '\\' && i < template.length) {
+      // An escaped character is literal (outside quotes and inside "…" alike).
+      out += template[i]!;
+      i++;
+    } else if (c === '"') quote = quote === '"' ? '' : '"';
+    else if (c === "'" && quote === '') quote = "'";
+  }
+  return out;
+}
 
 /**
  * The shell command of one task: the asset's `run` template with every placeholder replaced
@@ -82,7 +118,7 @@ export function renderCommand(asset: AssetDefinition, partitions: PartitionSubse
       }
     }
   };
-  const command = template.replace(PLACEHOLDER, (_m, name: string) => values(name).map(shellQuote).join(' '));
+  const command = substitute(template, (name) => values(name));
   const folder = path.dirname(asset.location.file);
   const env: Record<string, string> = {
     ...(asset.env ?? {}),

@@ -16,6 +16,7 @@ import {
   type BusyHolder,
   type RunState,
   type StartResult,
+  type TaskCommand,
   type TaskFinish,
   type TaskStart,
 } from '../state/runState.ts';
@@ -176,6 +177,38 @@ export class BackfillRunner {
     this.logDir = options.logDir ?? path.join(this.state.filesDir, 'logs', backfillId);
   }
 
+  /**
+   * The tasks still to run run what their assets' definitions say now (a resume after `run:` was
+   * fixed runs the fixed command, and records the code version it ran): their commands are
+   * rendered again and saved when they changed.
+   */
+  private async currentCommands(): Promise<void> {
+    const changed: TaskCommand[] = [];
+    for (const t of this.tasks) {
+      if (t.status !== 'pending') continue;
+      const asset = this.ws.assets.get(t.asset);
+      if (!asset?.run) continue;
+      const indexes = asset.partitions.kind === 'unpartitioned' ? [0] : t.partitions.map((k) => asset.partitions.indexOf(k));
+      if (indexes.some((i) => i < 0)) continue;
+      let now: { command: string; cwd: string; env: Record<string, string> };
+      try {
+        now = renderCommand(asset, PartitionSubset.of(indexes), this.backfillId);
+      } catch {
+        continue; // e.g. {partition} in a command that now runs several: the stored one runs
+      }
+      if (now.command === t.command && now.cwd === t.cwd && JSON.stringify(now.env) === JSON.stringify(t.env)) continue;
+      Object.assign(t, { command: now.command, cwd: now.cwd, env: now.env });
+      changed.push({ taskId: t.id, command: now.command, cwd: now.cwd, env: now.env });
+    }
+    if (changed.length === 0) return;
+    await this.state.setCommands(this.backfillId, changed);
+    const assets = [...new Set(changed.map((c) => this.byId.get(c.taskId)!.asset))];
+    this.emit({
+      type: 'notice',
+      message: `${changed.length} task${changed.length === 1 ? ' runs' : 's run'} the current run: of ${assets.join(', ')} (changed since the backfill was planned)`,
+    });
+  }
+
   /** Path of a task's output log. */
   logPath(taskId: string): string {
     return path.join(this.logDir, `${taskId}.log`);
@@ -189,6 +222,7 @@ export class BackfillRunner {
     this.byId = new Map(this.tasks.map((t) => [t.id, t]));
     for (const t of this.tasks) for (const a of t.after) (this.dependents.get(a) ?? this.dependents.set(a, []).get(a)!).push(t);
     this.codes = await codeVersions(this.ws.assets.values());
+    await this.currentCommands();
     mkdirSync(this.logDir, { recursive: true });
     // A task that could never start is said before the backfill is marked running.
     const big = tooBig(
@@ -822,6 +856,10 @@ export class BackfillRunner {
     };
     const r: Running = { task: t, exec: make(onLine) };
     this.running.set(t.id, r);
+    // Its process group saved at once (on SQLite before anything else runs), not at the next
+    // heartbeat: a runner killed right after this leaves a resume that stops it.
+    const pid = r.exec.ref.pid;
+    if (pid !== undefined) void this.write(() => this.state.setTaskPid(this.backfillId, t.id, pid)).catch(() => {});
     const timeoutS = asset?.timeout;
     let timer: NodeJS.Timeout | undefined;
     let ended = false;

@@ -301,6 +301,17 @@ export class BackfillStore {
       .map((r) => r['job'] as string);
   }
 
+  /** Tasks' commands as rendered now (a resume runs what the definitions say today). */
+  setCommands(
+    backfillId: string,
+    tasks: ReadonlyArray<{ taskId: string; command: string; cwd: string; env: Record<string, string> }>,
+  ): void {
+    this.store.transaction(() => {
+      const update = this.sql(`UPDATE backfill_tasks SET command = ?, cwd = ?, env = ? WHERE backfill_id = ? AND task_id = ?`);
+      for (const t of tasks) update.run(t.command, t.cwd, JSON.stringify(t.env), backfillId, t.taskId);
+    });
+  }
+
   setTaskPid(backfillId: string, taskId: string, pid: number | null): void {
     this.store.transaction(() =>
       this.sql(`UPDATE backfill_tasks SET pid = ? WHERE backfill_id = ? AND task_id = ?`).run(pid, backfillId, taskId),

@@ -53,6 +53,14 @@ export function builtMessage(by: string | null): string {
   return by ? `materialized meanwhile by backfill ${by}` : 'materialized meanwhile (recorded)';
 }
 
+/** What a task runs. */
+export interface TaskCommand {
+  taskId: string;
+  command: string;
+  cwd: string;
+  env: Record<string, string>;
+}
+
 /** A task's outcome, written with its attempts' outcomes in one transaction. */
 export interface TaskFinish {
   status: TaskStatus;
@@ -94,6 +102,10 @@ export interface RunState {
   /** Starts tasks in one transaction (or, for those another live backfill runs a partition of, says who). */
   startTasks(backfillId: string, starts: readonly TaskStart[]): Promise<Map<string, StartResult>>;
   setTaskJobs(backfillId: string, jobs: ReadonlyMap<string, string>): Promise<void>;
+  /** The process group of a task's command, saved as it starts (a resume after a crash stops it). */
+  setTaskPid(backfillId: string, taskId: string, pid: number): Promise<void>;
+  /** Tasks' commands as rendered now. */
+  setCommands(backfillId: string, tasks: ReadonlyArray<TaskCommand>): Promise<void>;
   finishTask(backfillId: string, taskId: string, finish: TaskFinish): Promise<void>;
   /** Partitions of `asset` among `keys` that another live backfill runs now. */
   runningElsewhere(asset: string, keys: readonly string[], backfillId: string): Promise<Map<string, BusyHolder>>;
@@ -229,6 +241,12 @@ export class LocalRunState implements RunState {
 
   async setTaskJobs(backfillId: string, jobs: ReadonlyMap<string, string>): Promise<void> {
     this.backfills.setTaskJobs(backfillId, jobs);
+  }
+  async setTaskPid(backfillId: string, taskId: string, pid: number): Promise<void> {
+    this.backfills.setTaskPid(backfillId, taskId, pid);
+  }
+  async setCommands(backfillId: string, tasks: ReadonlyArray<TaskCommand>): Promise<void> {
+    this.backfills.setCommands(backfillId, tasks);
   }
 
   async finishTask(backfillId: string, taskId: string, f: TaskFinish): Promise<void> {

@@ -27,7 +27,16 @@ import {
 } from './backfills.ts';
 import { snapshotsOf } from './copy.ts';
 import { isConnectionError, pgUserError, type PostgresStore } from './postgres.ts';
-import { builtMessage, whoAmI, type BusyHolder, type RunState, type StartResult, type TaskFinish, type TaskStart } from './runState.ts';
+import {
+  builtMessage,
+  whoAmI,
+  type BusyHolder,
+  type RunState,
+  type StartResult,
+  type TaskCommand,
+  type TaskFinish,
+  type TaskStart,
+} from './runState.ts';
 import type { SnapshotSource } from './staleness.ts';
 import type { Attempt } from './store.ts';
 
@@ -325,6 +334,31 @@ export class TeamRunState implements RunState {
       `UPDATE backfill_tasks t SET job = x.job FROM unnest($3::text[], $4::text[]) AS x(task_id, job)
        WHERE t.project = $1 AND t.backfill_id = $2 AND t.task_id = x.task_id`,
       [this.project, backfillId, [...jobs.keys()], [...jobs.values()]],
+    );
+  }
+
+  async setTaskPid(backfillId: string, taskId: string, pid: number): Promise<void> {
+    await this.q(`UPDATE backfill_tasks SET pid = $4 WHERE project = $1 AND backfill_id = $2 AND task_id = $3`, [
+      this.project,
+      backfillId,
+      taskId,
+      pid,
+    ]);
+  }
+
+  async setCommands(backfillId: string, tasks: ReadonlyArray<TaskCommand>): Promise<void> {
+    await this.q(
+      `UPDATE backfill_tasks t SET command = x.command, cwd = x.cwd, env = x.env
+       FROM unnest($3::text[], $4::text[], $5::text[], $6::text[]) AS x(task_id, command, cwd, env)
+       WHERE t.project = $1 AND t.backfill_id = $2 AND t.task_id = x.task_id`,
+      [
+        this.project,
+        backfillId,
+        tasks.map((t) => t.taskId),
+        tasks.map((t) => t.command),
+        tasks.map((t) => t.cwd),
+        tasks.map((t) => JSON.stringify(t.env)),
+      ],
     );
   }
 
