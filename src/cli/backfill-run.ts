@@ -139,6 +139,8 @@ export async function runStored(ctx: CliContext, ws: Workspace, state: RunState,
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // The terminal closing (SIGHUP) cancels too: its commands would otherwise run on unwatched.
+  process.on('SIGHUP', onSignal);
   let report: BackfillReport;
   try {
     printer.start();
@@ -147,6 +149,7 @@ export async function runStored(ctx: CliContext, ws: Workspace, state: RunState,
     printer.stop();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    process.off('SIGHUP', onSignal);
   }
   if (ctx.json) printJson({ backfill: reportJson(report) });
   else printReport(ctx, report, [id, ...options.hintOptions], ws.costUnit);

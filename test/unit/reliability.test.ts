@@ -2,7 +2,7 @@
 // started its commands, and a resume after the command was fixed.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { backfill, buildCli, CLI, json, removeTempDirs, tempWorkspace } from './cli-harness.ts';
@@ -12,10 +12,11 @@ const NOW = ['--now', '2024-01-10T00:00:00Z'];
 before(buildCli);
 after(removeTempDirs);
 
+/** Whether a process runs (a zombie waiting to be reaped does not: in a container nobody may reap it). */
 function alive(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
   } catch {
     return false;
   }
@@ -101,5 +102,123 @@ describe('runs that go wrong', { timeout: 60_000 }, () => {
     ]);
     const st = json<{ assets: Array<{ asset: string; counts: Record<string, number> }> }>(['status', ...NOW], { cwd: dir });
     assert.equal(st.assets[0]!.counts['fresh'], 2, JSON.stringify(st));
+  });
+});
+
+describe('a run whose terminal or reader goes away', { timeout: 60_000 }, () => {
+  const start = (dir: string) =>
+    spawn(process.execPath, [CLI, 'run', 'days', '--concurrency', '3', ...NOW], {
+      cwd: dir,
+      env: { ...process.env, NO_COLOR: '1' },
+    });
+  const workspace = (prefix: string) =>
+    tempWorkspace(
+      {
+        'a.assets.yaml':
+          'assets:\n  days:\n    partitions: { daily: { start: 2024-01-01, end: 2024-01-04 } }\n    run: sh job.sh {partition}\n',
+        'job.sh': 'echo "start $1 $$" >> runs.log\necho "running $1"\nsleep 30\n',
+      },
+      prefix,
+    );
+  const pids = (dir: string) =>
+    existsSync(path.join(dir, 'runs.log'))
+      ? readFileSync(path.join(dir, 'runs.log'), 'utf8')
+          .trim()
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => Number(l.split(' ')[2]))
+      : [];
+  async function jobsStarted(dir: string): Promise<number[]> {
+    const t0 = Date.now();
+    while (pids(dir).length < 3) {
+      assert.ok(Date.now() - t0 < 20_000, 'the commands did not start');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return pids(dir);
+  }
+  /** The run ended as a cancel does: exit status 1, its commands stopped, the backfill canceled. */
+  async function canceled(dir: string, runner: ReturnType<typeof start>, jobs: number[]): Promise<void> {
+    const code = await new Promise<number | null>((r) => runner.on('close', r));
+    assert.equal(code, 1);
+    assert.ok(
+      jobs.every((pid) => !alive(pid)),
+      'commands left running',
+    );
+    assert.equal(json<{ backfills: Array<{ status: string }> }>(['backfills', ...NOW], { cwd: dir }).backfills[0]!.status, 'canceled');
+  }
+
+  it('SIGHUP (the terminal closed) cancels: the commands are stopped, the exit status is not 0', async () => {
+    const dir = workspace('backfill-hup-');
+    const runner = start(dir);
+    const jobs = await jobsStarted(dir);
+    runner.kill('SIGHUP');
+    await canceled(dir, runner, jobs);
+  });
+
+  it('`backfill run … | head -1`: the reader going away cancels, the commands are stopped, the exit status is not 0', async () => {
+    const dir = workspace('backfill-epipe-');
+    const runner = start(dir);
+    await new Promise((r) => runner.stdout.once('data', r));
+    runner.stdout.destroy(); // as head does after its line
+    const jobs = await jobsStarted(dir);
+    await canceled(dir, runner, jobs);
+  });
+});
+
+describe('a state database that goes away', { timeout: 60_000 }, () => {
+  const workspace = (prefix: string) =>
+    tempWorkspace(
+      {
+        'a.assets.yaml':
+          'assets:\n  days:\n    partitions: { daily: { start: 2024-01-01, end: 2024-01-05 } }\n    run: sh job.sh {partition}\n',
+        'job.sh': 'echo "start $1" >> runs.log\nsleep 1\n',
+      },
+      prefix,
+    );
+
+  for (const [what, files] of [
+    ['the database file', ['state.db', 'state.db-wal', 'state.db-shm']],
+    ['its write-ahead log', ['state.db-wal']],
+  ] as const)
+    it(`${what} deleted during a run: the run stops and says what was lost, instead of recording into nothing`, async () => {
+      const dir = workspace('backfill-deleted-');
+      const runner = spawn(process.execPath, [CLI, 'run', 'days', '--concurrency', '1', ...NOW], {
+        cwd: dir,
+        env: { ...process.env, NO_COLOR: '1' },
+      });
+      let stderr = '';
+      runner.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const t0 = Date.now();
+      while (!existsSync(path.join(dir, 'runs.log'))) {
+        assert.ok(Date.now() - t0 < 20_000, 'the first command did not start');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      for (const f of files) rmSync(path.join(dir, '.backfill', f), { force: true });
+      const code = await new Promise<number | null>((r) => runner.on('close', r));
+      assert.equal(code, 2, stderr);
+      assert.match(
+        stderr,
+        what === 'the database file'
+          ? /the state database \S+state\.db was deleted while in use: what was recorded since it was opened is lost with it\nbackfill bf-\S+ stopped and its commands with it/
+          : /the state database's write-ahead log \S+state\.db-wal was deleted while in use: what was recorded since it was opened is lost with it/,
+      );
+      // It stopped at the first result it could not record: the other partitions did not run.
+      assert.equal(readFileSync(path.join(dir, 'runs.log'), 'utf8').trim().split('\n').length, 1);
+    });
+
+  it('an empty (0-byte) state.db is not taken for an empty history: one message, the file left as it is', () => {
+    const dir = workspace('backfill-empty-db-');
+    const file = path.join(dir, '.backfill', 'state.db');
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, '');
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(file, old, old);
+    const r = backfill(['status', ...NOW], { cwd: dir });
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.match(
+      r.stderr,
+      /the state database \S+state\.db is an empty file \(0 bytes\): its history is gone, or it never was a database\. .*mv /,
+    );
+    assert.equal(statSync(file).size, 0);
   });
 });

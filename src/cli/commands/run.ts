@@ -45,7 +45,7 @@ export function register(program: Command): void {
       `
 The selection is the same as for backfill plan. Each line a command prints is shown prefixed
 with its task ("asset partition │ "); its full output is kept in a log file under the state
-folder. Ctrl-C (or SIGTERM) cancels: running commands are stopped; a second Ctrl-C exits at once.
+folder. Ctrl-C (or SIGTERM, SIGHUP, or the reader of its output going away) cancels: running commands are stopped; a second Ctrl-C exits at once.
 Exit status: 0 when every task succeeded, 3 when a --sample run paused (backfill resume runs the
 rest), 1 when a task failed or the backfill was canceled, 2 for bad input.
 In JSON only the final report is printed: {"backfill": {"id", "status", "counts", "duration_ms", "failed"}}.

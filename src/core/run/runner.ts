@@ -9,6 +9,7 @@ import { formatMemory } from '../cost/units.ts';
 import { PartitionSubset } from '../partitions/subset.ts';
 import { renderCommand } from '../plan/command.ts';
 import type { BackfillStatus, StoredTask, TaskStatus } from '../state/backfills.ts';
+import { StateFileGoneError } from '../state/database.ts';
 import { inputVersions } from '../state/record.ts';
 import {
   builtMessage,
@@ -285,6 +286,11 @@ export class BackfillRunner {
         // the database still refuses: resume finds the backfill's process gone and treats it the same
       }
       const running = countTasks(this.tasks).running;
+      if (this.storeError instanceof StateFileGoneError)
+        throw new UserError(
+          `${this.storeError.message}\nbackfill ${this.backfillId} stopped and its commands with it: its own record went with the file, so it cannot be resumed. ` +
+            `Put the file back if you still have it; otherwise plan again what is not fresh (backfill run … --only missing,failed,stale)`,
+        );
       throw new UserError(
         `${this.storeError.message}\nbackfill ${this.backfillId} stopped: ${running ? `${running} task${running === 1 ? ' that was' : 's that were'} in progress ${running === 1 ? 'is' : 'are'} not recorded as done and will run again; ` : ''}` +
           `what succeeded before is kept. Once the database can be written again, resume with: backfill resume ${this.backfillId}`,

@@ -3,7 +3,7 @@
  * migrations, WAL and lock handling, transactions, and the messages that name the file and the
  * fix. What is stored in it is store.ts's and backfills.ts's business.
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { UserError } from '../diagnostics.ts';
 import { connect, sqliteErrorCode, type SqliteConnection, type SqliteDriverName, type SqlStatement } from './sqlite.ts';
@@ -117,8 +117,16 @@ export interface OpenOptions {
  * One open state database: an SQLite file in WAL mode, so that editor windows and CLI processes
  * (on different Node versions, through different drivers) read while one writes.
  */
+/** The state database's file was deleted or replaced while open: what was written to it since is gone with it. */
+export class StateFileGoneError extends UserError {}
+
+/** A 0-byte file this old is not one being created by another process right now. */
+const EMPTY_FILE_GRACE_MS = 10_000;
+
 export class StateDatabase {
   private readonly statements = new Map<string, SqlStatement>();
+  /** The file as opened (inode), to notice it deleted or replaced under us. */
+  private ino = 0;
   /** Nesting depth of transaction(): inner ones are savepoints. */
   private depth = 0;
 
@@ -136,7 +144,14 @@ export class StateDatabase {
   }
 
   static open(path: string, options: OpenOptions = {}): StateDatabase {
-    if (!existsSync(path)) {
+    const found = existsSync(path) ? statSync(path) : null;
+    // SQLite would take an empty file for a new database: a history truncated to nothing (or a
+    // file that never was one) must not silently become an empty history.
+    if (found?.isFile() && found.size === 0 && Date.now() - found.mtimeMs > EMPTY_FILE_GRACE_MS)
+      throw new UserError(
+        `the state database ${path} is an empty file (0 bytes): its history is gone, or it never was a database. Backfill does not start a new history over it: restore it from a backup, or move it aside (mv ${path} ${path}.broken) to start afresh`,
+      );
+    if (!found) {
       const dir = dirname(path);
       // A folder of our own (the default .backfill/) is kept out of git; a folder that was there
       // already (--state or backfill.stateDatabase pointing into the project) is left alone.
@@ -161,11 +176,34 @@ export class StateDatabase {
       db.enableWal(timeoutMs);
       conn.exec('PRAGMA synchronous = NORMAL; PRAGMA mmap_size = 268435456; PRAGMA foreign_keys = ON');
       db.migrate();
+      db.ino = statSync(path).ino;
     } catch (e) {
       conn.close();
       throw explain(e, path);
     }
     return db;
+  }
+
+  /**
+   * Throws StateFileGoneError when the database file, or its write-ahead log, was deleted or
+   * replaced since it was opened: SQLite would go on writing to the deleted file, and everything
+   * written would vanish when it is closed. Called before a backfill records a result.
+   */
+  checkFile(): void {
+    let ino: number | null = null;
+    try {
+      ino = statSync(this.path).ino;
+    } catch {
+      ino = null;
+    }
+    const wal = this.pragma('journal_mode') === 'wal';
+    const gone =
+      ino === null || ino !== this.ino
+        ? `the state database ${this.path} was ${ino === null ? 'deleted' : 'replaced'} while in use`
+        : wal && !existsSync(`${this.path}-wal`)
+          ? `the state database's write-ahead log ${this.path}-wal was deleted while in use`
+          : null;
+    if (gone) throw new StateFileGoneError(`${gone}: what was recorded since it was opened is lost with it`);
   }
 
   get isOpen(): boolean {

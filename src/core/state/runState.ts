@@ -199,6 +199,7 @@ export class LocalRunState implements RunState {
   }
 
   async startTasks(backfillId: string, starts: readonly TaskStart[]): Promise<Map<string, StartResult>> {
+    this.store.db.checkFile();
     const out = new Map<string, StartResult>();
     // One transaction holds the write lock: a partition another live backfill runs is seen as taken.
     this.store.transaction(() => {
@@ -250,6 +251,7 @@ export class LocalRunState implements RunState {
   }
 
   async finishTask(backfillId: string, taskId: string, f: TaskFinish): Promise<void> {
+    this.store.db.checkFile();
     this.backfills.finishTask(
       backfillId,
       taskId,
