@@ -129,7 +129,11 @@ export async function runStored(ctx: CliContext, ws: Workspace, state: RunState,
     interrupts++;
     if (interrupts > 1 && signal === 'SIGINT') {
       printer.stop();
-      process.stderr.write('backfill: interrupted again: exiting now\n');
+      // Nothing may outlive the exit: the commands' process groups are killed first, without grace.
+      const killed = runner.killNow();
+      process.stderr.write(
+        `backfill: interrupted again: ${killed ? `killed ${plural(killed, 'running command')} (SIGKILL) and ` : ''}exiting now; backfill resume ${id} runs what is left\n`,
+      );
       process.exit(130);
     }
     if (controller.signal.aborted) return;

@@ -222,3 +222,41 @@ describe('a state database that goes away', { timeout: 60_000 }, () => {
     assert.equal(statSync(file).size, 0);
   });
 });
+
+describe('a command that traps SIGTERM', { timeout: 60_000 }, () => {
+  it('a second Ctrl-C kills its process group before the CLI exits: nothing outlives the run', async () => {
+    const dir = tempWorkspace(
+      {
+        'a.assets.yaml':
+          'assets:\n  days:\n    partitions: { daily: { start: 2024-01-01, end: 2024-01-02 } }\n    run: sh job.sh {partition}\n',
+        // Ignored signals are inherited: the sleep ignores SIGTERM too.
+        'job.sh': 'trap \'\' TERM\necho "$$" >> pids.log\nsleep 60\n',
+      },
+      'backfill-trap-',
+    );
+    const runner = spawn(process.execPath, [CLI, 'run', 'days', ...NOW], { cwd: dir, env: { ...process.env, NO_COLOR: '1' } });
+    let stderr = '';
+    runner.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const file = path.join(dir, 'pids.log');
+    const t0 = Date.now();
+    while (!existsSync(file) || readFileSync(file, 'utf8').trim() === '') {
+      assert.ok(Date.now() - t0 < 20_000, 'the command did not start');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const pid = Number(readFileSync(file, 'utf8').trim());
+    runner.kill('SIGINT');
+    await new Promise((r) => setTimeout(r, 300));
+    runner.kill('SIGINT'); // before the 2 s grace after SIGTERM
+    const code = await new Promise<number | null>((r) => runner.on('close', r));
+    assert.equal(code, 130, stderr);
+    assert.match(
+      stderr,
+      /interrupted again: killed 1 running command \(SIGKILL\) and exiting now; backfill resume bf-\S+ runs what is left/,
+    );
+    const t1 = Date.now();
+    while (alive(pid)) {
+      assert.ok(Date.now() - t1 < 5000, 'the command outlived the CLI');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  });
+});

@@ -492,6 +492,26 @@ export class BackfillRunner {
     this.poke();
   }
 
+  /**
+   * The process is about to exit at once (a second Ctrl-C): every local command's process group
+   * gets SIGKILL now, without the grace period, so that none outlives it (a command that traps
+   * SIGTERM would). Slurm jobs are left to `backfill cancel`. Returns how many were killed.
+   */
+  killNow(): number {
+    let n = 0;
+    for (const r of this.running.values()) {
+      const pid = r.exec.ref.pid;
+      if (pid === undefined || r.exec.ref.job !== undefined) continue;
+      try {
+        process.kill(-pid, 'SIGKILL');
+        n++;
+      } catch {
+        // already gone
+      }
+    }
+    return n;
+  }
+
   private poke(): void {
     const w = this.wake;
     this.wake = null;
