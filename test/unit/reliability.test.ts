@@ -12,6 +12,15 @@ const NOW = ['--now', '2024-01-10T00:00:00Z'];
 before(buildCli);
 after(removeTempDirs);
 
+/** Waits (polling) until `done` holds, failing with `what` after `ms`. */
+async function until(done: () => boolean, what: string, ms = 20_000): Promise<void> {
+  const t0 = Date.now();
+  while (!done()) {
+    assert.ok(Date.now() - t0 < ms, what);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 /** Whether a process runs (a zombie waiting to be reaped does not: in a container nobody may reap it). */
 function alive(pid: number): boolean {
   try {
@@ -47,10 +56,7 @@ describe('runs that go wrong', { timeout: 60_000 }, () => {
     let out = '';
     runner.stdout.on('data', (d: Buffer) => (out += d.toString()));
     const t0 = Date.now();
-    while (lines().filter((l) => l[0] === 'start').length < 3) {
-      assert.ok(Date.now() - t0 < 20_000, 'the commands did not start');
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    await until(() => lines().filter((l) => l[0] === 'start').length >= 3, 'the commands did not start');
     runner.kill('SIGKILL');
     const startedToKilled = Date.now() - t0;
     await new Promise((r) => runner.on('close', r));
@@ -129,11 +135,7 @@ describe('a run whose terminal or reader goes away', { timeout: 60_000 }, () => 
           .map((l) => Number(l.split(' ')[2]))
       : [];
   async function jobsStarted(dir: string): Promise<number[]> {
-    const t0 = Date.now();
-    while (pids(dir).length < 3) {
-      assert.ok(Date.now() - t0 < 20_000, 'the commands did not start');
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await until(() => pids(dir).length >= 3, 'the commands did not start');
     return pids(dir);
   }
   /** The run ended as a cancel does: exit status 1, its commands stopped, the backfill canceled. */
@@ -188,11 +190,7 @@ describe('a state database that goes away', { timeout: 60_000 }, () => {
       });
       let stderr = '';
       runner.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      const t0 = Date.now();
-      while (!existsSync(path.join(dir, 'runs.log'))) {
-        assert.ok(Date.now() - t0 < 20_000, 'the first command did not start');
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      await until(() => existsSync(path.join(dir, 'runs.log')), 'the first command did not start');
       for (const f of files) rmSync(path.join(dir, '.backfill', f), { force: true });
       const code = await new Promise<number | null>((r) => runner.on('close', r));
       assert.equal(code, 2, stderr);
@@ -238,11 +236,7 @@ describe('a command that traps SIGTERM', { timeout: 60_000 }, () => {
     let stderr = '';
     runner.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const file = path.join(dir, 'pids.log');
-    const t0 = Date.now();
-    while (!existsSync(file) || readFileSync(file, 'utf8').trim() === '') {
-      assert.ok(Date.now() - t0 < 20_000, 'the command did not start');
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await until(() => existsSync(file) && readFileSync(file, 'utf8').trim() !== '', 'the command did not start');
     const pid = Number(readFileSync(file, 'utf8').trim());
     runner.kill('SIGINT');
     await new Promise((r) => setTimeout(r, 300));
@@ -253,10 +247,6 @@ describe('a command that traps SIGTERM', { timeout: 60_000 }, () => {
       stderr,
       /interrupted again: killed 1 running command \(SIGKILL\) and exiting now; backfill resume bf-\S+ runs what is left/,
     );
-    const t1 = Date.now();
-    while (alive(pid)) {
-      assert.ok(Date.now() - t1 < 5000, 'the command outlived the CLI');
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await until(() => !alive(pid), 'the command outlived the CLI', 5000);
   });
 });
