@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { StateStore } from '../../src/core/state/store.ts';
 import { backfill, buildCli, CLI, json, removeTempDirs, tempWorkspace } from './cli-harness.ts';
 
 const NOW = ['--now', '2024-01-10T00:00:00Z'];
@@ -248,5 +249,73 @@ describe('a command that traps SIGTERM', { timeout: 60_000 }, () => {
       /interrupted again: killed 1 running command \(SIGKILL\) and exiting now; backfill resume bf-\S+ runs what is left/,
     );
     await until(() => !alive(pid), 'the command outlived the CLI', 5000);
+  });
+});
+
+describe('pids saved in the state database', { timeout: 60_000 }, () => {
+  const workspace = (prefix: string) =>
+    tempWorkspace(
+      {
+        'a.assets.yaml':
+          'assets:\n  days:\n    partitions: { daily: { start: 2024-01-01, end: 2024-01-02 } }\n    run: sh job.sh {partition}\n',
+        'job.sh': 'echo "$$" >> pids.log\nsleep 30\n',
+      },
+      prefix,
+    );
+  async function started(dir: string) {
+    const runner = spawn(process.execPath, [CLI, 'run', 'days', ...NOW], { cwd: dir, env: { ...process.env, NO_COLOR: '1' } });
+    const file = path.join(dir, 'pids.log');
+    await until(() => existsSync(file) && readFileSync(file, 'utf8').trim() !== '', 'the command did not start');
+    // The command's group leader is the shell the runner started (the job's parent).
+    const job = Number(readFileSync(file, 'utf8').trim());
+    const stat = readFileSync(`/proc/${job}/stat`, 'utf8');
+    const leader = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+    return { runner, job, leader };
+  }
+  const sql = (dir: string, text: string, ...params: Array<string | number>) => {
+    const store = StateStore.open(path.join(dir, '.backfill', 'state.db'));
+    try {
+      store.db.sql(text).run(...params);
+    } finally {
+      store.close();
+    }
+  };
+
+  it('a pid the system gave to another process since is not killed when the dead runner’s backfill is recovered', async () => {
+    const dir = workspace('backfill-pid-reuse-');
+    const { runner, leader } = await started(dir);
+    runner.kill('SIGKILL');
+    await new Promise((r) => runner.on('close', r));
+    process.kill(-leader, 'SIGKILL'); // the machine's processes gone: the runner and its command
+    // An unrelated process that got the pid (as the system may hand it out again).
+    const other = spawn('sleep', ['30'], { detached: true, stdio: 'ignore' });
+    sql(dir, `UPDATE backfill_tasks SET pid = ? WHERE status = 'running'`, other.pid!);
+    const list = json<{ backfills: Array<{ status: string }> }>(['backfills', ...NOW], { cwd: dir });
+    assert.equal(list.backfills[0]!.status, 'interrupted');
+    await new Promise((r) => setTimeout(r, 200));
+    try {
+      assert.ok(alive(other.pid!), 'an unrelated process with a reused pid was killed');
+    } finally {
+      process.kill(-other.pid!, 'SIGKILL');
+    }
+  });
+
+  it('a runner that is stopped (SIGSTOP), not dead, is not taken for dead: its backfill stays running and its commands alive', async () => {
+    const dir = workspace('backfill-paused-');
+    const { runner, job, leader } = await started(dir);
+    try {
+      runner.kill('SIGSTOP');
+      sql(dir, `UPDATE backfills SET heartbeat_at = 0`); // it has not beaten for a long time
+      const list = json<{ backfills: Array<{ status: string }> }>(['backfills', ...NOW], { cwd: dir });
+      assert.equal(list.backfills[0]!.status, 'running');
+      assert.ok(alive(job), 'the stopped runner’s command was killed');
+    } finally {
+      runner.kill('SIGKILL');
+      try {
+        process.kill(-leader, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
   });
 });

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { SqlStatement } from './sqlite.ts';
 import type { StateStore } from './store.ts';
 
@@ -40,6 +41,8 @@ export interface BackfillRecord {
   counts: Record<TaskStatus, number>;
   /** Partitions per task status. */
   partitionCounts: Record<TaskStatus, number>;
+  /** Which process its pid was when saved (processStart), to tell it from a pid reused since. */
+  pidStart: string | null;
   /** Who runs it (`user@host`) and on which machine: on a team database. */
   owner?: string;
   host?: string;
@@ -125,6 +128,7 @@ export function backfillRecord(
     endedAt: row['ended_at'] as number | null,
     counts,
     partitionCounts,
+    pidStart: (row['pid_start'] as string | null | undefined) ?? null,
     ...(typeof row['owner'] === 'string' ? { owner: row['owner'] } : {}),
     ...(typeof row['host'] === 'string' ? { host: row['host'] } : {}),
   };
@@ -218,7 +222,13 @@ export class BackfillStore {
   setStatus(id: string, status: BackfillStatus, fields: { pid?: number | null; endedAt?: number | null } = {}): void {
     this.store.transaction(() => {
       this.sql(`UPDATE backfills SET status = ? WHERE id = ?`).run(status, id);
-      if (fields.pid !== undefined) this.sql(`UPDATE backfills SET pid = ?, heartbeat_at = ? WHERE id = ?`).run(fields.pid, Date.now(), id);
+      if (fields.pid !== undefined)
+        this.sql(`UPDATE backfills SET pid = ?, pid_start = ?, heartbeat_at = ? WHERE id = ?`).run(
+          fields.pid,
+          fields.pid === null ? null : processStart(fields.pid),
+          Date.now(),
+          id,
+        );
       if (fields.endedAt !== undefined) this.sql(`UPDATE backfills SET ended_at = ? WHERE id = ?`).run(fields.endedAt, id);
     });
   }
@@ -250,25 +260,25 @@ export class BackfillStore {
     asset: string,
     keys: readonly string[],
     backfillId: string,
-    isAlive: (pid: number) => boolean = processIsAlive,
     now = Date.now(),
   ): Map<string, { backfill: string; pid: number }> {
     const out = new Map<string, { backfill: string; pid: number }>();
     const rows = this.sql(
       `
-      SELECT a.partition, a.run_id, b.pid, b.heartbeat_at FROM attempts a JOIN backfills b ON b.id = a.run_id
+      SELECT a.partition, a.run_id, b.pid, b.pid_start, b.heartbeat_at FROM attempts a JOIN backfills b ON b.id = a.run_id
       WHERE a.asset = ? AND a.status = 'running' AND a.run_id != ? AND b.status = 'running'`,
     ).all(asset, backfillId) as unknown as Array<{
       partition: string;
       run_id: string;
       pid: number | null;
+      pid_start: string | null;
       heartbeat_at: number | null;
     }>;
     if (rows.length === 0) return out;
     const wanted = new Set(keys);
     for (const r of rows) {
-      if (!wanted.has(r.partition) || r.pid === null || !isAlive(r.pid) || now - (r.heartbeat_at ?? 0) > HEARTBEAT_STALE_MS) continue;
-      out.set(r.partition, { backfill: r.run_id, pid: r.pid });
+      if (!wanted.has(r.partition) || !runnerAlive(r.pid, r.pid_start, r.heartbeat_at, now)) continue;
+      out.set(r.partition, { backfill: r.run_id, pid: r.pid! });
     }
     return out;
   }
@@ -314,7 +324,12 @@ export class BackfillStore {
 
   setTaskPid(backfillId: string, taskId: string, pid: number | null): void {
     this.store.transaction(() =>
-      this.sql(`UPDATE backfill_tasks SET pid = ? WHERE backfill_id = ? AND task_id = ?`).run(pid, backfillId, taskId),
+      this.sql(`UPDATE backfill_tasks SET pid = ?, pid_start = ? WHERE backfill_id = ? AND task_id = ?`).run(
+        pid,
+        pid === null ? null : processStart(pid),
+        backfillId,
+        taskId,
+      ),
     );
   }
 
@@ -362,14 +377,14 @@ export class BackfillStore {
    * marked `interrupted`, their running tasks back to pending and the attempts those tasks had
    * started canceled, so nothing looks like it is still running. Returns their ids.
    */
-  recoverInterrupted(isAlive: (pid: number) => boolean = processIsAlive, now = Date.now()): string[] {
-    const rows = this.sql(`SELECT id, pid, heartbeat_at FROM backfills WHERE status = 'running'`).all() as unknown as Array<{
+  recoverInterrupted(now = Date.now()): string[] {
+    const rows = this.sql(`SELECT id, pid, pid_start, heartbeat_at FROM backfills WHERE status = 'running'`).all() as unknown as Array<{
       id: string;
       pid: number | null;
+      pid_start: string | null;
       heartbeat_at: number | null;
     }>;
-    // Gone: its process no longer exists, or (a reused pid) it stopped beating long ago.
-    const dead = rows.filter((r) => r.pid === null || !isAlive(r.pid) || now - (r.heartbeat_at ?? 0) > HEARTBEAT_STALE_MS);
+    const dead = rows.filter((r) => !runnerAlive(r.pid, r.pid_start, r.heartbeat_at, now));
     if (dead.length === 0) return [];
     this.store.transaction(() => {
       for (const r of dead) this.interrupt(r.id, now);
@@ -380,16 +395,10 @@ export class BackfillStore {
   /** Puts a backfill whose process is gone into the resumable state (inside a transaction). */
   interrupt(id: string, now = Date.now()): void {
     // Commands the dead runner left behind would otherwise race the resumed ones.
-    const orphans = this.sql(`SELECT pid FROM backfill_tasks WHERE backfill_id = ? AND status = 'running' AND pid IS NOT NULL`)
-      .all(id)
-      .map((r) => r['pid'] as number);
-    for (const pid of orphans) {
-      try {
-        process.kill(-pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
+    const orphans = this.sql(
+      `SELECT pid, pid_start FROM backfill_tasks WHERE backfill_id = ? AND status = 'running' AND pid IS NOT NULL`,
+    ).all(id) as unknown as Array<{ pid: number; pid_start: string | null }>;
+    killOrphans(orphans);
     // Slurm jobs outlive the runner: their tasks stay running, for a resume to re-attach to.
     for (const t of this.tasks(id).filter((t) => t.status === 'running' && t.job === null)) {
       for (const a of t.attemptIds) this.store.finishAttempt(a, { status: 'canceled', endedAt: now });
@@ -410,6 +419,82 @@ export class BackfillStore {
       partitionCounts[r.status] = r.p;
     }
     return backfillRecord(row, counts, partitionCounts);
+  }
+}
+
+/**
+ * Which process a pid is now: this boot and the process's start time (Linux /proc), or null
+ * where that cannot be read (no such process, or no /proc). Two readings are equal only for the
+ * same process: a pid reused by the system gives another start.
+ */
+export function processStart(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return `${bootId()}:${fields[19]}`;
+  } catch {
+    return null;
+  }
+}
+
+let boot: string | undefined;
+function bootId(): string {
+  if (boot === undefined) {
+    try {
+      boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    } catch {
+      boot = '';
+    }
+  }
+  return boot;
+}
+
+/**
+ * Whether a saved process (pid, and its start when it was saved) is still that process. Without
+ * a saved start (an older record, no /proc) it is whether some process has that pid.
+ */
+export function sameProcess(pid: number, start: string | null): boolean {
+  if (start === null) return processIsAlive(pid);
+  return processStart(pid) === start;
+}
+
+/**
+ * Whether the process group a task's command led is still ours to kill: its leader is the same
+ * process, or the leader is gone and members of its group remain (the system hands out no pid
+ * that is a live group's id, so those are its leftovers). A pid now used by another process is
+ * not ours.
+ */
+export function groupIsOurs(pgid: number, start: string | null): boolean {
+  const now = processStart(pgid);
+  if (now !== null || start === null) return start === null || now === start;
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Whether a backfill's runner is alive: the same process as when it was saved (a runner that is
+ * stopped, SIGSTOP or a suspended laptop, is alive; a pid reused by another process is not).
+ * Where the process's start is unknown (an older record), its pid alive and a recent heartbeat.
+ */
+export function runnerAlive(pid: number | null, start: string | null, heartbeatAt: number | null, now = Date.now()): boolean {
+  if (pid === null) return false;
+  if (start !== null) return sameProcess(pid, start);
+  return processIsAlive(pid) && now - (heartbeatAt ?? 0) <= HEARTBEAT_STALE_MS;
+}
+
+/** SIGKILL to the process groups a dead runner's commands led, those still ours (groupIsOurs) only. */
+export function killOrphans(orphans: ReadonlyArray<{ pid: number; pid_start: string | null }>): void {
+  for (const { pid, pid_start } of orphans) {
+    if (!groupIsOurs(pid, pid_start)) continue; // the pid is another process's now
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
   }
 }
 

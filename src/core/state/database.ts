@@ -8,7 +8,7 @@ import { dirname } from 'node:path';
 import { UserError } from '../diagnostics.ts';
 import { connect, sqliteErrorCode, type SqliteConnection, type SqliteDriverName, type SqlStatement } from './sqlite.ts';
 
-export const SCHEMA_VERSION = 5;
+export const SCHEMA_VERSION = 6;
 
 /** Each entry brings the schema from version i to i+1. */
 const MIGRATIONS: string[] = [
@@ -103,6 +103,13 @@ const MIGRATIONS: string[] = [
   // re-attaches to them instead of running the task again.
   `
   ALTER TABLE backfill_tasks ADD COLUMN job TEXT;
+  `,
+  // 6: which process a saved pid was (its start: boot and start time, processStart), so that a
+  // pid the system gave to another process since is never taken for ours (nor killed), and a
+  // runner that is alive but stopped (SIGSTOP, a suspended laptop) is not taken for dead.
+  `
+  ALTER TABLE backfills ADD COLUMN pid_start TEXT;
+  ALTER TABLE backfill_tasks ADD COLUMN pid_start TEXT;
   `,
 ];
 

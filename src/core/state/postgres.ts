@@ -29,7 +29,7 @@ import {
 } from './store.ts';
 
 /** The schema this Backfill writes; a database with a newer one is refused with a clear message. */
-export const PG_SCHEMA_VERSION = 4;
+export const PG_SCHEMA_VERSION = 5;
 
 /** Each entry brings the schema from version i to i+1. */
 const MIGRATIONS: string[] = [
@@ -154,6 +154,11 @@ const MIGRATIONS: string[] = [
     PRIMARY KEY (project, backfill_id, task_id),
     FOREIGN KEY (project, backfill_id) REFERENCES backfills (project, id) ON DELETE CASCADE
   );
+  `,
+  // 5: which process a saved pid was (backfills.ts processStart): a reused pid is never ours.
+  `
+  ALTER TABLE backfills ADD COLUMN pid_start TEXT;
+  ALTER TABLE backfill_tasks ADD COLUMN pid_start TEXT;
   `,
 ];
 

@@ -9,8 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import {
   BackfillStore,
-  HEARTBEAT_STALE_MS,
-  processIsAlive,
+  runnerAlive,
   type BackfillRecord,
   type BackfillStatus,
   type NewBackfill,
@@ -267,7 +266,7 @@ export class LocalRunState implements RunState {
   }
 
   alive(b: BackfillRecord): boolean {
-    return b.pid !== null && processIsAlive(b.pid) && Date.now() - (b.heartbeatAt ?? 0) <= HEARTBEAT_STALE_MS;
+    return runnerAlive(b.pid, b.pidStart, b.heartbeatAt);
   }
 
   async recoverInterrupted(): Promise<string[]> {

@@ -15,7 +15,9 @@ import * as path from 'node:path';
 import type pg from 'pg';
 import {
   backfillRecord,
-  processIsAlive,
+  killOrphans,
+  processStart,
+  runnerAlive,
   storedTask,
   zeroCounts,
   type TaskRow,
@@ -46,7 +48,7 @@ export function leaseMs(): number {
   return Number.isFinite(v) && v >= 1000 ? v : 60_000;
 }
 
-const BACKFILL_COLUMNS = `id, created_at, status, description, workspace, options, owner, host, pid, ended_at,
+const BACKFILL_COLUMNS = `id, created_at, status, description, workspace, options, owner, host, pid, pid_start, ended_at,
   (extract(epoch FROM now() - heartbeat_at) * 1000)::float8 AS heartbeat_age`;
 
 export class TeamRunState implements RunState {
@@ -190,7 +192,7 @@ export class TeamRunState implements RunState {
   async setStatus(id: string, status: BackfillStatus, fields: { pid?: number | null; endedAt?: number | null } = {}): Promise<void> {
     await this.q(
       `UPDATE backfills SET status = $3,
-         pid = CASE WHEN $4 THEN $5::int ELSE pid END, owner = CASE WHEN $4 THEN $7 ELSE owner END, host = CASE WHEN $4 THEN $8 ELSE host END,
+         pid = CASE WHEN $4 THEN $5::int ELSE pid END, pid_start = CASE WHEN $4 THEN $10::text ELSE pid_start END, owner = CASE WHEN $4 THEN $7 ELSE owner END, host = CASE WHEN $4 THEN $8 ELSE host END,
          heartbeat_at = CASE WHEN $4 THEN now() ELSE heartbeat_at END,
          ended_at = CASE WHEN $6 THEN $9::bigint ELSE ended_at END
        WHERE project = $1 AND id = $2`,
@@ -204,6 +206,7 @@ export class TeamRunState implements RunState {
         this.me,
         this.host,
         fields.endedAt ?? null,
+        fields.pid === undefined || fields.pid === null ? null : processStart(fields.pid),
       ],
     );
     // A backfill that ended holds no partition any more (an interrupted one's leases expire: its
@@ -225,9 +228,9 @@ export class TeamRunState implements RunState {
         );
         if (pids.length > 0)
           await c.query(
-            `UPDATE backfill_tasks t SET pid = x.pid FROM unnest($3::text[], $4::int[]) AS x(task_id, pid)
-             WHERE t.project = $1 AND t.backfill_id = $2 AND t.task_id = x.task_id`,
-            [this.project, id, pids.map((p) => p[0]), pids.map((p) => p[1])],
+            `UPDATE backfill_tasks t SET pid = x.pid, pid_start = x.pid_start FROM unnest($3::text[], $4::int[], $5::text[]) AS x(task_id, pid, pid_start)
+             WHERE t.project = $1 AND t.backfill_id = $2 AND t.task_id = x.task_id AND t.pid IS DISTINCT FROM x.pid`,
+            [this.project, id, pids.map((p) => p[0]), pids.map((p) => p[1]), pids.map((p) => (p[1] === null ? null : processStart(p[1])))],
           );
         return r.rows[0]?.status ?? null;
       }),
@@ -338,11 +341,12 @@ export class TeamRunState implements RunState {
   }
 
   async setTaskPid(backfillId: string, taskId: string, pid: number): Promise<void> {
-    await this.q(`UPDATE backfill_tasks SET pid = $4 WHERE project = $1 AND backfill_id = $2 AND task_id = $3`, [
+    await this.q(`UPDATE backfill_tasks SET pid = $4, pid_start = $5 WHERE project = $1 AND backfill_id = $2 AND task_id = $3`, [
       this.project,
       backfillId,
       taskId,
       pid,
+      processStart(pid),
     ]);
   }
 
@@ -393,10 +397,10 @@ export class TeamRunState implements RunState {
     return new Map(r.rows.map((x) => [x.partition, { backfill: x.backfill_id, by: x.holder }]));
   }
 
-  /** Alive: it beat within the lease time, and (on this machine) its process exists. */
+  /** Alive: on this machine, the same process as it was (stopped or not); elsewhere, it beat within the lease time. */
   alive(b: BackfillRecord): boolean {
-    if (b.heartbeatAt === null || Date.now() - b.heartbeatAt > leaseMs()) return false;
-    return b.host !== this.host || (b.pid !== null && processIsAlive(b.pid));
+    if (b.host === this.host) return runnerAlive(b.pid, b.pidStart, b.heartbeatAt);
+    return b.heartbeatAt !== null && Date.now() - b.heartbeatAt <= leaseMs();
   }
 
   async recoverInterrupted(): Promise<string[]> {
@@ -413,17 +417,11 @@ export class TeamRunState implements RunState {
       this.store.transaction(async (c, changed) => {
         // Commands a dead runner of this machine left behind would race the resumed ones.
         if (b.host === this.host) {
-          const orphans = await c.query<{ pid: number }>(
-            `SELECT pid FROM backfill_tasks WHERE project = $1 AND backfill_id = $2 AND status = 'running' AND pid IS NOT NULL`,
+          const orphans = await c.query<{ pid: number; pid_start: string | null }>(
+            `SELECT pid, pid_start FROM backfill_tasks WHERE project = $1 AND backfill_id = $2 AND status = 'running' AND pid IS NOT NULL`,
             [this.project, id],
           );
-          for (const { pid } of orphans.rows) {
-            try {
-              process.kill(-pid, 'SIGKILL');
-            } catch {
-              // already gone
-            }
-          }
+          killOrphans(orphans.rows);
         }
         // Slurm jobs outlive the runner: their tasks stay running (and leased), for a resume to re-attach to.
         const running = await c.query<{ attempt_ids: string | null }>(
