@@ -319,3 +319,47 @@ describe('pids saved in the state database', { timeout: 60_000 }, () => {
     }
   });
 });
+
+describe('Slurm jobs a runner that died left running', { timeout: 60_000 }, () => {
+  it('hold their partitions against other backfills until a resume follows them or a cancel stops them', async () => {
+    const dir = tempWorkspace(
+      {
+        'a.assets.yaml':
+          'assets:\n  days:\n    partitions: { daily: { start: 2024-01-01, end: 2024-01-02 } }\n    run: sh job.sh {partition}\n',
+        'job.sh': 'echo "$$" >> pids.log\nsleep 30\n',
+      },
+      'backfill-slurm-orphan-',
+    );
+    const first = spawn(process.execPath, [CLI, 'run', 'days', ...NOW], { cwd: dir, env: { ...process.env, NO_COLOR: '1' } });
+    let out = '';
+    first.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const file = path.join(dir, 'pids.log');
+    await until(() => existsSync(file) && readFileSync(file, 'utf8').trim() !== '', 'the command did not start');
+    first.kill('SIGKILL');
+    await new Promise((r) => first.on('close', r));
+    const id = /^backfill (bf-\S+):/m.exec(out)![1]!;
+    process.kill(Number(readFileSync(file, 'utf8').trim()), 'SIGKILL');
+    // As if its task had been submitted to Slurm: the job outlives the dead runner.
+    const store = StateStore.open(path.join(dir, '.backfill', 'state.db'));
+    store.db.sql(`UPDATE backfill_tasks SET job = '999_0' WHERE status = 'running'`).run();
+    store.close();
+
+    const plan = backfill(['plan', 'days', ...NOW], { cwd: dir });
+    assert.match(plan.stderr, new RegExp(`1 partition of days is being run now by \\(Slurm job 999_0, backfill ${id}\\)`));
+    const skipping = backfill(['plan', 'days', '--skip-running', ...NOW], { cwd: dir });
+    assert.equal(skipping.code, 2);
+    assert.match(skipping.stderr, /nothing to backfill: no partitions of days that no other backfill is running \(--skip-running\)/);
+    const second = spawn(process.execPath, [CLI, 'run', 'days', ...NOW], { cwd: dir, env: { ...process.env, NO_COLOR: '1' } });
+    let waiting = '';
+    second.stdout.on('data', (d: Buffer) => (waiting += d.toString()));
+    try {
+      await until(
+        () => /waiting: partition 2024-01-01 is being run by backfill bf-\S+ \(Slurm job 999_0\)/.test(waiting),
+        `no wait said:\n${waiting}`,
+      );
+      assert.equal(readFileSync(file, 'utf8').trim().split('\n').length, 1, 'the partition ran again');
+    } finally {
+      second.kill('SIGKILL');
+    }
+  });
+});

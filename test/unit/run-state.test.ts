@@ -140,6 +140,23 @@ for (const [kind, open] of Object.entries(KINDS)) {
       assert.ok('ids' in other2.get('t2')!);
     });
 
+    it('a Slurm job whose runner died holds its partition against another backfill', async () => {
+      const [a, b] = await open();
+      await a.create({ ...backfill('bf-slurm', ['2024-01-01']), pid: 999_999_999 });
+      await b.create(backfill('bf-other', ['2024-01-01']));
+      await a.startTasks('bf-slurm', [start('bf-slurm', 't1', '2024-01-01')]);
+      await a.setTaskJobs('bf-slurm', new Map([['t1', '999_0']]));
+      await a.setStatus('bf-slurm', 'running', { pid: 999_999_999 });
+      await b.recoverInterrupted(); // its runner is gone: interrupted, the Slurm task still running
+      assert.equal((await b.get('bf-slurm'))!.status, 'interrupted');
+      const r = await b.startTasks('bf-other', [start('bf-other', 't1', '2024-01-01')]);
+      assert.deepEqual(r.get('t1'), { busy: new Map([['2024-01-01', { backfill: 'bf-slurm', by: 'Slurm job 999_0' }]]) });
+      assert.deepEqual(
+        [...(await b.runningElsewhere('days', ['2024-01-01'], 'bf-other'))],
+        [['2024-01-01', { backfill: 'bf-slurm', by: 'Slurm job 999_0' }]],
+      );
+    });
+
     it('a backfill whose runner is gone becomes interrupted: its running tasks pending, their attempts canceled', async () => {
       const [s] = await open();
       await s.create({ ...backfill('bf-dead', ['2024-01-01']), pid: 999_999_999 });

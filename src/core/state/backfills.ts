@@ -252,17 +252,27 @@ export class BackfillStore {
   }
 
   /**
-   * The partitions among `keys` of `asset` that another live backfill is running now (its
-   * process alive and beating), with that backfill. Called in the transaction that starts a
-   * task: transactions take the write lock first, so two runners never both see a partition free.
+   * The partitions among `keys` of `asset` that another backfill is running now, with that
+   * backfill and by what: a live runner's command (`process 123`), or a Slurm job a runner that
+   * died left running (`Slurm job 12_3, its runner gone`: it holds its partitions until a resume
+   * follows it to its end or a cancel stops it). Called in the transaction that starts a task:
+   * transactions take the write lock first, so two runners never both see a partition free.
    */
   runningElsewhere(
     asset: string,
     keys: readonly string[],
     backfillId: string,
     now = Date.now(),
-  ): Map<string, { backfill: string; pid: number }> {
-    const out = new Map<string, { backfill: string; pid: number }>();
+  ): Map<string, { backfill: string; by: string }> {
+    const out = new Map<string, { backfill: string; by: string }>();
+    const wanted = new Set(keys);
+    const jobs = this.sql(
+      `SELECT backfill_id, partitions, job FROM backfill_tasks WHERE asset = ? AND status = 'running' AND job IS NOT NULL AND backfill_id != ?`,
+    ).all(asset, backfillId) as unknown as Array<{ backfill_id: string; partitions: string; job: string }>;
+    for (const j of jobs) {
+      const parts = JSON.parse(j.partitions) as string[];
+      for (const k of parts.length ? parts : ['']) if (wanted.has(k)) out.set(k, { backfill: j.backfill_id, by: `Slurm job ${j.job}` });
+    }
     const rows = this.sql(
       `
       SELECT a.partition, a.run_id, b.pid, b.pid_start, b.heartbeat_at FROM attempts a JOIN backfills b ON b.id = a.run_id
@@ -274,11 +284,9 @@ export class BackfillStore {
       pid_start: string | null;
       heartbeat_at: number | null;
     }>;
-    if (rows.length === 0) return out;
-    const wanted = new Set(keys);
     for (const r of rows) {
-      if (!wanted.has(r.partition) || !runnerAlive(r.pid, r.pid_start, r.heartbeat_at, now)) continue;
-      out.set(r.partition, { backfill: r.run_id, pid: r.pid! });
+      if (!wanted.has(r.partition) || out.has(r.partition) || !runnerAlive(r.pid, r.pid_start, r.heartbeat_at, now)) continue;
+      out.set(r.partition, { backfill: r.run_id, by: `process ${r.pid}` });
     }
     return out;
   }

@@ -205,7 +205,7 @@ export class LocalRunState implements RunState {
       for (const s of starts) {
         const taken = this.backfills.runningElsewhere(s.asset, s.keys, backfillId);
         if (taken.size > 0) {
-          out.set(s.taskId, { busy: byProcess(taken) });
+          out.set(s.taskId, { busy: taken });
           continue;
         }
         const built = s.builtSince ? this.builtBy(s.asset, s.keys, s.builtSince) : undefined;
@@ -262,7 +262,7 @@ export class LocalRunState implements RunState {
   }
 
   async runningElsewhere(asset: string, keys: readonly string[], backfillId: string): Promise<Map<string, BusyHolder>> {
-    return byProcess(this.backfills.runningElsewhere(asset, keys, backfillId));
+    return this.backfills.runningElsewhere(asset, keys, backfillId);
   }
 
   alive(b: BackfillRecord): boolean {
@@ -293,10 +293,6 @@ export class LocalRunState implements RunState {
   async close(): Promise<void> {
     this.store.close();
   }
-}
-
-function byProcess(taken: Map<string, { backfill: string; pid: number }>): Map<string, BusyHolder> {
-  return new Map([...taken].map(([k, o]) => [k, { backfill: o.backfill, by: `process ${o.pid}` }]));
 }
 
 /** The runner's state for a store given either way (the CLI's and the editor's SQLite store, or a RunState). */

@@ -260,6 +260,9 @@ export class TeamRunState implements RunState {
           [this.project, assets, keys, backfillId],
         );
         const others = new Map(held.rows.map((r) => [`${r.asset}\u0000${r.partition}`, { backfill: r.backfill_id, by: r.holder }]));
+        // Slurm jobs a runner that died left running hold their partitions too (their leases lapse).
+        for (const j of await this.slurmHeld(c, backfillId, [...new Set(assets)], keys))
+          others.set(`${j.asset}\u0000${j.partition}`, { backfill: j.backfill_id, by: `Slurm job ${j.job}` });
         const giveBack: Array<[string, string]> = [];
         for (const s of starts) {
           const busy = new Map<string, BusyHolder>();
@@ -269,7 +272,7 @@ export class TeamRunState implements RunState {
           }
           if (busy.size > 0) {
             out.set(s.taskId, { busy });
-            for (const k of s.keys) if (!busy.has(k)) giveBack.push([s.asset, k]);
+            for (const k of s.keys) giveBack.push([s.asset, k]);
             continue;
           }
           // Built since this backfill was planned (by a run that has let go of it): succeeded, not run again.
@@ -394,7 +397,27 @@ export class TeamRunState implements RunState {
        WHERE project = $1 AND asset = $2 AND partition = ANY($3::text[]) AND backfill_id != $4 AND expires_at >= now()`,
       [this.project, asset, [...keys], backfillId],
     );
-    return new Map(r.rows.map((x) => [x.partition, { backfill: x.backfill_id, by: x.holder }]));
+    const out = new Map<string, BusyHolder>(r.rows.map((x) => [x.partition, { backfill: x.backfill_id, by: x.holder }]));
+    const jobs = await this.do(() => this.store.transaction((c) => this.slurmHeld(c, backfillId, [asset], keys)));
+    for (const j of jobs) out.set(j.partition, { backfill: j.backfill_id, by: `Slurm job ${j.job}` });
+    return out;
+  }
+
+  /** The partitions among these that other backfills' tasks still run as Slurm jobs (also after their runner died). */
+  private async slurmHeld(
+    c: pg.PoolClient,
+    backfillId: string,
+    assets: readonly string[],
+    keys: readonly string[],
+  ): Promise<Array<{ backfill_id: string; asset: string; partition: string; job: string }>> {
+    const r = await c.query<{ backfill_id: string; asset: string; partition: string; job: string }>(
+      `SELECT t.backfill_id, t.asset, p.k AS partition, t.job FROM backfill_tasks t
+         CROSS JOIN LATERAL jsonb_array_elements_text(CASE WHEN t.partitions = '[]' THEN '[""]' ELSE t.partitions END::jsonb) AS p(k)
+       WHERE t.project = $1 AND t.status = 'running' AND t.job IS NOT NULL AND t.backfill_id != $2
+         AND t.asset = ANY($3::text[]) AND p.k = ANY($4::text[])`,
+      [this.project, backfillId, [...assets], [...keys]],
+    );
+    return r.rows;
   }
 
   /** Alive: on this machine, the same process as it was (stopped or not); elsewhere, it beat within the lease time. */
