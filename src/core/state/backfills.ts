@@ -253,9 +253,9 @@ export class BackfillStore {
 
   /**
    * The partitions among `keys` of `asset` that another backfill is running now, with that
-   * backfill and by what: a live runner's command (`process 123`), or a Slurm job a runner that
-   * died left running (`Slurm job 12_3, its runner gone`: it holds its partitions until a resume
-   * follows it to its end or a cancel stops it). Called in the transaction that starts a task:
+   * backfill and by what: a live runner's command (`process 123`), or a Slurm job (`Slurm job
+   * 12_3`), also one a runner that died left running: it holds its partitions until a resume
+   * follows it to its end or a cancel stops it. Called in the transaction that starts a task:
    * transactions take the write lock first, so two runners never both see a partition free.
    */
   runningElsewhere(
@@ -432,13 +432,15 @@ export class BackfillStore {
 
 /**
  * Which process a pid is now: this boot and the process's start time (Linux /proc), or null
- * where that cannot be read (no such process, or no /proc). Two readings are equal only for the
- * same process: a pid reused by the system gives another start.
+ * where that cannot be read (no such process, a zombie that has exited, or no /proc). Two
+ * readings are equal only for the same process: a pid reused by the system gives another start.
  */
 export function processStart(pid: number): string | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // "pid (comm) state ppid …": after the last ')' the fields are state (3rd) onwards; starttime is the 22nd.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (fields[0] === 'Z') return null;
     return `${bootId()}:${fields[19]}`;
   } catch {
     return null;
