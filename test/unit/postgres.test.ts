@@ -180,6 +180,19 @@ describe('PostgreSQL state store', { timeout: 120_000 }, () => {
     assert.equal(Object.keys(fromSnapshot).length, 30);
   });
 
+  it('copies nothing from a store with attempts still running (their outcome would be lost)', async () => {
+    const local = StateStore.open(path.join(tempDir('backfill-copy-running-'), 'state.db'));
+    try {
+      local.record([{ asset: 'a', partition: 'k1', startedAt: 1, endedAt: 2, status: 'success' }]);
+      local.startAttempt({ asset: 'a', partition: 'k2', startedAt: 3 });
+      const team = await open(await server.database('copyrunning'));
+      await assert.rejects(copyAttempts(local, team), /has 1 attempt still running: let the backfill finish .* nothing was copied/);
+      assert.deepEqual(await team.recordedAssets(), []);
+    } finally {
+      local.close();
+    }
+  });
+
   it('keeps the projects of one database apart', async () => {
     const one = await open(server.url, 'github.com/acme/pipelines');
     const two = await open(server.url, 'github.com/acme/other');

@@ -37,13 +37,7 @@ export async function copyAttempts(from: AnyStore, to: AnyStore): Promise<CopyRe
     throw new UserError(
       `${describeStore(to)} already has a history for this project (${present.length} asset${present.length === 1 ? '' : 's'}, e.g. ${present[0]}): copy into an empty state database, so that nothing is recorded twice — nothing was copied`,
     );
-  let running = 0;
-  for (let after = 0; ;) {
-    const page = await from.attemptsAfter(after, BATCH);
-    if (page.length === 0) break;
-    running += page.filter((a) => a.status === 'running').length;
-    after = page.at(-1)!.id;
-  }
+  const running = await from.runningAttempts();
   if (running > 0)
     throw new UserError(
       `${describeStore(from)} has ${running} attempt${running === 1 ? '' : 's'} still running: let the backfill finish (or cancel it, backfill cancel), then copy — nothing was copied`,

@@ -709,6 +709,14 @@ export class PostgresStore {
   }
 
   /** Attempts of this project in the order they were recorded, `limit` at a time after `afterId`: for copying a store. */
+  /** How many attempts of this project are still running. */
+  async runningAttempts(): Promise<number> {
+    const r = await this.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM attempts WHERE project = $1 AND status = 'running'`, [
+      this.project,
+    ]);
+    return r.rows[0]!.n;
+  }
+
   async attemptsAfter(afterId: number, limit: number): Promise<Attempt[]> {
     const r = await this.pool.query<Row>(`SELECT * FROM attempts WHERE project = $1 AND id > $2 ORDER BY id LIMIT $3`, [
       this.project,

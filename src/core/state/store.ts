@@ -507,6 +507,11 @@ export class StateStore {
   }
 
   /** Attempts in the order they were recorded (id order), `limit` at a time after `afterId`: for copying a store. */
+  /** How many attempts are still running (a backfill in progress, Slurm jobs a resume would follow). */
+  runningAttempts(): number {
+    return this.db.sql(`SELECT count(*) AS n FROM attempts WHERE status = 'running'`).get()!['n'] as number;
+  }
+
   attemptsAfter(afterId: number, limit: number): Attempt[] {
     return (this.db.sql(`SELECT * FROM attempts WHERE id > ? ORDER BY id LIMIT ?`).all(afterId, limit) as unknown as Row[]).map(fromRow);
   }
