@@ -19,9 +19,10 @@ A backfill whose process died (killed, crashed, machine restarted) is shown as i
 backfill resume runs what is left. Progress is succeeded tasks of all tasks.
 In JSON: {"backfills": [{"id", "status", "created", "description", "counts": {"succeeded",
 "failed", "skipped", "canceled", "running", "pending"}, "partitions": {same keys}, "spent_cost",
-"max_cost", "executor", "slurm_jobs"}]}; spent_cost is what its attempts cost so far (null when none
+"max_cost", "executor", "slurm_jobs", "owner"}]}; spent_cost is what its attempts cost so far (null when none
 has a cost); executor is its --executor (null: each asset's); slurm_jobs the Slurm jobs of its
-running tasks (array elements, 1234_5), which outlive its process; status is
+running tasks (array elements, 1234_5), which outlive its process; owner who ran it (user@host,
+on a team database; else null); status is
 running, paused, interrupted, succeeded, failed or canceled; counts are tasks, partitions the
 partitions of those tasks.
 
