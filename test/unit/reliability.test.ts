@@ -22,6 +22,44 @@ async function until(done: () => boolean, what: string, ms = 20_000): Promise<vo
   }
 }
 
+/** A workspace whose asset `days` has daily partitions from 2024-01-01 to `end` (excluded), each run by `sh job.sh KEY`. */
+function daysWorkspace(prefix: string, job: string, end = '2024-01-02'): string {
+  return tempWorkspace(
+    {
+      'a.assets.yaml': `assets:\n  days:\n    partitions: { daily: { start: 2024-01-01, end: ${end} } }\n    run: sh job.sh {partition}\n`,
+      'job.sh': job,
+    },
+    prefix,
+  );
+}
+
+/** `backfill run days …` started in the background in `dir`, its output collected. */
+function startRun(dir: string, ...args: string[]) {
+  const child = spawn(process.execPath, [CLI, 'run', 'days', ...args, ...NOW], { cwd: dir, env: { ...process.env, NO_COLOR: '1' } });
+  const output = { out: '', err: '' };
+  child.stdout.on('data', (d: Buffer) => (output.out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output.err += d.toString()));
+  return { child, output, closed: new Promise<number | null>((r) => child.on('close', r)) };
+}
+
+/** The lines of a file the jobs write, split at spaces (none before it exists). */
+function fileLines(file: string): string[][] {
+  return existsSync(file)
+    ? readFileSync(file, 'utf8')
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.split(' '))
+    : [];
+}
+
+/** The pid the first job wrote to pids.log, once it did. */
+async function firstPid(dir: string): Promise<number> {
+  const file = path.join(dir, 'pids.log');
+  await until(() => fileLines(file).length > 0, 'the command did not start');
+  return Number(fileLines(file)[0]![0]);
+}
+
 /** Whether a process runs (a zombie waiting to be reaped does not: in a container nobody may reap it). */
 function alive(pid: number): boolean {
   try {
@@ -34,36 +72,17 @@ function alive(pid: number): boolean {
 
 describe('runs that go wrong', { timeout: 60_000 }, () => {
   it('a runner killed within a second of starting its commands: the resume stops them first, so nothing runs twice at once', async () => {
-    const dir = tempWorkspace(
-      {
-        'a.assets.yaml':
-          'assets:\n  days:\n    partitions: { daily: { start: 2024-01-01, end: 2024-01-04 } }\n    run: sh job.sh {partition}\n',
-        'job.sh': 'echo "start $1 $$" >> runs.log\nsleep 3\necho "end $1 $$" >> runs.log\n',
-      },
-      'backfill-kill9-',
-    );
-    const lines = () =>
-      existsSync(path.join(dir, 'runs.log'))
-        ? readFileSync(path.join(dir, 'runs.log'), 'utf8')
-            .trim()
-            .split('\n')
-            .filter(Boolean)
-            .map((l) => l.split(' '))
-        : [];
-    const runner = spawn(process.execPath, [CLI, 'run', 'days', '--concurrency', '3', ...NOW], {
-      cwd: dir,
-      env: { ...process.env, NO_COLOR: '1' },
-    });
-    let out = '';
-    runner.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const dir = daysWorkspace('backfill-kill9-', 'echo "start $1 $$" >> runs.log\nsleep 3\necho "end $1 $$" >> runs.log\n', '2024-01-04');
+    const lines = () => fileLines(path.join(dir, 'runs.log'));
+    const { child: runner, output, closed } = startRun(dir, '--concurrency', '3');
     const t0 = Date.now();
     await until(() => lines().filter((l) => l[0] === 'start').length >= 3, 'the commands did not start');
     runner.kill('SIGKILL');
     const startedToKilled = Date.now() - t0;
-    await new Promise((r) => runner.on('close', r));
+    await closed;
     const first = lines().map((l) => Number(l[2]));
     assert.ok(first.every(alive), 'the commands outlive their runner');
-    const id = /^backfill (bf-\S+):/m.exec(out)![1]!;
+    const id = /^backfill (bf-\S+):/m.exec(output.out)![1]!;
     const resumed = backfill(['resume', id, ...NOW], { cwd: dir });
     assert.equal(resumed.code, 0, resumed.stdout + resumed.stderr);
     // The first run's commands were stopped by the resume, before it ran its own: none of them ended.
@@ -113,35 +132,17 @@ describe('runs that go wrong', { timeout: 60_000 }, () => {
 });
 
 describe('a run whose terminal or reader goes away', { timeout: 60_000 }, () => {
-  const start = (dir: string) =>
-    spawn(process.execPath, [CLI, 'run', 'days', '--concurrency', '3', ...NOW], {
-      cwd: dir,
-      env: { ...process.env, NO_COLOR: '1' },
-    });
+  const start = (dir: string) => startRun(dir, '--concurrency', '3');
   const workspace = (prefix: string) =>
-    tempWorkspace(
-      {
-        'a.assets.yaml':
-          'assets:\n  days:\n    partitions: { daily: { start: 2024-01-01, end: 2024-01-04 } }\n    run: sh job.sh {partition}\n',
-        'job.sh': 'echo "start $1 $$" >> runs.log\necho "running $1"\nsleep 30\n',
-      },
-      prefix,
-    );
-  const pids = (dir: string) =>
-    existsSync(path.join(dir, 'runs.log'))
-      ? readFileSync(path.join(dir, 'runs.log'), 'utf8')
-          .trim()
-          .split('\n')
-          .filter(Boolean)
-          .map((l) => Number(l.split(' ')[2]))
-      : [];
+    daysWorkspace(prefix, 'echo "start $1 $$" >> runs.log\necho "running $1"\nsleep 30\n', '2024-01-04');
+  const pids = (dir: string) => fileLines(path.join(dir, 'runs.log')).map((l) => Number(l[2]));
   async function jobsStarted(dir: string): Promise<number[]> {
     await until(() => pids(dir).length >= 3, 'the commands did not start');
     return pids(dir);
   }
   /** The run ended as a cancel does: exit status 1, its commands stopped, the backfill canceled. */
   async function canceled(dir: string, runner: ReturnType<typeof start>, jobs: number[]): Promise<void> {
-    const code = await new Promise<number | null>((r) => runner.on('close', r));
+    const code = await runner.closed;
     assert.equal(code, 1);
     assert.ok(
       jobs.every((pid) => !alive(pid)),
@@ -154,30 +155,22 @@ describe('a run whose terminal or reader goes away', { timeout: 60_000 }, () => 
     const dir = workspace('backfill-hup-');
     const runner = start(dir);
     const jobs = await jobsStarted(dir);
-    runner.kill('SIGHUP');
+    runner.child.kill('SIGHUP');
     await canceled(dir, runner, jobs);
   });
 
   it('`backfill run … | head -1`: the reader going away cancels, the commands are stopped, the exit status is not 0', async () => {
     const dir = workspace('backfill-epipe-');
     const runner = start(dir);
-    await new Promise((r) => runner.stdout.once('data', r));
-    runner.stdout.destroy(); // as head does after its line
+    await new Promise((r) => runner.child.stdout.once('data', r));
+    runner.child.stdout.destroy(); // as head does after its line
     const jobs = await jobsStarted(dir);
     await canceled(dir, runner, jobs);
   });
 });
 
 describe('a state database that goes away', { timeout: 60_000 }, () => {
-  const workspace = (prefix: string) =>
-    tempWorkspace(
-      {
-        'a.assets.yaml':
-          'assets:\n  days:\n    partitions: { daily: { start: 2024-01-01, end: 2024-01-05 } }\n    run: sh job.sh {partition}\n',
-        'job.sh': 'echo "start $1" >> runs.log\nsleep 1\n',
-      },
-      prefix,
-    );
+  const workspace = (prefix: string) => daysWorkspace(prefix, 'echo "start $1" >> runs.log\nsleep 1\n', '2024-01-05');
 
   for (const [what, files] of [
     ['the database file', ['state.db', 'state.db-wal', 'state.db-shm']],
@@ -185,18 +178,13 @@ describe('a state database that goes away', { timeout: 60_000 }, () => {
   ] as const)
     it(`${what} deleted during a run: the run stops and says what was lost, instead of recording into nothing`, async () => {
       const dir = workspace('backfill-deleted-');
-      const runner = spawn(process.execPath, [CLI, 'run', 'days', '--concurrency', '1', ...NOW], {
-        cwd: dir,
-        env: { ...process.env, NO_COLOR: '1' },
-      });
-      let stderr = '';
-      runner.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const { output, closed } = startRun(dir, '--concurrency', '1');
       await until(() => existsSync(path.join(dir, 'runs.log')), 'the first command did not start');
       for (const f of files) rmSync(path.join(dir, '.backfill', f), { force: true });
-      const code = await new Promise<number | null>((r) => runner.on('close', r));
-      assert.equal(code, 2, stderr);
+      const code = await closed;
+      assert.equal(code, 2, output.err);
       assert.match(
-        stderr,
+        output.err,
         what === 'the database file'
           ? /the state database \S+state\.db was deleted while in use: what was recorded since it was opened is lost with it\nbackfill bf-\S+ stopped and its commands with it/
           : /the state database's write-ahead log \S+state\.db-wal was deleted while in use: what was recorded since it was opened is lost with it/,
@@ -224,28 +212,17 @@ describe('a state database that goes away', { timeout: 60_000 }, () => {
 
 describe('a command that traps SIGTERM', { timeout: 60_000 }, () => {
   it('a second Ctrl-C kills its process group before the CLI exits: nothing outlives the run', async () => {
-    const dir = tempWorkspace(
-      {
-        'a.assets.yaml':
-          'assets:\n  days:\n    partitions: { daily: { start: 2024-01-01, end: 2024-01-02 } }\n    run: sh job.sh {partition}\n',
-        // Ignored signals are inherited: the sleep ignores SIGTERM too.
-        'job.sh': 'trap \'\' TERM\necho "$$" >> pids.log\nsleep 60\n',
-      },
-      'backfill-trap-',
-    );
-    const runner = spawn(process.execPath, [CLI, 'run', 'days', ...NOW], { cwd: dir, env: { ...process.env, NO_COLOR: '1' } });
-    let stderr = '';
-    runner.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const file = path.join(dir, 'pids.log');
-    await until(() => existsSync(file) && readFileSync(file, 'utf8').trim() !== '', 'the command did not start');
-    const pid = Number(readFileSync(file, 'utf8').trim());
+    // Ignored signals are inherited: the sleep ignores SIGTERM too.
+    const dir = daysWorkspace('backfill-trap-', 'trap \'\' TERM\necho "$$" >> pids.log\nsleep 60\n');
+    const { child: runner, output, closed } = startRun(dir);
+    const pid = await firstPid(dir);
     runner.kill('SIGINT');
     await new Promise((r) => setTimeout(r, 300));
     runner.kill('SIGINT'); // before the 2 s grace after SIGTERM
-    const code = await new Promise<number | null>((r) => runner.on('close', r));
-    assert.equal(code, 130, stderr);
+    const code = await closed;
+    assert.equal(code, 130, output.err);
     assert.match(
-      stderr,
+      output.err,
       /interrupted again: killed 1 running command \(SIGKILL\) and exiting now; backfill resume bf-\S+ runs what is left/,
     );
     await until(() => !alive(pid), 'the command outlived the CLI', 5000);
@@ -253,24 +230,14 @@ describe('a command that traps SIGTERM', { timeout: 60_000 }, () => {
 });
 
 describe('pids saved in the state database', { timeout: 60_000 }, () => {
-  const workspace = (prefix: string) =>
-    tempWorkspace(
-      {
-        'a.assets.yaml':
-          'assets:\n  days:\n    partitions: { daily: { start: 2024-01-01, end: 2024-01-02 } }\n    run: sh job.sh {partition}\n',
-        'job.sh': 'echo "$$" >> pids.log\nsleep 30\n',
-      },
-      prefix,
-    );
+  const workspace = (prefix: string) => daysWorkspace(prefix, 'echo "$$" >> pids.log\nsleep 30\n');
   async function started(dir: string) {
-    const runner = spawn(process.execPath, [CLI, 'run', 'days', ...NOW], { cwd: dir, env: { ...process.env, NO_COLOR: '1' } });
-    const file = path.join(dir, 'pids.log');
-    await until(() => existsSync(file) && readFileSync(file, 'utf8').trim() !== '', 'the command did not start');
+    const { child: runner, closed } = startRun(dir);
     // The command's group leader is the shell the runner started (the job's parent).
-    const job = Number(readFileSync(file, 'utf8').trim());
+    const job = await firstPid(dir);
     const stat = readFileSync(`/proc/${job}/stat`, 'utf8');
     const leader = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
-    return { runner, job, leader };
+    return { runner, closed, job, leader };
   }
   const sql = (dir: string, text: string, ...params: Array<string | number>) => {
     const store = StateStore.open(path.join(dir, '.backfill', 'state.db'));
@@ -283,9 +250,9 @@ describe('pids saved in the state database', { timeout: 60_000 }, () => {
 
   it('a pid the system gave to another process since is not killed when the dead runner’s backfill is recovered', async () => {
     const dir = workspace('backfill-pid-reuse-');
-    const { runner, leader } = await started(dir);
+    const { runner, closed, leader } = await started(dir);
     runner.kill('SIGKILL');
-    await new Promise((r) => runner.on('close', r));
+    await closed;
     process.kill(-leader, 'SIGKILL'); // the machine's processes gone: the runner and its command
     // An unrelated process that got the pid (as the system may hand it out again).
     const other = spawn('sleep', ['30'], { detached: true, stdio: 'ignore' });
@@ -322,23 +289,14 @@ describe('pids saved in the state database', { timeout: 60_000 }, () => {
 
 describe('Slurm jobs a runner that died left running', { timeout: 60_000 }, () => {
   it('hold their partitions against other backfills until a resume follows them or a cancel stops them', async () => {
-    const dir = tempWorkspace(
-      {
-        'a.assets.yaml':
-          'assets:\n  days:\n    partitions: { daily: { start: 2024-01-01, end: 2024-01-02 } }\n    run: sh job.sh {partition}\n',
-        'job.sh': 'echo "$$" >> pids.log\nsleep 30\n',
-      },
-      'backfill-slurm-orphan-',
-    );
-    const first = spawn(process.execPath, [CLI, 'run', 'days', ...NOW], { cwd: dir, env: { ...process.env, NO_COLOR: '1' } });
-    let out = '';
-    first.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const dir = daysWorkspace('backfill-slurm-orphan-', 'echo "$$" >> pids.log\nsleep 30\n');
     const file = path.join(dir, 'pids.log');
-    await until(() => existsSync(file) && readFileSync(file, 'utf8').trim() !== '', 'the command did not start');
-    first.kill('SIGKILL');
-    await new Promise((r) => first.on('close', r));
-    const id = /^backfill (bf-\S+):/m.exec(out)![1]!;
-    process.kill(Number(readFileSync(file, 'utf8').trim()), 'SIGKILL');
+    const first = startRun(dir);
+    const pid = await firstPid(dir);
+    first.child.kill('SIGKILL');
+    await first.closed;
+    const id = /^backfill (bf-\S+):/m.exec(first.output.out)![1]!;
+    process.kill(pid, 'SIGKILL');
     // As if its task had been submitted to Slurm: the job outlives the dead runner.
     const store = StateStore.open(path.join(dir, '.backfill', 'state.db'));
     store.db.sql(`UPDATE backfill_tasks SET job = '999_0' WHERE status = 'running'`).run();
@@ -349,17 +307,15 @@ describe('Slurm jobs a runner that died left running', { timeout: 60_000 }, () =
     const skipping = backfill(['plan', 'days', '--skip-running', ...NOW], { cwd: dir });
     assert.equal(skipping.code, 2);
     assert.match(skipping.stderr, /nothing to backfill: no partitions of days that no other backfill is running \(--skip-running\)/);
-    const second = spawn(process.execPath, [CLI, 'run', 'days', ...NOW], { cwd: dir, env: { ...process.env, NO_COLOR: '1' } });
-    let waiting = '';
-    second.stdout.on('data', (d: Buffer) => (waiting += d.toString()));
+    const second = startRun(dir);
     try {
       await until(
-        () => /waiting: partition 2024-01-01 is being run by backfill bf-\S+ \(Slurm job 999_0\)/.test(waiting),
-        `no wait said:\n${waiting}`,
+        () => /waiting: partition 2024-01-01 is being run by backfill bf-\S+ \(Slurm job 999_0\)/.test(second.output.out),
+        `no wait said:\n${second.output.out}`,
       );
       assert.equal(readFileSync(file, 'utf8').trim().split('\n').length, 1, 'the partition ran again');
     } finally {
-      second.kill('SIGKILL');
+      second.child.kill('SIGKILL');
     }
   });
 });

@@ -521,11 +521,10 @@ export class BackfillRunner {
   /** Heartbeat, and cancellation requested by another process (`backfill cancel`). */
   private beat(): void {
     if (this.beating) return;
-    // Process groups of running commands, so that a resume after a crash can stop leftovers.
-    const pids = [...this.running.entries()].filter(([k]) => !k.includes('#')).map(([, r]) => [r.task.id, r.exec.ref.pid ?? null] as const);
     this.beating = true;
+    // (The commands' process groups are saved as they start, in start().)
     this.state
-      .beat(this.backfillId, pids)
+      .beat(this.backfillId)
       .then((status) => {
         if (status === 'canceled') this.cancel();
       })

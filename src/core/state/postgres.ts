@@ -941,7 +941,7 @@ export class PostgresStore {
     return stop;
   }
 
-  /** @internal For tests and the copy command: a query on the pool. */
+  /** @internal For teamRunState.ts and tests: a query on the pool. */
   query(text: string, values?: unknown[]): Promise<pg.QueryResult> {
     return this.pool.query(text, values);
   }

@@ -96,8 +96,8 @@ export interface RunState {
   runningJobs(id: string): Promise<string[]>;
   setOption(id: string, key: string, value: string | number | boolean): Promise<void>;
   setStatus(id: string, status: BackfillStatus, fields?: { pid?: number | null; endedAt?: number | null }): Promise<void>;
-  /** The runner is alive: its heartbeat, its commands' process groups, and its leases renewed. Returns the backfill's stored status (`canceled` by another process). */
-  beat(id: string, pids: ReadonlyArray<readonly [task: string, pid: number | null]>): Promise<BackfillStatus | null>;
+  /** The runner is alive: its heartbeat, and its leases renewed. Returns the backfill's stored status (`canceled` by another process). */
+  beat(id: string): Promise<BackfillStatus | null>;
   /** Starts tasks in one transaction (or, for those another live backfill runs a partition of, says who). */
   startTasks(backfillId: string, starts: readonly TaskStart[]): Promise<Map<string, StartResult>>;
   setTaskJobs(backfillId: string, jobs: ReadonlyMap<string, string>): Promise<void>;
@@ -189,11 +189,8 @@ export class LocalRunState implements RunState {
     this.backfills.setStatus(id, status, fields);
   }
 
-  async beat(id: string, pids: ReadonlyArray<readonly [string, number | null]>): Promise<BackfillStatus | null> {
-    this.store.transaction(() => {
-      this.backfills.heartbeat(id);
-      for (const [task, pid] of pids) this.backfills.setTaskPid(id, task, pid);
-    });
+  async beat(id: string): Promise<BackfillStatus | null> {
+    this.backfills.heartbeat(id);
     return this.backfills.status(id);
   }
 

@@ -215,7 +215,7 @@ export class TeamRunState implements RunState {
       await this.q(`DELETE FROM partition_leases WHERE project = $1 AND backfill_id = $2`, [this.project, id]);
   }
 
-  async beat(id: string, pids: ReadonlyArray<readonly [string, number | null]>): Promise<BackfillStatus | null> {
+  async beat(id: string): Promise<BackfillStatus | null> {
     return this.do(() =>
       this.store.transaction(async (c) => {
         const r = await c.query<{ status: BackfillStatus }>(
@@ -226,12 +226,6 @@ export class TeamRunState implements RunState {
           `UPDATE partition_leases SET expires_at = now() + make_interval(secs => $3::double precision / 1000) WHERE project = $1 AND backfill_id = $2`,
           [this.project, id, leaseMs()],
         );
-        if (pids.length > 0)
-          await c.query(
-            `UPDATE backfill_tasks t SET pid = x.pid, pid_start = x.pid_start FROM unnest($3::text[], $4::int[], $5::text[]) AS x(task_id, pid, pid_start)
-             WHERE t.project = $1 AND t.backfill_id = $2 AND t.task_id = x.task_id AND t.pid IS DISTINCT FROM x.pid`,
-            [this.project, id, pids.map((p) => p[0]), pids.map((p) => p[1]), pids.map((p) => (p[1] === null ? null : processStart(p[1])))],
-          );
         return r.rows[0]?.status ?? null;
       }),
     );
